@@ -1,0 +1,264 @@
+"""Inventories: one pool's XenAPI records as `get_all_records` returns them, in one JSON file.
+
+This module is the only way the rest of the code reads an inventory. It validates the
+envelope (errors name the JSON path), indexes records by ref and uuid, and follows
+references safely: a dangling or null ref gives None, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from checker import __version__
+from checker.atomic import atomic_writer
+from checker.errors import InputError
+
+FORMAT = "migready.inventory/1"
+NULL_REF = "OpaqueRef:NULL"
+
+#: The classes an inventory holds (contracts.md), in collection order.
+CLASSES: tuple[str, ...] = (
+    "pool", "host", "host_metrics", "host_cpu", "VM", "VM_metrics", "VM_guest_metrics",
+    "VBD", "VDI", "SR", "SM", "PBD", "VIF", "network", "PIF", "PIF_metrics", "Bond",
+    "PCI", "PGPU", "GPU_group", "VGPU", "VGPU_type", "VUSB", "USB_group", "PUSB",
+    "pool_update", "pool_patch", "host_patch",
+)
+
+#: One-to-many fields XAPI derives from the child's ref field; dumps do not store them.
+#: (parent class, parent field) -> (child class, child field pointing at the parent)
+BACK_REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
+    ("VM", "VBDs"): ("VBD", "VM"),
+    ("VM", "VIFs"): ("VIF", "VM"),
+    ("VM", "VGPUs"): ("VGPU", "VM"),
+    ("VM", "VUSBs"): ("VUSB", "VM"),
+    ("VM", "snapshots"): ("VM", "snapshot_of"),
+    ("VM", "crash_dumps"): ("crashdump", "VM"),
+    ("VDI", "VBDs"): ("VBD", "VDI"),
+    ("VDI", "snapshots"): ("VDI", "snapshot_of"),
+    ("SR", "VDIs"): ("VDI", "SR"),
+    ("SR", "PBDs"): ("PBD", "SR"),
+    ("host", "PBDs"): ("PBD", "host"),
+    ("host", "PIFs"): ("PIF", "host"),
+    ("host", "resident_VMs"): ("VM", "resident_on"),
+    ("host", "host_CPUs"): ("host_cpu", "host"),
+    ("host", "PCIs"): ("PCI", "host"),
+    ("host", "PGPUs"): ("PGPU", "host"),
+    ("host", "PUSBs"): ("PUSB", "host"),
+    ("host", "patches"): ("host_patch", "host"),
+    ("network", "VIFs"): ("VIF", "network"),
+    ("network", "PIFs"): ("PIF", "network"),
+    ("GPU_group", "PGPUs"): ("PGPU", "GPU_group"),
+    ("GPU_group", "VGPUs"): ("VGPU", "GPU_group"),
+    ("PGPU", "resident_VGPUs"): ("VGPU", "resident_on"),
+    ("USB_group", "PUSBs"): ("PUSB", "USB_group"),
+    ("USB_group", "VUSBs"): ("VUSB", "USB_group"),
+    ("pool_patch", "host_patches"): ("host_patch", "pool_patch"),
+}
+
+Record = dict[str, Any]
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("OpaqueRef:") and value != NULL_REF
+
+
+def rebuild_back_references(objects: dict[str, dict[str, Record]]) -> None:
+    """Fill the one-to-many fields from the child rows, as XAPI computes them.
+
+    Only fields that are absent are filled: a live collection already has them.
+    """
+    for (parent_cls, parent_field), (child_cls, child_field) in BACK_REFERENCES.items():
+        parents = objects.get(parent_cls)
+        if not parents or not any(parent_field not in rec for rec in parents.values()):
+            continue
+        children: dict[str, list[str]] = {}
+        for child_ref, child in objects.get(child_cls, {}).items():
+            target = child.get(child_field)
+            if is_ref(target):
+                children.setdefault(target, []).append(child_ref)
+        for ref, rec in parents.items():
+            rec.setdefault(parent_field, sorted(children.get(ref, [])))
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something the inventory could not hold: a missing class, a dangling reference."""
+
+    cls: str
+    reason: str
+    ref: str | None = None
+    field: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        out = {"class": self.cls, "reason": self.reason}
+        if self.ref:
+            out["ref"] = self.ref
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+def find_dangling_references(objects: Mapping[str, Mapping[str, Record]]) -> list[Gap]:
+    """Every ref-valued field (or set member) that names no record of any class."""
+    known = {ref for table in objects.values() for ref in table}
+    gaps: list[Gap] = []
+    for cls, table in objects.items():
+        for ref, rec in table.items():
+            for name, value in rec.items():
+                targets = value if isinstance(value, list) else [value]
+                dangling = sorted({t for t in targets if is_ref(t) and t not in known})
+                gaps.extend(
+                    Gap(cls, f"dangling reference {t}", ref=ref, field=name) for t in dangling
+                )
+    return gaps
+
+
+def envelope(
+    objects: dict[str, dict[str, Record]],
+    *,
+    source: dict[str, Any],
+    gaps: list[Gap],
+    collected_at: str | None = None,
+) -> dict[str, Any]:
+    """The inventory document around a set of records (contracts.md)."""
+    pool = next(iter(objects.get("pool", {}).values()), {})
+    return {
+        "format": FORMAT,
+        "collected_at": collected_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collector": {"name": "migready", "version": __version__},
+        "source": source,
+        "pool": {"uuid": pool.get("uuid"), "name_label": pool.get("name_label")},
+        "gaps": [g.as_json() for g in gaps],
+        "objects": objects,
+    }
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("checker").joinpath("schemas/inventory.schema.json").read_text()
+    return json.loads(text)
+
+
+def json_path(path: Any) -> str:
+    """`$.objects.VM["OpaqueRef:x"].power_state` from a jsonschema error path."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def validate_document(doc: Any, origin: str) -> None:
+    """Raise InputError listing every schema violation with its JSON path."""
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        details = [f"  {json_path(e.absolute_path)}: {e.message}" for e in errors[:20]]
+        if len(errors) > 20:
+            details.append(f"  … and {len(errors) - 20} more")
+        raise InputError(f"{origin}: not a valid migready inventory", details=details)
+
+
+@dataclass
+class Inventory:
+    """One pool's records, indexed; the read API for everything above this module."""
+
+    doc: dict[str, Any]
+    origin: str = "<memory>"
+    _uuid_index: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for cls, table in self.objects.items():
+            for ref, rec in table.items():
+                uuid = rec.get("uuid")
+                if isinstance(uuid, str):
+                    self._uuid_index[uuid] = (cls, ref)
+
+    @property
+    def objects(self) -> dict[str, dict[str, Record]]:
+        return self.doc["objects"]
+
+    @property
+    def gaps(self) -> list[dict[str, str]]:
+        return self.doc.get("gaps", [])
+
+    @property
+    def pool_ref(self) -> str | None:
+        return next(iter(self.objects.get("pool", {})), None)
+
+    @property
+    def pool(self) -> Record | None:
+        return self.get("pool", self.pool_ref)
+
+    @property
+    def name(self) -> str:
+        pool = self.pool or {}
+        return pool.get("name_label") or pool.get("uuid") or self.origin
+
+    def has_class(self, cls: str) -> bool:
+        """False when the class was never collected (older XenServer, partial dump)."""
+        return cls in self.objects
+
+    def get(self, cls: str, ref: Any) -> Record | None:
+        """The record, or None for a null, dangling or non-ref value."""
+        if not is_ref(ref):
+            return None
+        return self.objects.get(cls, {}).get(ref)
+
+    def get_many(self, cls: str, refs: Any) -> list[tuple[str, Record]]:
+        """(ref, record) for each ref of a set that resolves; dangling ones are skipped."""
+        if not isinstance(refs, list):
+            return []
+        table = self.objects.get(cls, {})
+        return [(r, table[r]) for r in refs if is_ref(r) and r in table]
+
+    def all(self, cls: str) -> Iterator[tuple[str, Record]]:
+        yield from self.objects.get(cls, {}).items()
+
+    def by_uuid(self, uuid: str) -> tuple[str, str] | None:
+        """(class, ref) of the object with this uuid."""
+        return self._uuid_index.get(uuid)
+
+    @classmethod
+    def from_document(cls, doc: Any, origin: str = "<memory>") -> Inventory:
+        validate_document(doc, origin)
+        return cls(doc, origin)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Inventory:
+        path = Path(path)
+        try:
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rt", encoding="utf-8") as handle:
+                doc = json.load(handle)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            raise InputError(f"{path}: cannot read inventory: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+        return cls.from_document(doc, str(path))
+
+    def save(self, path: str | Path) -> None:
+        save_document(self.doc, path)
+
+
+def save_document(doc: dict[str, Any], path: str | Path) -> None:
+    """Write an inventory atomically (gzip when the name ends in .gz)."""
+    with atomic_writer(path) as handle:
+        json.dump(doc, handle, indent=1, sort_keys=True, ensure_ascii=False)
+        handle.write("\n")
