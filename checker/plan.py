@@ -1,0 +1,429 @@
+"""Migration plans: parse plan.yaml, resolve selectors against the inventories, and expand
+it into moves. Without a plan, build the readiness audit's hypothetical moves.
+
+Order assumed (stated in results): waves run in ascending order, moves of one wave at
+the same time; within the plan, resources a move consumes on a destination (host
+memory, SR space) stay consumed for every later move. Memory freed on a host by a VM
+leaving it is not credited: the check is conservative.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError
+from checker.facts import Obj, World, is_real_vm
+from checker.yamlsrc import Located, YamlError
+from checker.yamlsrc import load as load_yaml
+
+KINDS = ("live", "storage", "vdi", "evacuate", "rolling-upgrade")
+DEFAULT_BANDWIDTH = 1_000_000_000
+
+
+@dataclass
+class Settings:
+    migration_bandwidth: int | None = None
+    window_seconds: int | None = None
+    evacuation_batch_size: int = 10
+    fast_network: int = 10_000_000_000
+    cvd_pools: set[int] = field(default_factory=set)
+    mcs_vms: set[tuple[int, str]] = field(default_factory=set)
+
+
+@dataclass
+class Move:
+    """One (VM or host) operation the rules evaluate."""
+
+    id: str
+    kind: str                          # live | storage | vdi | evacuate
+    wave: int
+    vm: Obj | None = None
+    host: Obj | None = None            # evacuate: the host being emptied (level "host")
+    dst_pool: int = 0
+    dst_host: Obj | None = None
+    storage_default: Obj | None = None
+    storage_map: dict[str, Obj] = field(default_factory=dict)   # VDI ref -> SR
+    network_map: dict[str, Obj] = field(default_factory=dict)   # source network ref -> network
+    migration_network: Obj | None = None
+    compress: bool | None = None
+    vdi: Obj | None = None
+    dst_sr: Obj | None = None
+    parent: str | None = None          # evacuate: the host-level move this VM move belongs to
+    audit: bool = False                # hypothetical: shares nothing with other moves
+
+    @property
+    def src_pool(self) -> int:
+        subject = self.vm or self.host
+        return subject.pool if subject else 0
+
+
+@dataclass
+class Plan:
+    change_id: str | None
+    moves: list[Move]
+    settings: Settings
+    file: str | None = None
+    audit: bool = False
+
+
+# ---------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------
+
+PLAN_KEYS = {"plan", "settings", "operations"}
+SETTINGS_KEYS = {"migration_bandwidth", "window", "evacuation_batch_size",
+                 "citrix_virtual_desktops", "mcs_vms", "fast_network"}
+OP_KEYS = {
+    "live": {"kind", "vms", "destination", "wave", "compress"},
+    "storage": {"kind", "vms", "destination", "storage", "networks", "migration_network",
+                "wave", "compress"},
+    "vdi": {"kind", "vdi", "destination", "wave"},
+    "evacuate": {"kind", "host", "wave", "batch_size"},
+    "rolling-upgrade": {"kind", "pool", "wave", "batch_size"},
+}
+
+
+class PlanError(InputError):
+    pass
+
+
+class _Parser:
+    def __init__(self, doc: Located, world: World) -> None:
+        self.doc = doc
+        self.world = world
+        self.errors: list[str] = []
+
+    def error(self, path: tuple[Any, ...], message: str) -> None:
+        line, col = self.doc.where(path)
+        dotted = ".".join(str(p) for p in path)
+        self.errors.append(f"{self.doc.file}:{line}:{col}: {dotted}: {message}" if dotted
+                           else f"{self.doc.file}:{line}:{col}: {message}")
+
+    def keys(self, value: Any, allowed: set[str], path: tuple[Any, ...]) -> bool:
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping")
+            return False
+        for key in value:
+            if key not in allowed:
+                self.error((*path, key), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+        return True
+
+    # -- selectors ----------------------------------------------------------------
+    def resolve(self, cls: str, selector: Any, path: tuple[Any, ...], *,
+                pool: int | None = None) -> list[Obj]:
+        """Objects matching a name, `uuid:…` or `{tag: …}` selector; errors when none or ambiguous."""
+        pools = [pool] if pool is not None else range(len(self.world.inventories))
+        candidates: list[Obj] = []
+        for p in pools:
+            for ref, rec in self.world.inventories[p].all(cls):
+                if cls == "VM" and not is_real_vm(rec):
+                    continue
+                if _matches(rec, selector):
+                    candidates.append(self.world.obj(p, cls, ref))
+        what = {"VM": "VM", "host": "host", "SR": "SR", "network": "network", "VDI": "disk"}[cls]
+        if not candidates:
+            self.error(path, f"no {what} matches {_show(selector)}")
+        elif len(candidates) > 1 and isinstance(selector, str) and not selector.startswith("uuid:"):
+            self.error(path, f"{_show(selector)} names {len(candidates)} {what}s: "
+                             f"use uuid:{candidates[0].uuid} (or another uuid)")
+            return []
+        return candidates
+
+    def pool_index(self, selector: Any, path: tuple[Any, ...]) -> int | None:
+        for i, inv in enumerate(self.world.inventories):
+            pool = inv.pool or {}
+            if selector in {pool.get("name_label"), f"uuid:{pool.get('uuid')}", pool.get("uuid")}:
+                return i
+        names = ", ".join(repr(inv.name) for inv in self.world.inventories)
+        self.error(path, f"no inventory given is the pool {_show(selector)} (pools: {names})")
+        return None
+
+
+def _matches(rec: dict[str, Any], selector: Any) -> bool:
+    if isinstance(selector, dict) and set(selector) == {"tag"}:
+        return selector["tag"] in (rec.get("tags") or [])
+    if isinstance(selector, str):
+        if selector.startswith("uuid:"):
+            return rec.get("uuid") == selector[5:]
+        return rec.get("name_label") == selector
+    return False
+
+
+def _show(selector: Any) -> str:
+    return f"tag {selector['tag']!r}" if isinstance(selector, dict) else repr(selector)
+
+
+def parse_size_rate(text: Any) -> int | None:
+    """'10Gbit' -> 10e9 bit/s; '500Mbit' -> 5e8."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:bit|b)?(?:/s|ps)?\s*", str(text), re.I)
+    if not match:
+        return None
+    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def parse_duration(text: Any) -> int | None:
+    """'4h', '90m', '1h30m', '45s' -> seconds."""
+    parts = re.findall(r"(\d+)\s*([hms])", str(text))
+    if not parts or re.sub(r"[\dhms\s]", "", str(text)):
+        return None
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def load_plan(path: str | Path, world: World) -> Plan:
+    """Parse a plan file into moves; raise PlanError listing every problem with file:line:col."""
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise PlanError(str(exc)) from None
+    parser = _Parser(doc, world)
+    data = doc.data
+    if not parser.keys(data, PLAN_KEYS, ()):
+        raise PlanError(f"{path}: invalid plan", details=parser.errors)
+    settings = _settings(parser, data.get("settings") or {})
+    moves: list[Move] = []
+    ops = data.get("operations")
+    if not isinstance(ops, list) or not ops:
+        parser.error(("operations",), "a plan needs a list of operations")
+        ops = []
+    for index, op in enumerate(ops):
+        moves += _operation(parser, op, index, settings, len(moves))
+    if parser.errors:
+        raise PlanError(f"{path}: invalid plan", details=parser.errors)
+    change = data.get("plan")
+    return Plan(str(change) if change is not None else None, moves, settings, str(path))
+
+
+def _settings(parser: _Parser, raw: Any) -> Settings:
+    settings = Settings()
+    if not parser.keys(raw, SETTINGS_KEYS, ("settings",)):
+        return settings
+    if "migration_bandwidth" in raw:
+        settings.migration_bandwidth = parse_size_rate(raw["migration_bandwidth"])
+        if settings.migration_bandwidth is None:
+            parser.error(("settings", "migration_bandwidth"), "expected a rate such as 10Gbit")
+    if "fast_network" in raw:
+        settings.fast_network = parse_size_rate(raw["fast_network"]) or settings.fast_network
+    if "window" in raw:
+        settings.window_seconds = parse_duration(raw["window"])
+        if settings.window_seconds is None:
+            parser.error(("settings", "window"), "expected a duration such as 4h or 90m")
+    if "evacuation_batch_size" in raw:
+        size = raw["evacuation_batch_size"]
+        if not isinstance(size, int) or size < 1:
+            parser.error(("settings", "evacuation_batch_size"), "expected a whole number ≥ 1")
+        else:
+            settings.evacuation_batch_size = size
+    cvd = raw.get("citrix_virtual_desktops", False)
+    if isinstance(cvd, bool):
+        settings.cvd_pools = set(range(len(parser.world.inventories))) if cvd else set()
+    elif isinstance(cvd, dict):
+        for name, flag in cvd.items():
+            index = parser.pool_index(name, ("settings", "citrix_virtual_desktops", name))
+            if index is not None and flag:
+                settings.cvd_pools.add(index)
+    else:
+        parser.error(("settings", "citrix_virtual_desktops"), "expected true/false or {POOL: true}")
+    for i, selector in enumerate(raw.get("mcs_vms") or []):
+        for vm in parser.resolve("VM", selector, ("settings", "mcs_vms", i)):
+            settings.mcs_vms.add((vm.pool, vm.ref))
+    return settings
+
+
+def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset: int) -> list[Move]:
+    path: tuple[Any, ...] = ("operations", index)
+    if not isinstance(op, dict) or op.get("kind") not in KINDS:
+        parser.error((*path, "kind") if isinstance(op, dict) else path,
+                     f"kind must be one of: {', '.join(KINDS)}")
+        return []
+    kind = op["kind"]
+    if not parser.keys(op, OP_KEYS[kind], path):
+        return []
+    wave = op.get("wave", index + 1)
+    if not isinstance(wave, int) or wave < 1:
+        parser.error((*path, "wave"), "expected a whole number ≥ 1")
+        wave = index + 1
+    compress = op.get("compress")
+    if compress is not None and not isinstance(compress, bool):
+        parser.error((*path, "compress"), "expected true or false")
+    counter = [offset]
+
+    def next_id() -> str:
+        counter[0] += 1
+        return f"op-{counter[0]}"
+
+    if kind in {"live", "storage"}:
+        vms = _vms(parser, op, path)
+        dest = op.get("destination")
+        if not parser.keys(dest, {"host", "pool"}, (*path, "destination")):
+            return []
+        dst_pool = None
+        if kind == "storage" and "pool" in dest:
+            dst_pool = parser.pool_index(dest["pool"], (*path, "destination", "pool"))
+        elif vms:
+            dst_pool = vms[0].pool
+        if dst_pool is None:
+            return []
+        if "host" not in dest:
+            parser.error((*path, "destination"), "name the destination host (its home server)")
+            return []
+        hosts = parser.resolve("host", dest["host"], (*path, "destination", "host"), pool=dst_pool)
+        if not hosts:
+            return []
+        moves = []
+        storage_default, storage_map, network_map, migration_network = None, {}, {}, None
+        if kind == "storage":
+            storage_default, storage_map = _storage(parser, op.get("storage"), path, dst_pool, vms)
+            network_map = _networks(parser, op.get("networks"), path, dst_pool, vms)
+            if "migration_network" in op:
+                found = parser.resolve("network", op["migration_network"],
+                                       (*path, "migration_network"), pool=dst_pool)
+                migration_network = found[0] if found else None
+        for vm in vms:
+            moves.append(Move(next_id(), kind, wave, vm=vm, dst_pool=dst_pool, dst_host=hosts[0],
+                              storage_default=storage_default, storage_map=storage_map,
+                              network_map=network_map, migration_network=migration_network,
+                              compress=compress))
+        return moves
+    if kind == "vdi":
+        vdi = _vdi(parser, op.get("vdi"), (*path, "vdi"))
+        dest = op.get("destination")
+        if not parser.keys(dest, {"sr"}, (*path, "destination")) or vdi is None:
+            return []
+        vdi_obj, vm = vdi
+        srs = parser.resolve("SR", dest.get("sr"), (*path, "destination", "sr"), pool=vdi_obj.pool)
+        if not srs:
+            return []
+        return [Move(next_id(), "vdi", wave, vm=vm, dst_pool=vdi_obj.pool, vdi=vdi_obj, dst_sr=srs[0])]
+    if kind == "evacuate":
+        hosts = parser.resolve("host", op.get("host"), (*path, "host"))
+        return [Move(next_id(), "evacuate", wave, host=h, dst_pool=h.pool) for h in hosts[:1]]
+    # rolling-upgrade: every host in turn, master first, one wave each.
+    pool = parser.pool_index(op.get("pool"), (*path, "pool"))
+    if pool is None:
+        return []
+    pool_obj = parser.world.pool(pool)
+    ordered = parser.world.value(pool_obj, "hosts")
+    return [Move(next_id(), "evacuate", wave + i, host=h, dst_pool=pool)
+            for i, h in enumerate(ordered)]
+
+
+def _vms(parser: _Parser, op: dict[str, Any], path: tuple[Any, ...]) -> list[Obj]:
+    selectors = op.get("vms")
+    if not isinstance(selectors, list) or not selectors:
+        parser.error((*path, "vms"), "a list of VM selectors (name, uuid:…, {tag: …}) is required")
+        return []
+    out: list[Obj] = []
+    for i, selector in enumerate(selectors):
+        for vm in parser.resolve("VM", selector, (*path, "vms", i)):
+            if vm not in out:
+                out.append(vm)
+    pools = {vm.pool for vm in out}
+    if len(pools) > 1:
+        parser.error((*path, "vms"), "the VMs of one operation must come from one pool")
+    return out
+
+
+def _storage(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
+             vms: list[Obj]) -> tuple[Obj | None, dict[str, Obj]]:
+    if raw is None:
+        return None, {}  # the destination pool's default SR (the wizard's default)
+    if not parser.keys(raw, {"default", "map"}, (*path, "storage")):
+        return None, {}
+    default = None
+    if "default" in raw:
+        found = parser.resolve("SR", raw["default"], (*path, "storage", "default"), pool=dst_pool)
+        default = found[0] if found else None
+    mapping: dict[str, Obj] = {}
+    for key, sr_name in (raw.get("map") or {}).items():
+        vdi = _vdi(parser, key, (*path, "storage", "map", key), vms=vms)
+        srs = parser.resolve("SR", sr_name, (*path, "storage", "map", key), pool=dst_pool)
+        if vdi and srs:
+            mapping[vdi[0].ref] = srs[0]
+    return default, mapping
+
+
+def _networks(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
+              vms: list[Obj]) -> dict[str, Obj]:
+    if raw is None:
+        return {}
+    if not parser.keys(raw, {"map"}, (*path, "networks")):
+        return {}
+    mapping: dict[str, Obj] = {}
+    src_pool = vms[0].pool if vms else dst_pool
+    for src, dst in (raw.get("map") or {}).items():
+        srcs = parser.resolve("network", src, (*path, "networks", "map", src), pool=src_pool)
+        dsts = parser.resolve("network", dst, (*path, "networks", "map", src), pool=dst_pool)
+        if srcs and dsts:
+            mapping[srcs[0].ref] = dsts[0]
+    return mapping
+
+
+def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,
+         vms: list[Obj] | None = None) -> tuple[Obj, Obj | None] | None:
+    """A disk by `uuid:…`, name, or `VM-name/userdevice`; with the VM that uses it."""
+    world = parser.world
+    if isinstance(selector, str) and "/" in selector and not selector.startswith("uuid:"):
+        vm_sel, device = selector.rsplit("/", 1)
+        found = parser.resolve("VM", vm_sel, path)
+        if not found:
+            return None
+        vm = found[0]
+        for _, vbd in vm.inv.get_many("VBD", vm.record.get("VBDs", [])):
+            if str(vbd.get("userdevice")) == device and vm.inv.get("VDI", vbd.get("VDI")):
+                return world.obj(vm.pool, "VDI", vbd["VDI"]), vm
+        parser.error(path, f"VM {vm_sel!r} has no disk at userdevice {device}")
+        return None
+    pools: list[int | None] = sorted({vm.pool for vm in vms}) if vms else [None]
+    candidates = [c for pool in pools for c in parser.resolve("VDI", selector, path, pool=pool)]
+    if not candidates:
+        return None
+    vdi = candidates[0]
+    owner = None
+    for _, vbd in vdi.inv.get_many("VBD", vdi.record.get("VBDs", [])):
+        vm_rec = vdi.inv.get("VM", vbd.get("VM"))
+        if vm_rec and is_real_vm(vm_rec):
+            owner = world.obj(vdi.pool, "VM", vbd["VM"])
+    return vdi, owner
+
+
+# ---------------------------------------------------------------------------------
+# The readiness audit: every hypothetical move, no plan
+# ---------------------------------------------------------------------------------
+
+def audit_plan(world: World) -> Plan:
+    """Each running VM live to every other host of its pool, each host evacuated, each
+    running VM storage-migrated to each other pool's master (default SR, same-name networks)."""
+    moves: list[Move] = []
+    counter = 0
+
+    def next_id() -> str:
+        nonlocal counter
+        counter += 1
+        return f"op-{counter}"
+
+    for pool, inv in enumerate(world.inventories):
+        hosts = [world.obj(pool, "host", ref) for ref, _ in inv.all("host")]
+        running = [world.obj(pool, "VM", ref) for ref, rec in inv.all("VM")
+                   if is_real_vm(rec) and rec.get("power_state") == "Running"]
+        for vm in running:
+            here = vm.record.get("resident_on")
+            for host in hosts:
+                if host.ref != here:
+                    moves.append(Move(next_id(), "live", 1, vm=vm, dst_pool=pool, dst_host=host,
+                                      audit=True))
+        for host in hosts:
+            moves.append(Move(next_id(), "evacuate", 1, host=host, dst_pool=pool, audit=True))
+        for other, other_inv in enumerate(world.inventories):
+            if other == pool or other_inv.pool_ref is None:
+                continue
+            master = world.value(world.pool(other), "master")
+            if master is None:
+                continue
+            for vm in running:
+                moves.append(Move(next_id(), "storage", 1, vm=vm, dst_pool=other, dst_host=master,
+                                  audit=True))
+    return Plan(None, moves, Settings(), None, audit=True)

@@ -1,0 +1,404 @@
+"""Load, validate and compile rules: one YAML file per rule, logic in sandboxed expressions.
+
+Validation runs in layers and reports every problem, each as
+`file:line:col: RULE-ID: field.path: message`:
+  1. YAML syntax and duplicate keys (yamlsrc);
+  2. schemas/policy.schema.json;
+  3. semantics: the file is named after the id, ids are unique (a user rule may replace a
+     built-in one only with `overrides: ID`), every name an expression reads is a known
+     variable or fact, no expression reaches for Python internals, and every expression
+     and message template compiles.
+Expressions are Jinja2 expressions compiled once, at load time, in a SandboxedEnvironment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jinja2 import StrictUndefined, nodes
+from jinja2.exceptions import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from checker import facts, scope
+from checker.errors import InputError
+from checker.yamlsrc import Located, YamlError
+from checker.yamlsrc import load as load_yaml
+
+LANGS = ("en", "ja")
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    rule: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        parts = [where, self.rule or "-", *([self.field] if self.field else []), self.message]
+        return ": ".join(parts)
+
+
+class PolicyError(InputError):
+    """One or more invalid rules; `problems` lists them all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"invalid policy: {len(problems)} {noun}",
+                         details=[str(p) for p in problems])
+
+
+# ---------------------------------------------------------------------------------
+# The expression environment
+# ---------------------------------------------------------------------------------
+
+GiB = 1024 ** 3
+
+
+def _gib(value: Any) -> str:
+    return f"{(value or 0) / GiB:.1f} GiB"
+
+
+def _mib(value: Any) -> str:
+    return f"{(value or 0) / facts.MiB:,.0f} MiB"
+
+
+def _bits(value: Any) -> str:
+    value = value or 0
+    return f"{value / 1e9:g} Gbit/s" if value >= 1e9 else f"{value / 1e6:g} Mbit/s"
+
+
+def _version(value: Any) -> str:
+    return ".".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def _names(values: Iterable[Any]) -> str:
+    return ", ".join(f"'{getattr(v, 'name', v)}'" for v in values) or "none"
+
+
+def _duration(seconds: Any) -> str:
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
+def _subset(vm_features: str, host_features: str) -> bool:
+    return facts.features_subset(vm_features, host_features)
+
+
+def make_environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters.update(gib=_gib, mib=_mib, bits=_bits, version=_version, names=_names,
+                       duration=_duration)
+    env.tests["subset_of"] = _subset
+    env.globals.clear()
+    env.globals.update(features_subset=_subset)
+    return env
+
+
+ENV = make_environment()
+
+
+# ---------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: dict[str, str]
+    description: dict[str, str]
+    remediation: dict[str, str]
+    severity: str
+    kinds: frozenset[str]
+    level: str
+    seed: dict[str, str] | None
+    source: str
+    reference: str
+    applies_when: Any
+    for_each: tuple[str, Any] | None
+    subject: str
+    check: Any
+    message: dict[str, Any]
+    command: Any
+    tags: tuple[str, ...]
+    file: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+    #: Variables the rule reads: the evaluator caches results per the objects they hold.
+    reads: frozenset[str] = frozenset()
+    builtin: bool = True
+
+    @property
+    def seed_section(self) -> str:
+        return self.seed["section"] if self.seed else "xapi"
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    sha256: str
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def only(self, ids: Iterable[str]) -> RuleSet:
+        wanted = set(ids)
+        unknown = wanted - {r.id for r in self.rules}
+        if unknown:
+            raise InputError(f"--only: no such rule: {', '.join(sorted(unknown))}")
+        return RuleSet([r for r in self.rules if r.id in wanted], self.sha256)
+
+
+@cache
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("checker").joinpath("schemas/policy.schema.json").read_text()
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def load_rules(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = True) -> RuleSet:
+    """The built-in rules plus users' directories; raise PolicyError listing every problem."""
+    dirs: list[tuple[Path, bool]] = [(BUILTIN_DIR, True)] if builtin else []
+    dirs += [(Path(d), False) for d in extra_dirs]
+    problems: list[Problem] = []
+    rules: dict[str, Rule] = {}
+    digest = hashlib.sha256()
+    for directory, is_builtin in dirs:
+        if not directory.is_dir():
+            raise InputError(f"{directory}: not a policy directory")
+        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            rule, file_problems = load_rule_file(path, builtin=is_builtin)
+            problems += file_problems
+            if rule is None:
+                continue
+            existing = rules.get(rule.id)
+            replaces = rule.raw.get("overrides")
+            if existing and replaces != rule.id:
+                line, col = _where_id(path)
+                problems.append(Problem(str(path), line, col, rule.id, "id",
+                                        f"duplicate rule id: already defined in {existing.file}"
+                                        f" (say `overrides: {rule.id}` to replace it)"))
+                continue
+            if replaces and replaces not in rules:
+                problems.append(Problem(str(path), *_where_id(path), rule.id, "overrides",
+                                        f"overrides {replaces}, which is not defined before it"))
+                continue
+            rules[rule.id] = rule
+    if problems:
+        raise PolicyError(problems)
+    return RuleSet(sorted(rules.values(), key=lambda r: _rule_order(r.id)), digest.hexdigest())
+
+
+def _rule_order(rule_id: str) -> tuple[int, str]:
+    families = ["GEN", "LIVE", "EVAC", "CPU", "MEM", "DISK", "LIM", "SXM", "POST", "VDI"]
+    prefix = rule_id.split("-")[0]
+    return (families.index(prefix) if prefix in families else len(families), rule_id)
+
+
+def _where_id(path: Path) -> tuple[int, int]:
+    try:
+        return load_yaml(path).where(("id",))
+    except YamlError:
+        return (1, 1)
+
+
+def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, list[Problem]]:
+    """Parse, validate and compile one rule file: (rule or None, problems)."""
+    file = str(path)
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        return None, [Problem(file, exc.line, exc.col, path.stem, "", exc.message)]
+    data = doc.data
+    rule_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else path.stem
+    problems = _schema_problems(doc, rule_id)
+    if problems:
+        return None, problems
+    if path.stem != rule_id:
+        line, col = doc.where(("id",))
+        problems.append(Problem(file, line, col, rule_id, "id",
+                                f"the file must be named after the rule id ({rule_id}.yaml)"))
+    compiled: dict[str, Any] = {}
+    var_types = dict(scope.VARIABLES)
+    if "for_each" in data:
+        var = data["for_each"]["var"]
+        item_cls = _expression_type(data["for_each"]["in"], var_types)
+        var_types[var] = item_cls.removeprefix("list:") if item_cls else "?"
+    reads: set[str] = set()
+    expressions = [("applies_when", data.get("applies_when")), ("assert", data["assert"])]
+    if "for_each" in data:
+        expressions.insert(0, ("for_each.in", data["for_each"]["in"]))
+    for field_path, source in expressions:
+        if source is None:
+            continue
+        key = tuple(field_path.split("."))
+        line, col = doc.where(key)
+        try:
+            compiled[field_path] = ENV.compile_expression(source, undefined_to_none=False)
+            tree = ENV.parse(f"{{{{ {source} }}}}")
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(file, line, col, rule_id, field_path,
+                                    f"expression does not compile: {exc.message}"))
+            continue
+        problems += [Problem(file, line, col, rule_id, field_path, msg)
+                     for msg in check_names(tree, var_types)]
+        reads |= _root_names(tree)
+    templates: dict[str, Any] = {}
+    for lang in LANGS:
+        for section in ("message", "remediation"):
+            source = data[section][lang]
+            line, col = doc.where((section, lang))
+            try:
+                tree = ENV.parse(source)
+                templates[f"{section}.{lang}"] = ENV.from_string(source)
+            except TemplateSyntaxError as exc:
+                problems.append(Problem(file, line + max(0, exc.lineno - 1), col, rule_id,
+                                        f"{section}.{lang}", f"template does not compile: {exc.message}"))
+                continue
+            problems += [Problem(file, line, col, rule_id, f"{section}.{lang}", msg)
+                         for msg in check_names(tree, var_types, allow_locals=True)]
+            if section == "message":
+                reads |= _root_names(tree)
+    command = None
+    if "command" in data:
+        line, col = doc.where(("command",))
+        try:
+            tree = ENV.parse(data["command"])
+            command = ENV.from_string(data["command"])
+            problems += [Problem(file, line, col, rule_id, "command", msg)
+                         for msg in check_names(tree, var_types, allow_locals=True)]
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(file, line, col, rule_id, "command",
+                                    f"template does not compile: {exc.message}"))
+    subject = data.get("subject", data["for_each"]["var"] if "for_each" in data else
+                       ("host" if data.get("level") == "host" else "vm"))
+    if subject not in var_types:
+        line, col = doc.where(("subject",))
+        problems.append(Problem(file, line, col, rule_id, "subject", f"unknown variable {subject!r}"))
+    if problems:
+        return None, problems
+    for_each = (data["for_each"]["var"], compiled["for_each.in"]) if "for_each" in data else None
+    rule = Rule(
+        id=rule_id, title=data["title"], description=data["description"],
+        remediation=data["remediation"], severity=data["severity"],
+        kinds=frozenset(data["kinds"]), level=data.get("level", "vm"), seed=data.get("seed"),
+        source=data.get("source", "seed"), reference=data.get("reference", ""),
+        applies_when=compiled.get("applies_when"), for_each=for_each, subject=subject,
+        check=compiled["assert"],
+        message={lang: templates[f"message.{lang}"] for lang in LANGS},
+        command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
+        reads=frozenset(reads - ({for_each[0]} if for_each else set())), builtin=builtin,
+    )
+    return rule, []
+
+
+def _schema_problems(doc: Located, rule_id: str) -> list[Problem]:
+    if not isinstance(doc.data, dict):
+        return [Problem(doc.file, 1, 1, rule_id, "", "a rule file must be a mapping")]
+    out = []
+    for err in sorted(_schema_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
+        path = tuple(err.absolute_path)
+        field_path = ".".join(str(p) for p in path)
+        message = err.message
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for key in extra:
+                line, col = doc.where((*path, key))
+                dotted = ".".join(str(p) for p in (*path, key))
+                out.append(Problem(doc.file, line, col, rule_id, dotted, "unknown key"))
+            continue
+        if err.validator == "oneOf" and not path:
+            message = "give exactly one of `seed` (the seed section and sentence) or `source: xapi`"
+        line, col = doc.where(path)
+        out.append(Problem(doc.file, line, col, rule_id, field_path, message))
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# Name checking: every name a rule reads must exist
+# ---------------------------------------------------------------------------------
+
+def _attr_names(cls: str) -> dict[str, str]:
+    """attribute -> return type, for an object class or a plan pseudo-class."""
+    if cls in scope.PLAN_FACTS:
+        return {k: v[0] for k, v in scope.PLAN_FACTS[cls].items()}
+    return {k: spec.returns for k, spec in facts.FACTS.get(cls, {}).items()}
+
+
+def _expression_type(source: str, var_types: dict[str, str]) -> str | None:
+    try:
+        tree = ENV.parse(f"{{{{ {source} }}}}")
+    except TemplateSyntaxError:
+        return None
+    expr = next(tree.find_all(nodes.Output)).nodes[0]
+    return _node_type(expr, var_types)
+
+
+def _node_type(node: nodes.Node, var_types: dict[str, str]) -> str | None:
+    if isinstance(node, nodes.Name):
+        return var_types.get(node.name)
+    if isinstance(node, nodes.Getattr):
+        owner = _node_type(node.node, var_types)
+        if owner and not owner.startswith("list:"):
+            return _attr_names(owner).get(node.attr)
+    if isinstance(node, nodes.Filter) and node.node is not None and node.name in {
+            "select", "reject", "selectattr", "rejectattr", "list", "unique", "sort"}:
+        return _node_type(node.node, var_types)
+    return None
+
+
+def check_names(tree: nodes.Template, var_types: dict[str, str], *,
+                allow_locals: bool = False) -> list[str]:
+    """Messages for unknown variables, unknown facts and reaches into Python internals."""
+    problems: list[str] = []
+    local_names = {n.name for n in tree.find_all(nodes.Name) if n.ctx in {"store", "param"}}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+        if isinstance(node, nodes.Name) and node.ctx == "load":
+            if node.name not in var_types and not (allow_locals and node.name in local_names) \
+                    and node.name not in {"loop"}:
+                problems.append(f"unknown variable {node.name!r} (known: "
+                                f"{', '.join(sorted(var_types))})")
+        elif isinstance(node, nodes.Getattr):
+            if node.attr.startswith("_"):
+                problems.append(f"{node.attr!r}: access to internal attributes is not allowed")
+                continue
+            owner = _node_type(node.node, var_types)
+            if owner and owner != "?" and not owner.startswith("list:"):
+                known = _attr_names(owner)
+                if node.attr not in known:
+                    problems.append(f"unknown fact {owner}.{node.attr}")
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+            problems.append(f"{node.arg.value!r}: access to internal attributes is not allowed")
+    for node in tree.find_all(nodes.Filter):
+        attr_args = [a.value for a in node.args[:1] if isinstance(a, nodes.Const)] \
+            if node.name in {"selectattr", "rejectattr"} else []
+        attr_args += [kw.value.value for kw in node.kwargs
+                      if kw.key == "attribute" and isinstance(kw.value, nodes.Const)]
+        item_type = _node_type(node.node, var_types) if node.node is not None else None
+        if item_type and item_type.startswith("list:"):
+            known = _attr_names(item_type.removeprefix("list:"))
+            problems += [f"unknown fact {item_type.removeprefix('list:')}.{a}" for a in attr_args
+                         if isinstance(a, str) and not a.startswith("_") and a.split(".")[0] not in known]
+        for kw in node.kwargs:
+            if kw.key == "attribute" and isinstance(kw.value, nodes.Const) \
+                    and str(kw.value.value).startswith("_"):
+                problems.append(f"{kw.value.value!r}: access to internal attributes is not allowed")
+    return sorted(set(problems))
+
+
+def _root_names(tree: nodes.Template) -> set[str]:
+    return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} & set(scope.VARIABLES)

@@ -1,0 +1,183 @@
+"""Results (`migready.results/1`): verdicts per operation and overall, findings as JSON.
+
+Verdicts fail closed: an unwaived blocker `fail` blocks; an unwaived blocker `unknown`
+leaves the operation undecided; `ready` needs every blocker rule to pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from checker import __version__
+from checker.evaluate import Evaluation, Finding, Operation
+from checker.facts import Obj
+from checker.scope import PlanFacts
+
+FORMAT = "migready.results/1"
+VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
+
+
+def operation_verdict(findings: list[Finding], fail_on: str = "blocker") -> str:
+    severities = {"blocker"} | ({"warning"} if fail_on == "warning" else set())
+    if any(f.status == "fail" and f.rule.severity in severities for f in findings):
+        return "blocked"
+    if any(f.status == "unknown" and f.rule.severity in severities for f in findings):
+        return "undecided"
+    if any(f.status in {"fail", "unknown"} and f.rule.severity == "warning" for f in findings):
+        return "ready_with_warnings"
+    return "ready"
+
+
+def overall_verdict(verdicts: list[str]) -> str:
+    for verdict in VERDICTS:
+        if verdict in verdicts:
+            return verdict
+    return "ready"
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _subject(subject: Any) -> dict[str, Any] | None:
+    if isinstance(subject, Obj):
+        return {"class": subject.cls, "uuid": subject.uuid, "name": subject.name}
+    if isinstance(subject, PlanFacts):
+        inner = subject.values.get("sr") or subject.values.get("vdi") or subject.values.get("network")
+        return _subject(inner) if inner is not None else {"class": subject.cls, "name": subject.name}
+    return None
+
+
+def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
+    return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
+
+
+def finding_json(f: Finding, verdict_of_op: dict[str, str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
+        "operation": f.operation, "subject": _subject(f.subject),
+        "message": f.messages.get("en", ""), "messages": f.messages,
+        "evidence": f.evidence, "remediation": f.rule.remediation["en"],
+        "seed": f.rule.seed_section, "waiver": f.waiver,
+    }
+    if f.command:
+        out["command"] = f.command
+    if f.original_status:
+        out["original_status"] = f.original_status
+    if f.targets:
+        out["targets"] = f.targets
+    return out
+
+
+def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict[str, Any]:
+    move = op.move
+    out: dict[str, Any] = {"id": move.id, "kind": move.kind, "wave": move.wave, "verdict": verdict}
+    if move.vm is not None:
+        out["vm"] = {"uuid": move.vm.uuid, "name": move.vm.name}
+        home = move.vm.record.get("resident_on")
+        host = move.vm.inv.get("host", home)
+        out["source"] = {"pool": world_names[move.src_pool],
+                         "host": host.get("name_label") if host else None}
+    if move.host is not None:
+        out["host"] = _host_ref(move.host)
+        out["source"] = {"pool": world_names[move.src_pool], "host": move.host.name}
+    dest: dict[str, Any] = {"pool": world_names[move.dst_pool]}
+    if move.dst_host is not None:
+        dest["host"] = move.dst_host.name
+    if move.dst_sr is not None:
+        dest["sr"] = move.dst_sr.name
+    out["destination"] = dest
+    if move.vdi is not None:
+        out["vdi"] = {"uuid": move.vdi.uuid, "name": move.vdi.name}
+    if move.parent:
+        out["parent"] = move.parent
+    if op.children:
+        out["children"] = op.children
+    if isinstance(op.estimate_seconds, int):
+        out["estimate_seconds"] = op.estimate_seconds
+    return out
+
+
+def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blocker",
+                  waivers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The results document. In the audit, passes of one rule for one VM and kind are
+    grouped into one finding with `targets` (contracts.md); failures never are."""
+    names = [inv.name for inv in ev.world.inventories]
+    verdicts: dict[str, str] = {}
+    for op in ev.operations:
+        verdicts[op.move.id] = operation_verdict(op.findings, fail_on)
+    # A host evacuation is blocked when any of its VM moves is.
+    for op in ev.operations:
+        if op.children:
+            verdicts[op.move.id] = overall_verdict([verdicts[op.move.id],
+                                                    *(verdicts[c] for c in op.children)])
+    operations = [_operation_json(op, verdicts[op.move.id], names) for op in ev.operations]
+    findings = _grouped(ev) if ev.plan.audit else [
+        finding_json(f) for op in ev.operations for f in op.findings]
+    by_status = Counter(f["status"] for f in findings)
+    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in findings:
+        by_rule[f["rule"]][f["status"]] += 1
+    top_ops = [o for o in operations if "parent" not in o]
+    summary = {
+        "operations": len(top_ops),
+        "by_verdict": dict(Counter(o["verdict"] for o in top_ops)),
+        "blocked": sum(o["verdict"] == "blocked" for o in top_ops),
+        "by_status": dict(by_status),
+        "by_rule": {rule: dict(c) for rule, c in sorted(by_rule.items())},
+    }
+    return {
+        "format": FORMAT,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool": {"name": "migready", "version": __version__},
+        "inputs": inputs,
+        "mode": "audit" if ev.plan.audit else "plan",
+        "assumptions": [
+            "Waves run in ascending order; the moves of one wave run at the same time.",
+            "Host memory and SR space a move uses stay used for every later move of the plan; "
+            "memory freed by VMs leaving a host is credited only when the host is evacuated.",
+            "Evacuation places VMs first-fit-decreasing on enabled, live hosts of the same or a "
+            "newer version, as XAPI's host.evacuate plans it.",
+        ] if not ev.plan.audit else [
+            "Readiness audit: every move is judged on its own, as if it were the only one.",
+        ],
+        "verdict": overall_verdict([o["verdict"] for o in top_ops]),
+        "summary": summary,
+        "operations": operations,
+        "findings": findings,
+        "waivers": waivers or [],
+        "rules": [{"id": r.id, "severity": r.severity, "kinds": sorted(r.kinds),
+                   "title": r.title, "seed": r.seed_section} for r in ev.rules.rules],
+    }
+
+
+def _grouped(ev: Evaluation) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for op in ev.operations:
+        target = op.move.dst_host.name if op.move.dst_host else None
+        for f in op.findings:
+            if f.status not in {"pass", "not_applicable"} or op.move.kind != "live" or target is None:
+                out.append(finding_json(f))
+                continue
+            key = (f.rule.id, f.status, op.move.kind, op.move.vm.key if op.move.vm else None,
+                   _subject(f.subject)["uuid"] if _subject(f.subject) else None)
+            if key in groups:
+                groups[key]["targets"].append(target)
+                groups[key]["operations"].append(op.move.id)
+            else:
+                entry = finding_json(f)
+                entry["targets"] = [target]
+                entry["operations"] = [op.move.id]
+                entry["operation"] = op.move.id
+                groups[key] = entry
+                out.append(entry)
+    return out

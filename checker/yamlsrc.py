@@ -1,0 +1,92 @@
+"""YAML with addresses: the data, plus where each value stands (line, column) in the file.
+
+Duplicate keys are errors (PyYAML silently keeps the last one). Used for policies,
+plans and waivers, so every error can say file:line:col.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    data: Any
+    positions: dict[Path_, tuple[int, int]]
+    file: str
+
+    def where(self, path: Path_) -> tuple[int, int]:
+        """(line, col) of the value at `path`, or of its closest located parent."""
+        path = tuple(path)
+        while path and path not in self.positions:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+
+class YamlError(Exception):
+    def __init__(self, file: str, line: int, col: int, message: str) -> None:
+        super().__init__(f"{file}:{line}:{col}: {message}")
+        self.file, self.line, self.col, self.message = file, line, col, message
+
+
+def load(path: str | Path) -> Located:
+    """Parse one YAML document with positions; raise YamlError with file:line:col."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise YamlError(file, 0, 0, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise YamlError(file, 0, 0, f"cannot read: {exc}") from None
+    return loads(text, file)
+
+
+def loads(text: str, file: str = "<string>") -> Located:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlError(file, line, col, f"YAML syntax: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(file, 1, 1, f"YAML syntax: {exc}") from None
+    positions: dict[Path_, tuple[int, int]] = {}
+    if node is None:
+        return Located(None, positions, file)
+    data = _build(node, (), positions, file)
+    return Located(data, positions, file)
+
+
+def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]], file: str) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                "a mapping key must be a plain value")
+            key = _scalar(key_node)
+            if key in out:
+                raise YamlError(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                f"duplicate key {key!r}")
+            out[key] = _build(value_node, (*path, key), positions, file)
+            # An error about a field points at its key, where the reader looks for it.
+            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), positions, file) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
