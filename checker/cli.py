@@ -150,6 +150,243 @@ def _print_summary(inv: Any, output: Path) -> None:
                    f"see \"gaps\" in the inventory")
 
 
+
+def _write_or_print(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from checker.atomic import atomic_writer
+
+    with atomic_writer(output) as handle:
+        handle.write(text)
+    click.echo(f"migready: wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("inventories", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--plan", type=click.Path(dir_okay=False, path_type=Path),
+              help="Migration plan (YAML). Without it: the readiness audit.")
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers (YAML).")
+@click.option("--no-waivers", is_flag=True, help="Ignore waivers: the raw picture.")
+@click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="An extra policy directory (repeatable).")
+@click.option("--only", help="Comma-separated rule ids to run.")
+@click.option("--fail-on", type=click.Choice(["blocker", "warning"]), default="blocker",
+              show_default=True, help="Which failures block (exit 1).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "csv", "markdown"]),
+              default="text", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Text: show passing findings too.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout (atomically).")
+@handle_errors
+def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None, no_waivers: bool,
+          policies: tuple[Path, ...], only: str | None, fail_on: str, fmt: str, verbose: bool,
+          output: Path | None) -> None:
+    """Check a migration plan, or audit pools for readiness (no --plan).
+
+    Exit codes: 0 ready, 1 blocked, 2 invalid input, 3 undecided (a blocker could not be
+    decided from the data), 4 an external system failed.
+
+    \b
+    Examples:
+      migready check prod.json dr.json --plan change.yaml --waivers waivers.yaml
+      migready check prod.json --format json | jq .verdict
+    """
+    from checker import output as out
+    from checker.check import CheckOptions, exit_code, run_check
+
+    opts = CheckOptions(inventories=inventories, plan=plan, waivers=waivers, policies=policies,
+                        only=[i.strip() for i in only.split(",") if i.strip()] if only else (),
+                        fail_on=fail_on, no_waivers=no_waivers)
+    results = run_check(opts)
+    if fmt == "text":
+        colour = output is None and sys.stdout.isatty()
+
+        def style(text: str, key: str) -> str:
+            return click.style(text, fg=out.COLOURS.get(key), bold=True) if colour else text
+
+        text = out.format_text(results, style, verbose=verbose)
+    else:
+        text = out.FORMATS[fmt](results)
+    _write_or_print(text, output)
+    sys.exit(int(exit_code(results)))
+
+
+@cli.group()
+def rules() -> None:
+    """The rule catalogue."""
+
+
+@rules.command("list")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def rules_list(lang: str, policies: tuple[Path, ...]) -> None:
+    """Every rule: id, severity, kinds, title.
+
+    \b
+    Example:
+      migready rules list --lang ja
+    """
+    from checker.policy import load_rules
+
+    for rule in load_rules(policies).rules:
+        kinds = ",".join(sorted(rule.kinds))
+        click.echo(f"{rule.id:<9} {rule.severity:<8} {kinds:<28} {rule.title[lang]}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def rules_show(rule_id: str, lang: str, policies: tuple[Path, ...]) -> None:
+    """One rule whole: description, logic, remediation, seed section and sentence.
+
+    \b
+    Example:
+      migready rules show LIM-005
+    """
+    from checker.errors import InputError
+    from checker.policy import load_rules
+
+    rule = load_rules(policies).get(rule_id.upper())
+    if rule is None:
+        raise InputError(f"no rule {rule_id}: see `migready rules list`")
+    raw = rule.raw
+    click.echo(f"{rule.id}: {rule.title[lang]}")
+    click.echo(f"severity: {rule.severity}    kinds: {', '.join(sorted(rule.kinds))}"
+               + (f"    level: {rule.level}" if rule.level != "vm" else ""))
+    click.echo(f"file: {rule.file}")
+    click.echo("")
+    click.echo(rule.description[lang].strip())
+    click.echo("")
+    if rule.seed:
+        click.echo(f"seed {rule.seed['section']}: {rule.seed['text'].strip()}")
+    else:
+        click.echo(f"source: XAPI — {rule.reference}")
+    click.echo("")
+    click.echo("logic:")
+    if "applies_when" in raw:
+        click.echo(f"  applies when: {raw['applies_when']}")
+    if "for_each" in raw:
+        click.echo(f"  for each {raw['for_each']['var']} in: {raw['for_each']['in']}")
+    click.echo(f"  assert: {raw['assert']}")
+    click.echo("")
+    click.echo(f"remediation: {rule.remediation[lang].strip()}")
+    if "command" in raw:
+        click.echo(f"command: {raw['command']}")
+
+
+@cli.command()
+@click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--plan", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--inventory", "inventories", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Inventories to resolve the plan's selectors against (repeatable).")
+@handle_errors
+def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None,
+             inventories: tuple[Path, ...]) -> None:
+    """Validate policies, a plan and waivers; every error with file:line:col.
+
+    \b
+    Example:
+      migready validate --policies my-rules/ --waivers waivers.yaml
+      migready validate --plan change.yaml --inventory prod.json --inventory dr.json
+    """
+    from checker.errors import InputError
+    from checker.facts import World
+    from checker.inventory import Inventory
+    from checker.plan import load_plan
+    from checker.policy import load_rules
+    from checker.waivers import load_waivers
+
+    problems: list[str] = []
+    rule_set = None
+    try:
+        rule_set = load_rules(policies)
+        click.echo(f"policies: {len(rule_set.rules)} rules ok")
+    except InputError as exc:
+        problems.append(str(exc))
+    if waivers:
+        try:
+            known = {r.id for r in rule_set.rules} if rule_set else None
+            click.echo(f"waivers: {len(load_waivers(waivers, known_rules=known))} ok")
+        except InputError as exc:
+            problems.append(str(exc))
+    if plan:
+        if not inventories:
+            problems.append(f"{plan}: give the inventories (--inventory) to resolve its selectors")
+        else:
+            try:
+                world = World([Inventory.load(p) for p in inventories])
+                click.echo(f"plan: {len(load_plan(plan, world).moves)} moves ok")
+            except InputError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise InputError("\n".join(problems))
+
+
+@cli.group()
+def policy() -> None:
+    """Policy packs: test your own rules the way the built-in ones are tested."""
+
+
+@policy.command("test")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Rule directories to load besides the built-in rules.")
+@handle_errors
+def policy_test(directory: Path, policies: tuple[Path, ...]) -> None:
+    """Run the fixtures under DIRECTORY (one folder per rule id); fail on any difference.
+
+    \b
+    Example:
+      migready policy test tests/policies
+      migready policy test my-pack/tests --policies my-pack/rules
+    """
+    from checker.fixtures import fixture_dirs, format_result, run_fixture
+    from checker.policy import load_rules
+
+    rule_set = load_rules(policies)
+    folders = fixture_dirs(directory)
+    if not folders:
+        from checker.errors import InputError
+
+        raise InputError(f"{directory}: no fixtures (folders with a fixture.yaml)")
+    failed = 0
+    for folder in folders:
+        result = run_fixture(folder, rule_set)
+        failed += not result.ok
+        for line in format_result(result):
+            click.echo(line)
+    click.echo(f"{len(folders) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """What changed between two results: new, resolved and persisting failures.
+
+    \b
+    Example:
+      migready diff last-week.json today.json
+    """
+    import json
+
+    from checker.diff import diff_results, format_diff_text, load_results
+
+    d = diff_results(load_results(old), load_results(new))
+    click.echo(json.dumps(d, indent=1, ensure_ascii=False) if fmt == "json" else format_diff_text(d),
+               nl=fmt == "json")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="migready", standalone_mode=False)

@@ -94,13 +94,18 @@ class _Parser:
     def __init__(self, doc: Located, world: World) -> None:
         self.doc = doc
         self.world = world
-        self.errors: list[str] = []
+        self._errors: list[tuple[int, int, str]] = []
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem, in file order."""
+        return [text for _, _, text in sorted(self._errors)]
 
     def error(self, path: tuple[Any, ...], message: str) -> None:
         line, col = self.doc.where(path)
         dotted = ".".join(str(p) for p in path)
-        self.errors.append(f"{self.doc.file}:{line}:{col}: {dotted}: {message}" if dotted
-                           else f"{self.doc.file}:{line}:{col}: {message}")
+        text = f"{self.doc.file}:{line}:{col}: {dotted + ': ' if dotted else ''}{message}"
+        self._errors.append((line, col, text))
 
     def keys(self, value: Any, allowed: set[str], path: tuple[Any, ...]) -> bool:
         if not isinstance(value, dict):

@@ -188,8 +188,9 @@ def load_rules(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = True) -
             replaces = rule.raw.get("overrides")
             if existing and replaces != rule.id:
                 line, col = _where_id(path)
+                where = "by a built-in rule" if existing.builtin else f"in {existing.file}"
                 problems.append(Problem(str(path), line, col, rule.id, "id",
-                                        f"duplicate rule id: already defined in {existing.file}"
+                                        f"duplicate rule id: already defined {where}"
                                         f" (say `overrides: {rule.id}` to replace it)"))
                 continue
             if replaces and replaces not in rules:
@@ -245,7 +246,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         if source is None:
             continue
         key = tuple(field_path.split("."))
-        line, col = doc.where(key)
+        line, col = doc.where_value(key)
         try:
             compiled[field_path] = ENV.compile_expression(source, undefined_to_none=False)
             tree = ENV.parse(f"{{{{ {source} }}}}")
@@ -260,7 +261,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
     for lang in LANGS:
         for section in ("message", "remediation"):
             source = data[section][lang]
-            line, col = doc.where((section, lang))
+            line, col = doc.where_value((section, lang))
             try:
                 tree = ENV.parse(source)
                 templates[f"{section}.{lang}"] = ENV.from_string(source)
@@ -274,7 +275,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
                 reads |= _root_names(tree)
     command = None
     if "command" in data:
-        line, col = doc.where(("command",))
+        line, col = doc.where_value(("command",))
         try:
             tree = ENV.parse(data["command"])
             command = ENV.from_string(data["command"])
@@ -289,7 +290,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         line, col = doc.where(("subject",))
         problems.append(Problem(file, line, col, rule_id, "subject", f"unknown variable {subject!r}"))
     if problems:
-        return None, problems
+        return None, sorted(problems, key=lambda p: (p.line, p.col, p.field, p.message))
     for_each = (data["for_each"]["var"], compiled["for_each.in"]) if "for_each" in data else None
     rule = Rule(
         id=rule_id, title=data["title"], description=data["description"],
@@ -322,9 +323,9 @@ def _schema_problems(doc: Located, rule_id: str) -> list[Problem]:
             continue
         if err.validator == "oneOf" and not path:
             message = "give exactly one of `seed` (the seed section and sentence) or `source: xapi`"
-        line, col = doc.where(path)
+        line, col = doc.where_value(path)
         out.append(Problem(doc.file, line, col, rule_id, field_path, message))
-    return out
+    return sorted(out, key=lambda p: (p.line, p.col, p.field, p.message))
 
 
 # ---------------------------------------------------------------------------------
@@ -385,7 +386,7 @@ def check_names(tree: nodes.Template, var_types: dict[str, str], *,
             problems.append(f"{node.arg.value!r}: access to internal attributes is not allowed")
     for node in tree.find_all(nodes.Filter):
         attr_args = [a.value for a in node.args[:1] if isinstance(a, nodes.Const)] \
-            if node.name in {"selectattr", "rejectattr"} else []
+            if node.name in {"selectattr", "rejectattr", "attr"} else []
         attr_args += [kw.value.value for kw in node.kwargs
                       if kw.key == "attribute" and isinstance(kw.value, nodes.Const)]
         item_type = _node_type(node.node, var_types) if node.node is not None else None
@@ -393,10 +394,8 @@ def check_names(tree: nodes.Template, var_types: dict[str, str], *,
             known = _attr_names(item_type.removeprefix("list:"))
             problems += [f"unknown fact {item_type.removeprefix('list:')}.{a}" for a in attr_args
                          if isinstance(a, str) and not a.startswith("_") and a.split(".")[0] not in known]
-        for kw in node.kwargs:
-            if kw.key == "attribute" and isinstance(kw.value, nodes.Const) \
-                    and str(kw.value.value).startswith("_"):
-                problems.append(f"{kw.value.value!r}: access to internal attributes is not allowed")
+        problems += [f"{a!r}: access to internal attributes is not allowed"
+                     for a in attr_args if str(a).startswith("_")]
     return sorted(set(problems))
 
 

@@ -20,6 +20,7 @@ class Located:
     data: Any
     positions: dict[Path_, tuple[int, int]]
     file: str
+    value_positions: dict[Path_, tuple[int, int]] | None = None
 
     def where(self, path: Path_) -> tuple[int, int]:
         """(line, col) of the value at `path`, or of its closest located parent."""
@@ -27,6 +28,11 @@ class Located:
         while path and path not in self.positions:
             path = path[:-1]
         return self.positions.get(path, (1, 1))
+
+    def where_value(self, path: Path_) -> tuple[int, int]:
+        """(line, col) where the value itself starts (for errors inside an expression)."""
+        values = self.value_positions or {}
+        return values.get(tuple(path)) or self.where(path)
 
 
 class YamlError(Exception):
@@ -58,13 +64,15 @@ def loads(text: str, file: str = "<string>") -> Located:
         raise YamlError(file, 1, 1, f"YAML syntax: {exc}") from None
     positions: dict[Path_, tuple[int, int]] = {}
     if node is None:
-        return Located(None, positions, file)
-    data = _build(node, (), positions, file)
-    return Located(data, positions, file)
+        return Located(None, positions, file, {})
+    values: dict[Path_, tuple[int, int]] = {}
+    data = _build(node, (), positions, file, values)
+    return Located(data, positions, file, values)
 
 
-def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]], file: str) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]], file: str,
+           values: dict[Path_, tuple[int, int]]) -> Any:
+    positions[path] = values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -75,12 +83,12 @@ def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]]
             if key in out:
                 raise YamlError(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                 f"duplicate key {key!r}")
-            out[key] = _build(value_node, (*path, key), positions, file)
+            out[key] = _build(value_node, (*path, key), positions, file, values)
             # An error about a field points at its key, where the reader looks for it.
             positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), positions, file) for i, item in enumerate(node.value)]
+        return [_build(item, (*path, i), positions, file, values) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 

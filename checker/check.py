@@ -1,0 +1,79 @@
+"""The check pipeline as a library call: inventories + rules + plan + waivers -> results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.errors import ExitCode
+from checker.evaluate import evaluate
+from checker.facts import World
+from checker.inventory import Inventory
+from checker.plan import audit_plan, load_plan
+from checker.policy import load_rules
+from checker.results import build_results, sha256_file
+from checker.waivers import apply_waivers, load_waivers
+
+
+@dataclass
+class CheckOptions:
+    inventories: Sequence[str | Path]
+    plan: str | Path | None = None
+    waivers: str | Path | None = None
+    policies: Sequence[str | Path] = ()
+    only: Sequence[str] = ()
+    fail_on: str = "blocker"
+    no_waivers: bool = False
+    today: dt.date | None = None
+    extra_inputs: dict[str, Any] = field(default_factory=dict)
+
+
+def run_check(opts: CheckOptions) -> dict[str, Any]:
+    """Evaluate and return the results document (raises InputError on bad input)."""
+    inventories = [Inventory.load(p) for p in opts.inventories]
+    world = World(inventories)
+    rules = load_rules(opts.policies)
+    if opts.only:
+        rules = rules.only(opts.only)
+    plan = load_plan(opts.plan, world) if opts.plan else audit_plan(world)
+    waivers = []
+    if opts.waivers and not opts.no_waivers:
+        waivers = load_waivers(opts.waivers, today=opts.today, known_rules={r.id for r in rules.rules})
+    ev = evaluate(world, rules, plan)
+    register = apply_waivers(ev, waivers, today=opts.today) if waivers else []
+    inputs: dict[str, Any] = {
+        "inventories": [
+            {"file": Path(p).name, "sha256": sha256_file(p), "pool": inv.name,
+             "collected_at": inv.doc.get("collected_at"), "uuid": (inv.pool or {}).get("uuid"),
+             "versions": _versions(world, i)}
+            for i, (p, inv) in enumerate(zip(opts.inventories, inventories, strict=True))
+        ],
+        "plan": ({"file": Path(opts.plan).name, "sha256": sha256_file(opts.plan), "plan": plan.change_id}
+                 if opts.plan else None),
+        "policies": {"sha256": rules.sha256, "rules": len(rules.rules),
+                     "extra": [str(p) for p in opts.policies]},
+        "waivers": ({"file": Path(opts.waivers).name, "sha256": sha256_file(opts.waivers),
+                     "disabled": opts.no_waivers} if opts.waivers else None),
+        **opts.extra_inputs,
+    }
+    return build_results(ev, inputs=inputs, fail_on=opts.fail_on, waivers=register)
+
+
+def _versions(world: World, pool: int) -> list[str]:
+    from checker.facts import Missing
+
+    out = set()
+    for host in world.objects(pool, "host"):
+        try:
+            out.add(world.value(host, "product"))
+        except Missing:
+            out.add("unknown version")
+    return sorted(out)
+
+
+def exit_code(results: dict[str, Any]) -> ExitCode:
+    return {"blocked": ExitCode.BLOCKED, "undecided": ExitCode.UNDECIDED}.get(
+        results["verdict"], ExitCode.READY)

@@ -1,0 +1,189 @@
+"""Results as text, JSON, JUnit XML, CSV and Markdown (HTML and PDF are in report/).
+
+Every formatter takes the results document and returns a string; none prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree as ET
+
+VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
+STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
+COLOURS = {"blocked": "red", "undecided": "yellow", "ready_with_warnings": "yellow", "ready": "green",
+           "fail": "red", "unknown": "yellow", "waived": "cyan", "pass": "green"}
+
+Style = Callable[[str, str], str]
+
+
+def _plain(text: str, _key: str) -> str:
+    return text
+
+
+def _findings_by_operation(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in results["findings"]:
+        for op in f.get("operations") or [f["operation"]]:
+            out[op].append(f)
+    return out
+
+
+def _describe(op: dict[str, Any]) -> str:
+    src, dst = op.get("source") or {}, op.get("destination") or {}
+    if op["kind"] == "evacuate" and "host" in op:
+        return f"evacuate host {op['host']['name']} ({src.get('pool')})"
+    what = (op.get("vm") or {}).get("name", "?")
+    if op["kind"] == "vdi":
+        return f"vdi {(op.get('vdi') or {}).get('name')} of {what} -> SR {dst.get('sr')}"
+    target = dst.get("host")
+    if src.get("pool") != dst.get("pool"):
+        target = f"{dst.get('pool')}/{target}"
+    return f"{op['kind']} {what}: {src.get('host') or 'halted'} -> {target}"
+
+
+def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool = False) -> str:
+    """A readable summary, blockers first; passes only with verbose."""
+    lines: list[str] = []
+    plan = (results["inputs"].get("plan") or {}).get("plan")
+    pools = ", ".join(f"{i['pool']} ({', '.join(i.get('versions', []))})"
+                      for i in results["inputs"]["inventories"])
+    title = f"Plan {plan}" if plan else "Readiness audit"
+    lines.append(f"{title} — pools: {pools}")
+    by_op = _findings_by_operation(results)
+    ops = [o for o in results["operations"] if "parent" not in o]
+    children = defaultdict(list)
+    for o in results["operations"]:
+        if "parent" in o:
+            children[o["parent"]].append(o)
+    ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), o["id"]))
+    shown = 0
+    for op in ops:
+        if op["verdict"] == "ready" and not verbose:
+            continue
+        shown += 1
+        lines.append("")
+        verdict = style(op["verdict"].upper().replace("_", " "), op["verdict"])
+        est = f"  ~{op['estimate_seconds']} s" if op.get("estimate_seconds") else ""
+        lines.append(f"{verdict}  {op['id']} (wave {op['wave']}): {_describe(op)}{est}")
+        for sub in [op, *children.get(op["id"], [])]:
+            prefix = "    " if sub is op else f"    {sub['id']} {(sub.get('vm') or {}).get('name')}: "
+            for f in sorted(by_op.get(sub["id"], []), key=lambda f: STATUS_RANK[f["status"]]):
+                if f["status"] in {"pass", "not_applicable"} and not verbose:
+                    continue
+                if f["status"] == "fail" and f["severity"] == "info" and not verbose:
+                    continue
+                tag = style(f"{f['status']:<7}", f["status"])
+                lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {f['message']}")
+                if f.get("waiver"):
+                    w = f["waiver"]
+                    lines.append(f"{' ' * 12}waived ({f.get('original_status')}): {w['reason']} — "
+                                 f"{w['approved_by']}, {w['ticket']}, until {w['expires']}")
+                if f.get("command") and f["status"] == "fail":
+                    lines.append(f"{' ' * 12}fix: {f['command']}")
+    if not shown:
+        lines.append("")
+        lines.append("Every operation is ready." if ops else "No operations to check.")
+    for w in results.get("waivers", []):
+        if w["state"] in {"expired", "unused"}:
+            lines.append(f"waiver {w['state']}: {w['rule']} {w['subjects']} ({w['ticket']}, "
+                         f"expires {w['expires']})")
+    s = results["summary"]
+    counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(
+        s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
+    lines.append("")
+    lines.append(f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
+                 f" — {s['operations']} operations: {counts or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def format_json(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=1, ensure_ascii=False) + "\n"
+
+
+def format_junit(results: dict[str, Any]) -> str:
+    """One testsuite per operation, one testcase per rule and subject."""
+    by_op = _findings_by_operation(results)
+    suites = ET.Element("testsuites", name="migready", tests="0", failures="0", errors="0")
+    total = failures = errors = 0
+    for op in results["operations"]:
+        cases = [f for f in by_op.get(op["id"], []) if f["status"] != "not_applicable"]
+        suite = ET.SubElement(suites, "testsuite", name=f"{op['id']} {_describe(op)}",
+                              tests=str(len(cases)))
+        s_fail = s_err = 0
+        for f in cases:
+            subject = (f.get("subject") or {}).get("name", "")
+            case = ET.SubElement(suite, "testcase", classname=f"migready.{op['kind']}",
+                                 name=f"{f['rule']} {subject}".strip())
+            if f["status"] == "fail" and f["severity"] != "info":
+                s_fail += 1
+                node = ET.SubElement(case, "failure", type=f["severity"], message=f["message"])
+                node.text = f.get("remediation", "")
+            elif f["status"] == "unknown" and f["severity"] == "blocker":
+                s_err += 1
+                ET.SubElement(case, "error", type="unknown", message=f["message"])
+            elif f["status"] in {"waived", "fail", "unknown"}:
+                ET.SubElement(case, "skipped", message=f"{f['status']}: {f['message']}")
+        suite.set("failures", str(s_fail))
+        suite.set("errors", str(s_err))
+        total, failures, errors = total + len(cases), failures + s_fail, errors + s_err
+    suites.set("tests", str(total))
+    suites.set("failures", str(failures))
+    suites.set("errors", str(errors))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+CSV_COLUMNS = ("operation", "kind", "vm", "source_host", "destination_pool", "destination_host",
+               "rule", "severity", "status", "original_status", "subject_class", "subject",
+               "message", "waiver_ticket", "targets")
+
+
+def format_csv(results: dict[str, Any]) -> str:
+    ops = {o["id"]: o for o in results["operations"]}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in results["findings"]:
+        op = ops.get(f["operation"], {})
+        subject = f.get("subject") or {}
+        writer.writerow([
+            f["operation"], op.get("kind", ""), (op.get("vm") or {}).get("name", ""),
+            (op.get("source") or {}).get("host", ""), (op.get("destination") or {}).get("pool", ""),
+            (op.get("destination") or {}).get("host", ""), f["rule"], f["severity"], f["status"],
+            f.get("original_status", ""), subject.get("class", ""), subject.get("name", ""),
+            f["message"], (f.get("waiver") or {}).get("ticket", ""), " ".join(f.get("targets", [])),
+        ])
+    return buf.getvalue()
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def format_markdown(results: dict[str, Any]) -> str:
+    plan = (results["inputs"].get("plan") or {}).get("plan")
+    lines = [f"# migready: {'plan ' + plan if plan else 'readiness audit'}", "",
+             f"**Verdict: {results['verdict'].replace('_', ' ')}**", "",
+             "| operation | kind | what | verdict |", "|---|---|---|---|"]
+    for op in results["operations"]:
+        if "parent" not in op:
+            lines.append(f"| {op['id']} | {op['kind']} | {_md(_describe(op))} | {op['verdict']} |")
+    problems = [f for f in results["findings"] if f["status"] in {"fail", "unknown", "waived"}]
+    if problems:
+        lines += ["", "## Findings", "", "| operation | rule | severity | status | subject | message |",
+                  "|---|---|---|---|---|---|"]
+        problems.sort(key=lambda f: (STATUS_RANK[f["status"]], f["operation"]))
+        lines += [f"| {f['operation']} | {f['rule']} | {f['severity']} | {f['status']} | "
+                  f"{_md((f.get('subject') or {}).get('name', ''))} | {_md(f['message'])} |"
+                  for f in problems]
+    return "\n".join(lines) + "\n"
+
+
+FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "json": format_json, "junit": format_junit, "csv": format_csv, "markdown": format_markdown,
+}

@@ -1,0 +1,181 @@
+"""Waivers: reviewed, expiring exceptions that turn a `fail` or `unknown` into `waived`.
+
+Every waiver needs a rule, subjects, a reason, an approver, a ticket and an expiry at
+most 180 days ahead. An expired waiver waives nothing and is reported; so is one that
+matched nothing. A waived finding keeps its original status beside the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError
+from checker.evaluate import Evaluation, Finding
+from checker.facts import Obj
+from checker.yamlsrc import YamlError
+from checker.yamlsrc import load as load_yaml
+
+MAX_DAYS = 180
+REQUIRED = ("rule", "subjects", "reason", "approved_by", "ticket", "expires")
+KEYS = {*REQUIRED, "pool"}
+
+
+class WaiverError(InputError):
+    pass
+
+
+@dataclass
+class Waiver:
+    rule: str
+    subjects: list[Any]
+    reason: str
+    approved_by: str
+    ticket: str
+    expires: dt.date
+    pool: str | None = None
+    line: int = 0
+    matched: list[str] = field(default_factory=list)
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+    def covers(self, finding: Finding, subject_names: set[str], pool_name: str) -> bool:
+        if finding.rule.id != self.rule:
+            return False
+        if self.pool is not None and self.pool != pool_name:
+            return False
+        for selector in self.subjects:
+            if selector == "*":
+                return True
+            if isinstance(selector, dict) and "tag" in selector:
+                if selector["tag"] in subject_names:
+                    return True
+            elif str(selector) in subject_names:
+                return True
+        return False
+
+    def as_json(self, state: str) -> dict[str, Any]:
+        return {"rule": self.rule, "subjects": self.subjects, "reason": self.reason,
+                "approved_by": self.approved_by, "ticket": self.ticket,
+                "expires": self.expires.isoformat(), "pool": self.pool, "state": state,
+                "matched": sorted(set(self.matched))}
+
+
+def load_waivers(path: str | Path, *, today: dt.date | None = None,
+                 known_rules: set[str] | None = None) -> list[Waiver]:
+    """Parse and validate a waivers file; every problem is reported with file:line:col."""
+    today = today or dt.date.today()
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise WaiverError(str(exc)) from None
+    errors: list[str] = []
+
+    def error(where: tuple[Any, ...], message: str) -> None:
+        line, col = doc.where(where)
+        dotted = ".".join(str(p) for p in where)
+        errors.append(f"{doc.file}:{line}:{col}: {dotted}: {message}")
+
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("waivers"), list):
+        raise WaiverError(f"{path}:1:1: expected `waivers:` with a list of waivers")
+    for key in data:
+        if key != "waivers":
+            error((key,), "unknown key")
+    out: list[Waiver] = []
+    for i, raw in enumerate(data["waivers"]):
+        where = ("waivers", i)
+        if not isinstance(raw, dict):
+            error(where, "a waiver is a mapping")
+            continue
+        for key in raw:
+            if key not in KEYS:
+                error((*where, key), f"unknown key (expected: {', '.join(sorted(KEYS))})")
+        missing = [k for k in REQUIRED if not raw.get(k)]
+        for key in missing:
+            error(where, f"{key} is required")
+        if missing:
+            continue
+        expires = raw["expires"]
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError:
+                error((*where, "expires"), "expected a date YYYY-MM-DD")
+                continue
+        if not isinstance(expires, dt.date):
+            error((*where, "expires"), "expected a date YYYY-MM-DD")
+            continue
+        if expires > today + dt.timedelta(days=MAX_DAYS):
+            error((*where, "expires"), f"{expires} is more than {MAX_DAYS} days ahead: "
+                                       "waivers must be reviewed at least twice a year")
+            continue
+        subjects = raw["subjects"]
+        if not isinstance(subjects, list):
+            error((*where, "subjects"), "expected a list of selectors")
+            continue
+        if "*" in subjects and not raw.get("pool"):
+            error((*where, "subjects"), '"*" waives every subject: it needs `pool:` to limit it')
+            continue
+        if known_rules is not None and raw["rule"] not in known_rules:
+            error((*where, "rule"), f"no rule {raw['rule']} is loaded")
+            continue
+        out.append(Waiver(str(raw["rule"]), subjects, str(raw["reason"]), str(raw["approved_by"]),
+                          str(raw["ticket"]), expires, raw.get("pool"), doc.where(where)[0]))
+    if errors:
+        raise WaiverError(f"{path}: invalid waivers", details=errors)
+    return out
+
+
+def _names(finding: Finding, ev: Evaluation) -> tuple[set[str], str]:
+    """Names a waiver may use for the finding: the subject's and the moved VM's name, uuid, tags."""
+    names: set[str] = set()
+    objs: list[Obj] = []
+    if isinstance(finding.subject, Obj):
+        objs.append(finding.subject)
+    op = next((o for o in ev.operations if o.move.id == finding.operation), None)
+    pool_name = ""
+    if op is not None:
+        for obj in (op.move.vm, op.move.host):
+            if obj is not None:
+                objs.append(obj)
+        pool_name = ev.world.inventories[op.move.src_pool].name
+    for obj in objs:
+        rec = obj.inv.get(obj.cls, obj.ref) or {}
+        names |= {obj.name, f"uuid:{obj.uuid}", *map(str, rec.get("tags") or [])}
+    return names, pool_name
+
+
+def apply_waivers(ev: Evaluation, waivers: list[Waiver], *, today: dt.date | None = None,
+                  ) -> list[dict[str, Any]]:
+    """Waive covered fail/unknown findings in place; return the waiver register."""
+    today = today or dt.date.today()
+    for op in ev.operations:
+        for finding in op.findings:
+            if finding.status not in {"fail", "unknown"}:
+                continue
+            names, pool_name = _names(finding, ev)
+            for waiver in waivers:
+                if not waiver.covers(finding, names, pool_name):
+                    continue
+                waiver.matched.append(getattr(finding.subject, "name", finding.operation))
+                if waiver.expired(today):
+                    continue
+                finding.original_status = finding.status
+                finding.status = "waived"
+                finding.waiver = {"reason": waiver.reason, "approved_by": waiver.approved_by,
+                                  "ticket": waiver.ticket, "expires": waiver.expires.isoformat()}
+                break
+    register = []
+    for waiver in waivers:
+        if waiver.expired(today):
+            state = "expired"
+        elif waiver.matched:
+            state = "applied"
+        else:
+            state = "unused"
+        register.append(waiver.as_json(state))
+    return register
