@@ -19,7 +19,7 @@ from jinja2.exceptions import UndefinedError
 from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet
-from checker.scope import MISSING, PlanFacts
+from checker.scope import MISSING, PlanFacts, Unestablished
 
 STATUS_ORDER = ("fail", "unknown", "waived", "pass", "not_applicable")
 #: Variables whose value is the same for every destination a VM is tried against.
@@ -47,6 +47,7 @@ class Operation:
     estimate_seconds: int | None = None
     findings: list[Finding] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+    facts: PlanFacts | None = None
 
 
 @dataclass
@@ -64,8 +65,13 @@ class _Ledger:
         self.memory: dict[Obj, int] = defaultdict(int)
         self.freed: dict[Obj, int] = defaultdict(int)
         self.sr_space: dict[Obj, int] = defaultdict(int)
-        self.arrivals: dict[Obj, list[Obj]] = defaultdict(list)
-        self.departed: set[Obj] = set()
+        #: Where the plan has put a VM so far (None: it left the pool).
+        self.location: dict[Obj, Obj | None] = {}
+
+    def residents(self, host: Obj, now: list[Obj]) -> list[Obj]:
+        """The VMs on `host` at this point of the plan, given those on it at snapshot time."""
+        here = [vm for vm in now if self.location.get(vm, host) == host]
+        return here + [vm for vm, where in self.location.items() if where == host and vm not in here]
 
 
 def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
@@ -120,7 +126,7 @@ def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> 
 
 def _run(world: World, rules: RuleSet, move: Move, op: PlanFacts, settings: PlanFacts,
          cache: dict[tuple[Any, ...], list[Finding]]) -> Operation:
-    operation = Operation(move, estimate_seconds=op.values.get("estimate_seconds"))
+    operation = Operation(move, estimate_seconds=op.values.get("estimate_seconds"), facts=op)
     variables = _variables(move, op, settings, world)
     level = "host" if move.vm is None else "vm"
     for rule in rules.rules:
@@ -202,12 +208,13 @@ def _finding(rule: Rule, status: str, operation: str, variables: dict[str, Any],
 # ---------------------------------------------------------------------------------
 
 def _value(world: World, obj: Obj | None, name: str) -> Any:
+    """A fact for a plan computation, or Unestablished carrying why (reported by rules)."""
     if obj is None:
         return MISSING
     try:
         return world.value(obj, name)
-    except Missing:
-        return MISSING
+    except Missing as exc:
+        return Unestablished(f"{obj.cls} '{obj.name}' {name}: {exc.reason}")
 
 
 def _wave_counts(plan: Plan) -> dict[tuple[Any, ...], int]:
@@ -239,17 +246,17 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
     }
     footprint = _value(world, vm, "memory_footprint")
     home = _value(world, vm, "home_host")
-    values["same_host"] = move.dst_host is not None and home not in (MISSING, None) \
-        and move.dst_host == home
+    values["same_host"] = move.dst_host is not None and move.dst_host == home
     # Memory on the destination, shared by every VM the plan sends there.
     dst = move.dst_host
     free = _value(world, dst, "free_memory")
     planned = 0 if move.audit or dst is None else ledger.memory[dst] - ledger.freed[dst]
     values["memory_planned_before"] = planned
-    values["dst_free_memory"] = MISSING if free is MISSING else free - planned
-    if vm is not None and dst is not None and footprint is not MISSING and not move.audit \
+    values["dst_free_memory"] = free if isinstance(free, Unestablished) else free - planned
+    if vm is not None and dst is not None and not isinstance(footprint, Unestablished) and not move.audit \
             and move.kind != "vdi" and vm.record.get("power_state") != "Halted":
         ledger.memory[dst] += footprint
+        ledger.location[vm] = dst if move.dst_pool == vm.pool else None
     values["spare_host_for_halted"] = _spare_host(world, vm, footprint, ledger) if vm else None
     # Disks and SR space.
     disk_moves = _disk_moves(world, move)
@@ -267,11 +274,11 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
 
 
 def _spare_host(world: World, vm: Obj, footprint: Any, ledger: _Ledger) -> Any:
-    if footprint is MISSING:
-        return MISSING
+    if isinstance(footprint, Unestablished):
+        return footprint
     for host in world.objects(vm.pool, "host"):
         free = _value(world, host, "free_memory")
-        if free is not MISSING and free - ledger.memory[host] >= footprint:
+        if not isinstance(free, Unestablished) and free - ledger.memory[host] >= footprint:
             return host
     return None
 
@@ -284,12 +291,12 @@ def _disk_moves(world: World, move: Move) -> list[PlanFacts]:
     if move.kind != "storage" or move.vm is None:
         return []
     disks = _value(world, move.vm, "disks")
-    if disks is MISSING:
-        return MISSING  # type: ignore[return-value]
+    if isinstance(disks, Unestablished):
+        return disks  # type: ignore[return-value]
     default = move.storage_default
     if default is None:
         default = _value(world, world.pool(move.dst_pool), "default_sr")
-        default = None if default is MISSING else default
+        default = None if isinstance(default, Unestablished) else default
     out = []
     for vdi in disks:
         src = _value(world, vdi, "sr")
@@ -301,26 +308,28 @@ def _disk_moves(world: World, move: Move) -> list[PlanFacts]:
 
 
 def _sr_demand(world: World, disk_moves: Any, ledger: _Ledger, audit: bool) -> tuple[Any, Any]:
-    if disk_moves is MISSING:
-        return MISSING, MISSING
+    if isinstance(disk_moves, Unestablished):
+        return disk_moves, disk_moves
     dst: dict[Obj, list[Obj]] = defaultdict(list)
     src: dict[Obj, list[Obj]] = defaultdict(list)
     for dm in disk_moves:
         if dm.values["moves"]:
             dst[dm.values["dst_sr"]].append(dm.values["vdi"])
-            if dm.values["src_sr"] is not MISSING:
+            if not isinstance(dm.values["src_sr"], Unestablished):
                 src[dm.values["src_sr"]].append(dm.values["vdi"])
 
     def size(vdis: list[Obj]) -> Any:
         sizes = [_value(world, v, "virtual_size") for v in vdis]
-        return MISSING if MISSING in sizes else sum(sizes)
+        return next((s for s in sizes if isinstance(s, Unestablished)), None) or sum(sizes)
 
     def demand(sr: Obj, vdis: list[Obj], factor: int, book: bool) -> PlanFacts:
         total = size(vdis)
-        needed = MISSING if total is MISSING else factor * total + (0 if audit else ledger.sr_space[sr])
-        if book and total is not MISSING and not audit:
+        earlier = 0 if audit else ledger.sr_space[sr]
+        needed = total if isinstance(total, Unestablished) else factor * total + earlier
+        if book and not isinstance(total, Unestablished) and not audit:
             ledger.sr_space[sr] += factor * total
-        snaps = any((_value(world, v, "snapshot_count") or 0) not in (0, MISSING) for v in vdis)
+        snaps = any(not isinstance(n, Unestablished) and n > 0
+                    for n in (_value(world, v, "snapshot_count") for v in vdis))
         return PlanFacts("sr_demand", {"sr": sr, "needed": needed, "disks": vdis,
                                        "with_snapshots": snaps}, f"sr[{sr.name}]")
 
@@ -333,8 +342,8 @@ def _network_map(world: World, move: Move) -> Any:
     if move.vm is None or move.kind != "storage":
         return []
     networks = _value(world, move.vm, "networks")
-    if networks is MISSING:
-        return MISSING
+    if isinstance(networks, Unestablished):
+        return networks
     by_name = {rec.get("name_label"): ref for ref, rec in world.inventories[move.dst_pool].all("network")}
     out = []
     for net in networks:
@@ -352,7 +361,7 @@ def _bandwidth(world: World, plan: Plan, move: Move) -> tuple[int, str]:
     if plan.settings.migration_bandwidth:
         return plan.settings.migration_bandwidth, "plan"
     speed = _value(world, move.dst_host, "management_nic_speed")
-    if speed not in (MISSING, None):
+    if speed is not None and not isinstance(speed, Unestablished):
         return speed, "nic"
     return DEFAULT_BANDWIDTH, "default"
 
@@ -360,14 +369,16 @@ def _bandwidth(world: World, plan: Plan, move: Move) -> tuple[int, str]:
 def _estimate(world: World, move: Move, footprint: Any, disk_moves: Any, bandwidth: int) -> Any:
     if move.vm is None:
         return None
-    data = 0 if move.kind == "vdi" or footprint is MISSING else footprint
-    if disk_moves is MISSING:
-        return MISSING
+    if move.kind != "vdi" and isinstance(footprint, Unestablished):
+        return footprint  # memory moves too: an unknown footprint is an unknown estimate
+    data = 0 if move.kind == "vdi" else footprint
+    if isinstance(disk_moves, Unestablished):
+        return disk_moves
     for dm in disk_moves:
         if dm.values["moves"]:
             size = _value(world, dm.values["vdi"], "physical_size")
-            if size is MISSING:
-                return MISSING
+            if isinstance(size, Unestablished):
+                return size
             data += size
     return int(data * 8 / bandwidth) + 1
 
@@ -384,26 +395,22 @@ def _evacuate(world: World, rules: RuleSet, plan: Plan, move: Move, ledger: _Led
     host = move.host
     assert host is not None
     version = _value(world, host, "version")
-    targets = []
-    for other in world.objects(host.pool, "host"):
-        if other == host:
-            continue
-        ok = [_value(world, other, f) for f in ("enabled", "live", "version")]
-        if ok[0] is True and ok[1] is True and version is not MISSING and ok[2] is not MISSING \
-                and ok[2] >= version:
-            targets.append(other)
-    residents = [vm for vm in _value(world, host, "resident_vms") or [] if vm not in ledger.departed]
-    residents += [vm for vm in ledger.arrivals.get(host, []) if vm not in residents]
-    residents.sort(key=lambda v: -(_value(world, v, "memory_footprint") or 0)
-                   if _value(world, v, "memory_footprint") is not MISSING else 0)
+    targets = [other for other in world.objects(host.pool, "host")
+               if other != host and _eligible_target(world, other, version)]
+    resident = _value(world, host, "resident_vms")
+    if isinstance(resident, Unestablished):
+        resident = []
+    residents = ledger.residents(host, resident)
+    residents.sort(key=lambda v: -_footprint(world, v))
     free = {t: _value(world, t, "free_memory") for t in targets}
-    free = {t: f - ledger.memory[t] + ledger.freed[t] for t, f in free.items() if f is not MISSING}
+    free = {t: f - ledger.memory[t] + ledger.freed[t] for t, f in free.items()
+            if not isinstance(f, Unestablished)}
     operations, placement, unplaced = [], {}, []
     batch = plan.settings.evacuation_batch_size
     for index, vm in enumerate(residents):
         footprint = _value(world, vm, "memory_footprint")
         chosen = None
-        if footprint is not MISSING:
+        if not isinstance(footprint, Unestablished):
             chosen = next((t for t in free if free[t] >= footprint), None)
         if chosen is None:
             unplaced.append(vm)
@@ -420,25 +427,38 @@ def _evacuate(world: World, rules: RuleSet, plan: Plan, move: Move, ledger: _Led
         operations.append(_run(world, rules, child, child_facts, settings, cache))
         if not move.audit and chosen is not None:
             ledger.memory[chosen] += footprint
-            ledger.arrivals[chosen].append(vm)
-            ledger.departed.add(vm)
+            ledger.location[vm] = chosen
     if not move.audit:
-        ledger.freed[host] += sum(_value(world, vm, "memory_footprint") or 0 for vm in residents
-                                  if vm.name in placement)
+        ledger.freed[host] += sum(_footprint(world, vm) for vm in residents if vm.name in placement)
         ledger.memory[host] = 0
     blocked = [op.move.vm for op in operations
                if any(f.status == "fail" and f.rule.severity == "blocker" for f in op.findings)]
     estimates = [op.estimate_seconds for op in operations]
     batches = -(-len(residents) // batch) if residents else 0
-    total = None if any(e in (None, MISSING) for e in estimates) else sum(
+    total = None if any(e is None or isinstance(e, Unestablished) for e in estimates) else sum(
         max(estimates[i:i + batch], default=0) for i in range(0, len(estimates), batch))
     host_facts = PlanFacts("op", {
         "id": move.id, "kind": "evacuate", "wave": move.wave, "cross_pool": False,
         "evacuation_targets": targets, "unplaced_vms": unplaced, "blocked_vms": blocked,
         "resident_vm_count": len(residents), "batch_size": batch, "batches": batches,
-        "placement": placement, "estimate_seconds": total if total is not None else MISSING,
+        "placement": placement,
+        "estimate_seconds": total if total is not None else next(
+            (e for e in estimates if isinstance(e, Unestablished)), MISSING),
         "window_seconds": plan.settings.window_seconds, "compress": move.compress,
     }, "op")
     host_op = _run(world, rules, move, host_facts, settings, cache)
     host_op.children = [op.move.id for op in operations]
     return [host_op, *operations]
+
+
+def _eligible_target(world: World, host: Obj, source_version: Any) -> bool:
+    """XAPI's evacuation targets: enabled, live, and not older than the evacuated host."""
+    enabled, live, version = (_value(world, host, f) for f in ("enabled", "live", "version"))
+    if isinstance(source_version, Unestablished) or isinstance(version, Unestablished):
+        return False
+    return enabled is True and live is True and version >= source_version
+
+
+def _footprint(world: World, vm: Obj) -> int:
+    value = _value(world, vm, "memory_footprint")
+    return 0 if isinstance(value, Unestablished) else value

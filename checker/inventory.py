@@ -260,5 +260,5 @@ class Inventory:
 def save_document(doc: dict[str, Any], path: str | Path) -> None:
     """Write an inventory atomically (gzip when the name ends in .gz)."""
     with atomic_writer(path) as handle:
-        json.dump(doc, handle, indent=1, sort_keys=True, ensure_ascii=False)
+        json.dump(doc, handle, sort_keys=True, ensure_ascii=False)  # no indent: the C encoder
         handle.write("\n")

@@ -97,7 +97,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
         s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
     lines.append("")
     lines.append(f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
-                 f" — {s['operations']} operations: {counts or 'none'}")
+                 f" — {s['operations']} operation{'s' if s['operations'] != 1 else ''}: {counts or 'none'}")
     return "\n".join(lines) + "\n"
 
 

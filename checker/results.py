@@ -154,9 +154,64 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
         "operations": operations,
         "findings": findings,
         "waivers": waivers or [],
-        "rules": [{"id": r.id, "severity": r.severity, "kinds": sorted(r.kinds),
-                   "title": r.title, "seed": r.seed_section} for r in ev.rules.rules],
+        "capacity": [] if ev.plan.audit else capacity(ev),
+        "rules": [{"id": r.id, "severity": r.severity, "kinds": sorted(r.kinds), "title": r.title,
+                   "description": r.description, "remediation": r.remediation,
+                   "seed": r.seed_section, "seed_text": (r.seed or {}).get("text"),
+                   "reference": r.reference or None} for r in ev.rules.rules],
     }
+
+
+def capacity(ev: Evaluation) -> list[dict[str, Any]]:
+    """Host memory and SR space on every destination, before and after the plan.
+
+    After = free now − what the plan puts there (VM footprints; the disks' virtual size),
+    without crediting what leaves: the same conservative reading as the rules.
+    """
+    memory: dict[Obj, int] = defaultdict(int)
+    space: dict[Obj, int] = defaultdict(int)
+    for op in ev.operations:
+        move = op.move
+        if move.vm is None:
+            continue
+        if move.dst_host is not None and move.kind != "vdi" \
+                and move.vm.record.get("power_state") != "Halted":
+            memory[move.dst_host] += _fact(ev, move.vm, "memory_footprint") or 0
+        for dm in _disk_moves_of(op):
+            space[dm["dst_sr"]] += _fact(ev, dm["vdi"], "virtual_size") or 0
+    names = [inv.name for inv in ev.world.inventories]
+    rows = []
+    for obj, used, kind, free_fact, total in (
+        *((h, m, "host_memory", "free_memory", "memory_total") for h, m in memory.items()),
+        *((sr, u, "sr_space", "free", None) for sr, u in space.items()),
+    ):
+        free = _fact(ev, obj, free_fact)
+        size = _fact(ev, obj, total) if total else _sr_size(obj)
+        rows.append({"kind": kind, "pool": names[obj.pool], "name": obj.name, "uuid": obj.uuid,
+                     "total": size, "free_before": free, "planned": used,
+                     "free_after": None if free is None else free - used})
+    return sorted(rows, key=lambda r: (r["kind"], r["pool"], r["name"]))
+
+
+def _fact(ev: Evaluation, obj: Obj, name: str) -> Any:
+    from checker.facts import Missing
+
+    try:
+        return ev.world.value(obj, name)
+    except Missing:
+        return None
+
+
+def _sr_size(sr: Obj) -> int | None:
+    value = sr.record.get("physical_size")
+    return int(value) if str(value).isdigit() else None
+
+
+def _disk_moves_of(op: Operation) -> list[dict[str, Any]]:
+    moves = op.facts.values.get("disk_moves") if op.facts is not None else None
+    if not isinstance(moves, list):
+        return []
+    return [dm.values for dm in moves if dm.values.get("moves") and dm.values.get("dst_sr")]
 
 
 def _grouped(ev: Evaluation) -> list[dict[str, Any]]:

@@ -106,8 +106,8 @@ class PlanFacts:
         if name not in self.values:
             raise UnknownFact(f"{self.label or self.cls}.{name}", "not established for this move")
         value = self.values[name]
-        if value is MISSING:
-            raise UnknownFact(f"{self.label or self.cls}.{name}", "not established for this move")
+        if isinstance(value, Unestablished):
+            raise UnknownFact(f"{self.label or self.cls}.{name}", value.reason)
         from checker.facts import current_reads
 
         reads = current_reads()
@@ -121,4 +121,16 @@ class PlanFacts:
         return str(getattr(inner, "name", self.label or self.cls))
 
 
-MISSING = object()
+class Unestablished:
+    """A plan-level fact that could not be computed, with the reason (an unknown fact)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<unestablished: {self.reason}>"
+
+
+MISSING = Unestablished("not established for this move")

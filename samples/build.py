@@ -105,9 +105,9 @@ class PoolBuilder:
                        physical_utilisation=str(used_gib * GiB), virtual_allocation=str(used_gib * GiB),
                        sm_config={}, other_config={}, tags=[], is_tools_sr=False, VDIs=[], PBDs=[])
         for host in hosts:
+            device_config = {"SCSIid": "36001405a1b2c3d4"} if shared else {"device": "/dev/sda3"}
             pbd = self.add("PBD", host=host, SR=ref, currently_attached=True,
-                           device_config={"SCSIid": "36001405a1b2c3d4"} if shared else {"device": "/dev/sda3"},
-                           other_config={})
+                           device_config=device_config, other_config={})
             self.rec("SR", ref)["PBDs"].append(pbd)
             self.rec("host", host)["PBDs"].append(pbd)
         return ref
@@ -142,8 +142,10 @@ class PoolBuilder:
                            current_domain_type="pv" if control_domain else "hvm", other_config={})
         guest = "OpaqueRef:NULL"
         if not control_domain and tools and power == "Running":
-            os_version = ({"name": "Microsoft Windows Server 2019 Standard|C:\\Windows|\\Device\\Harddisk0\\Partition2",
-                           "distro": "windows", "major": "10", "minor": "0"} if windows else
+            windows_name = ("Microsoft Windows Server 2019 Standard|C:\\Windows|"
+                            "\\Device\\Harddisk0\\Partition2")
+            os_version = ({"name": windows_name, "distro": "windows", "major": "10", "minor": "0"}
+                          if windows else
                           {"name": "Rocky Linux 9.4 (Blue Onyx)", "uname": "5.14.0-427.13.1.el9_4.x86_64",
                            "distro": "rocky", "major": "9", "minor": "4"})
             other = {"feature-suspend": "1", "feature-poweroff": "1", "feature-reboot": "1"}
@@ -190,8 +192,9 @@ class PoolBuilder:
                           other_config={})
             self.rec("VM", ref)["VBDs"].append(cd)
         for i, net in enumerate(networks or []):
-            vif = self.add("VIF", VM=ref, network=net, device=str(i), MAC=f"16:3e:00:{self.n % 256:02x}:00:{i:02x}",
-                           MTU="1500", currently_attached=running, locking_mode="network_default",
+            mac = f"16:3e:00:{self.n % 256:02x}:00:{i:02x}"
+            vif = self.add("VIF", VM=ref, network=net, device=str(i), MAC=mac, MTU="1500",
+                           currently_attached=running, locking_mode="network_default",
                            other_config={})
             self.rec("VM", ref)["VIFs"].append(vif)
             self.rec("network", net)["VIFs"].append(vif)

@@ -1,0 +1,909 @@
+"""XAPI database dumps (and JSON record files) → an inventory document.
+
+Input forms, told apart by their first bytes (gzip by its magic number, not its name):
+
+* the XAPI database XML of `xe pool-dump-database` or a status report's `xapi-db.xml`
+  (`<database><manifest>…</manifest><table name=…><row …/></table>…</database>`);
+* a JSON file of `{class: {ref: record}}` as the Python `XenAPI` module returns them;
+* an xen-api SDK test spec (`{test: {"expected_result": {"VM.get_all_records":
+  {"result": {ref: record}}}}}`), JSON-RPC typed.
+
+The result has the shape `get_all_records` gives over XML-RPC (see contracts.md):
+
+* field names: the dump writes the datamodel's `name.label` as `name__label`;
+  `get_all_records` calls it `name_label`, so `__` becomes `_` (checked against the
+  community.general XML-RPC captures: `name_label`, `memory_static_max`,
+  `API_version_major`, `HVM_shadow_multiplier`, `VCPUs_utilisation`…);
+* whitespace escapes undone (`%.` space, `%_` two spaces, `%t` `%n` `%r`, `%%`) after
+  XML unescaping and before S-expression parsing;
+* S-expressions decoded: `(('k' 'v'))` → dict, `('a' 'b')` → list. `()` is `{}` for the
+  fields in `MAP_FIELDS` and `[]` otherwise. A value is decoded only if it starts with
+  `(` and parses completely as a flat set or a map of strings (or of string sets);
+  anything else, e.g. a description "(backup copy)", stays the string it was. Free-text
+  fields (`TEXT_FIELDS`) are never decoded;
+* `"true"`/`"false"` → booleans (except in `TEXT_FIELDS`), the few float fields
+  (`FLOAT_FIELDS`) → float, int64 and datetimes stay strings as XML-RPC sends them.
+
+Only the classes of `checker.inventory.CLASSES` are kept. A class absent from the dump
+is a gap. References into tables the dump holds but the inventory drops (console, VMPP,
+VBD_metrics, task…) are not reported as dangling; references that name no row at all
+are, one gap each, except that more than `MAX_GAPS_PER_FIELD` of one `class.field` are
+summarised as one gap (a huge pool's snapshot chains must not make a huge gaps list).
+
+Secrets never reach the inventory: see `redact_secrets`. The manifest's `pool_token`
+is never read into memory beyond the parser's own buffers.
+
+Parsing uses expat directly (the engine under defusedxml) with defusedxml's rules:
+entity declarations and external references raise, so an entity-expansion or XXE file
+is refused before anything is written. No tree is built: each row is decoded in the
+start-element handler and dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+from typing import IO, Any
+from xml.parsers import expat
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
+from checker import inventory
+from checker.errors import InputError
+from checker.inventory import CLASSES, NULL_REF, Gap, Record
+
+REDACTED = "(redacted)"
+MAX_GAPS_PER_FIELD = 20
+
+#: Fields whose empty S-expression `()` is an empty map, not an empty set.
+MAP_FIELDS: frozenset[str] = frozenset({
+    "other_config", "platform", "sm_config", "software_version", "cpu_info",
+    "device_config", "blocked_operations", "current_operations", "blobs",
+    "xenstore_data", "HVM_boot_params", "VCPUs_params", "bios_strings",
+    "last_boot_CPU_flags", "snapshot_info", "qos_algorithm_params", "runtime_properties",
+    "PV_drivers_version", "os_version", "networks", "disks", "memory", "other",
+    "VCPUs_CPU", "VCPUs_flags", "VCPUs_utilisation", "license_params", "license_server",
+    "logging", "power_on_config", "chipset_info", "cpu_configuration",
+    "external_auth_configuration", "guest_VCPUs_params", "API_version_vendor_implementation",
+    "assigned_ips", "configuration", "properties", "ha_configuration", "gui_config",
+    "health_check_config", "restrictions", "guest_agent_config", "NVRAM",
+    "compatibility_metadata", "supported_VGPU_max_capacities", "config",
+    "capabilities_map", "stats", "status_detail_map", "metadata",
+})
+#: (class, field) exceptions to MAP_FIELDS by name: a set in this class.
+SET_FIELDS_BY_CLASS: frozenset[tuple[str, str]] = frozenset()
+#: (class, field) maps whose name is not in MAP_FIELDS (the name means a set elsewhere).
+MAP_FIELDS_BY_CLASS: frozenset[tuple[str, str]] = frozenset({("SM", "features")})
+
+#: Free text and serialised blobs: never turned into a bool or an S-expression.
+TEXT_FIELDS: frozenset[str] = frozenset({
+    "name_label", "name_description", "snapshot_metadata", "last_booted_record",
+    "recommendations", "PV_args", "PV_bootloader", "PV_bootloader_args", "PV_legacy_args",
+    "PV_kernel", "PV_ramdisk", "copyright", "description", "vendor", "location", "hostname",
+    "address", "edition", "reference_label", "generation_id", "vendor_name", "device_name",
+    "subsystem_vendor_name", "subsystem_device_name", "wlb_url", "wlb_username",
+    "external_auth_service_name", "body", "driver_filename", "product_desc", "serial",
+    "version", "required_api_version", "name",
+})
+
+#: Float fields of the kept classes (the datamodel's `float` type); XML-RPC sends doubles.
+FLOAT_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("VM", "HVM_shadow_multiplier"), ("host_cpu", "utilisation"),
+    ("PIF_metrics", "io_read_kbs"), ("PIF_metrics", "io_write_kbs"),
+})
+#: Maps whose values are floats (`VM_metrics.VCPUs_utilisation`: int -> float).
+FLOAT_MAP_FIELDS: frozenset[tuple[str, str]] = frozenset({("VM_metrics", "VCPUs_utilisation")})
+
+#: A field name or map key naming a credential (case-insensitive, anywhere in the name).
+SECRET_NAME = re.compile(
+    r"pass(?:word|wd|phrase)|secret|token|credential|private_?key|api_?key", re.IGNORECASE)
+#: Maps whose keys are option names described in prose, not values (SM.configuration
+#: lists driver options such as `chappassword` with their description).
+REDACTION_EXEMPT_MAPS: frozenset[tuple[str, str]] = frozenset({("SM", "configuration")})
+
+_DROPPED_ATTRS = frozenset({"ref", "_ref", "__ctime", "__mtime"})
+_MANIFEST_KEPT = ("product_brand", "product_version", "build_number")
+_CHUNK = 1 << 16
+
+# -- value decoding ---------------------------------------------------------------------------
+
+_ESCAPES = {".": " ", "_": "  ", "t": "\t", "n": "\n", "r": "\r", "%": "%"}
+_ESCAPE_RE = re.compile(r"%(.)", re.DOTALL)
+
+
+def _unescape_match(m: re.Match[str]) -> str:
+    return _ESCAPES.get(m.group(1), m.group(0))
+
+
+def unescape_spaces(value: str) -> str:
+    """Undo xapi's whitespace escaping (`xml_spaces.ml`): `%.` ` `, `%_` two spaces, …
+
+    Without `%%` every `%` starts an escape and the pairs cannot overlap, so plain
+    replacements (C speed) give the same result as the general scan.
+    """
+    if "%" not in value:
+        return value
+    if "%%" in value:
+        return _ESCAPE_RE.sub(_unescape_match, value)
+    return (value.replace("%.", " ").replace("%_", "  ").replace("%t", "\t")
+            .replace("%n", "\n").replace("%r", "\r"))
+
+
+_S = r"'[^'\\]*(?:\\.[^'\\]*)*'"
+_SG = r"'([^'\\]*(?:\\.[^'\\]*)*)'"
+_FLAT_SET = re.compile(rf"\(\s*(?:{_S}\s*)*\)", re.DOTALL)
+_FLAT_MAP = re.compile(rf"\(\s*(?:\(\s*{_S}\s*{_S}\s*\)\s*)*\)", re.DOTALL)
+_STRING = re.compile(_SG, re.DOTALL)
+_PAIR = re.compile(rf"\(\s*{_SG}\s*{_SG}\s*\)", re.DOTALL)
+_BACKSLASH = re.compile(r"\\(.)", re.DOTALL)
+_TOKEN = re.compile(rf"\s*(?:(\()|(\))|{_SG})", re.DOTALL)
+
+
+def _unquote(s: str) -> str:
+    return _BACKSLASH.sub(r"\1", s) if "\\" in s else s
+
+
+def _parse_general(text: str) -> Any:
+    """Nested S-expression → nested lists of strings; None if it does not parse whole."""
+    stack: list[list[Any]] = []
+    result: Any = None
+    pos, end = 0, len(text)
+    while pos < end:
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            if text[pos:].strip() == "":
+                break
+            return None
+        pos = m.end()
+        if m.group(1):
+            stack.append([])
+        elif m.group(2):
+            if not stack:
+                return None
+            done = stack.pop()
+            if stack:
+                stack[-1].append(done)
+            elif result is None:
+                result = done
+            else:
+                return None
+        else:
+            if not stack:
+                return None
+            stack[-1].append(_unquote(m.group(3)))
+        if result is not None and not stack and text[pos:].strip():
+            return None
+    return None if stack else result
+
+
+def _shape(node: list[Any]) -> Any:
+    """Map / set / map of sets from parsed lists, or None for any other shape."""
+    if all(isinstance(x, str) for x in node):
+        return node
+    if all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) for x in node):
+        out: dict[str, Any] = {}
+        for k, v in node:
+            if isinstance(v, list) and not all(isinstance(s, str) for s in v):
+                return None
+            out[k] = v
+        return out
+    return None
+
+
+def decode_sexpr(value: str, *, empty_map: bool = False) -> Any:
+    """`(('k' 'v'))` → dict, `('a' 'b')` → list, `()` → {} or []; else the string itself."""
+    if value == "()":
+        return {} if empty_map else []
+    if value.startswith("(("):
+        if _FLAT_MAP.fullmatch(value):
+            return {_unquote(k): _unquote(v) for k, v in _PAIR.findall(value)}
+    elif _FLAT_SET.fullmatch(value):
+        return [_unquote(s) for s in _STRING.findall(value)]
+    parsed = _parse_general(value)
+    if parsed is None:
+        return value
+    shaped = _shape(parsed)
+    return value if shaped is None else shaped
+
+
+# Field kinds, decided once per (class, attribute name).
+_DROP, _PLAIN, _TEXT, _FLOAT, _FLOATMAP = range(5)
+
+
+def _field_spec(cls: str, attr: str) -> tuple[str, int, bool]:
+    """(inventory field name, kind, empty-is-map) for a dump attribute."""
+    if attr in _DROPPED_ATTRS:
+        return attr, _DROP, False
+    name = attr.replace("__", "_")
+    if (cls, name) in FLOAT_FIELDS:
+        kind = _FLOAT
+    elif (cls, name) in FLOAT_MAP_FIELDS:
+        kind = _FLOATMAP
+    elif name in TEXT_FIELDS:
+        kind = _TEXT
+    else:
+        kind = _PLAIN
+    empty_map = (name in MAP_FIELDS or (cls, name) in MAP_FIELDS_BY_CLASS) and (
+        cls, name) not in SET_FIELDS_BY_CLASS
+    return name, kind, empty_map
+
+
+def _to_float(value: str) -> Any:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+_SPECIAL_FIRST = frozenset("(tf")  # a value starting otherwise, without "%", stays as is
+
+
+class _Names(dict[str, str]):
+    """attribute name -> field name (`name__label` -> `name_label`), computed once each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: set[str] = set()  # attributes holding free text: never a bool
+
+    def __missing__(self, attr: str) -> str:
+        name = self[attr] = attr.replace("__", "_")
+        if name in TEXT_FIELDS:
+            self.text.add(attr)
+        return name
+
+
+class _Empties(dict[str, type]):
+    """attribute name -> dict or list: what `()` means in this class's field."""
+
+    def __init__(self, cls: str) -> None:
+        super().__init__()
+        self.cls = cls
+
+    def __missing__(self, attr: str) -> type:
+        _, _, empty_map = _field_spec(self.cls, attr)
+        kind = self[attr] = dict if empty_map else list
+        return kind
+
+
+_BOOLS = {"true": True, "false": False}
+
+
+class RowDecoder:
+    """Decodes the rows of one table; caches the per-attribute decisions.
+
+    The common value (no `%`, not starting with `(`, `t` or `f`) is kept by a C-speed
+    test inside one dict comprehension; only the others reach `slow`.
+    """
+
+    def __init__(self, cls: str) -> None:
+        self.cls = cls
+        self.names = _Names()
+        self.specs: dict[str, tuple[str, int, bool]] = {}
+        self.floats = [f for c, f in FLOAT_FIELDS if c == cls]
+        self.empties = _Empties(cls)
+
+    def slow(self, attr: str, raw: str) -> Any:
+        spec = self.specs.get(attr)
+        if spec is None:
+            spec = self.specs[attr] = _field_spec(self.cls, attr)
+        _, kind, empty_map = spec
+        if "%" in raw:
+            raw = unescape_spaces(raw)
+        if kind == _PLAIN:
+            if raw == "true":
+                return True
+            if raw == "false":
+                return False
+            if raw[:1] == "(":
+                return decode_sexpr(raw, empty_map=empty_map)
+            return raw
+        if kind == _FLOATMAP:
+            value = decode_sexpr(raw, empty_map=True)
+            if isinstance(value, dict):
+                return {k: _to_float(v) if isinstance(v, str) else v for k, v in value.items()}
+            return value
+        return raw  # text, floats (converted below), dropped attributes (removed below)
+
+    def __call__(self, attrs: dict[str, str]) -> Record:
+        names, slow, special, empties, bools = (
+            self.names, self.slow, _SPECIAL_FIRST, self.empties, _BOOLS)
+        text = names.text  # filled by names[a], which is evaluated before the value
+        rec: Record = {
+            names[a]: (v if "%" not in v and v[:1] not in special
+                       else bools[v] if v in bools and a not in text
+                       else empties[a]() if v == "()" and a not in text
+                       else slow(a, v))
+            for a, v in attrs.items()
+        }
+        for dropped in _DROPPED_FIELDS:
+            rec.pop(dropped, None)
+        for name in self.floats:
+            value = rec.get(name)
+            if isinstance(value, str):
+                rec[name] = _to_float(value)
+        return rec
+
+
+_DROPPED_FIELDS = tuple(a.replace("__", "_") for a in _DROPPED_ATTRS)
+
+
+def decode_row(cls: str, attrs: dict[str, str]) -> Record:
+    """One `<row>`'s attributes → a get_all_records-shaped record (without ref fields)."""
+    return RowDecoder(cls)(attrs)
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+def _is_secret_class(cls: str) -> bool:
+    return cls.lower() == "secret"
+
+
+def redact_secrets(objects: dict[str, dict[str, Record]],
+                   secret_ids: Collection[str] = ()) -> None:
+    """Remove every credential from `objects`, in place. The rule:
+
+    1. a `secret`/`Secret` class is removed; its refs and uuids join `secret_ids`;
+    2. a field whose *name* names a credential (`SECRET_NAME`: password, passwd, passphrase,
+       secret, token, credential, private key, api key; e.g. `pool.wlb_password`) gets the
+       value "(redacted)", unless it is empty or `OpaqueRef:NULL` (nothing to hide);
+    3. in every map (`PBD.device_config`, `SR.sm_config`, `pool.other_config`…) a *key*
+       naming a credential (`password_transformed`, `chappassword_secret`,
+       `storagelink_password_secret`…) keeps its key, so facts can see it existed, and gets
+       the value "(redacted)" unless empty. `SM.configuration` is exempt: its keys are
+       option names and its values prose ("CHAP password");
+    4. any value, set member or map value equal to a ref or uuid in `secret_ids` (a
+       reference into the secret table) becomes "(redacted)".
+    """
+    ids = set(secret_ids)
+    for cls in [c for c in objects if _is_secret_class(c)]:
+        for ref, rec in objects.pop(cls).items():
+            ids.add(ref)
+            uuid = rec.get("uuid")
+            if isinstance(uuid, str):
+                ids.add(uuid)
+    ids.discard("")
+    ids.discard(NULL_REF)
+    key_cache: dict[str, bool] = {}
+    for cls, table in objects.items():
+        secret_fields: dict[str, bool] = {}
+        for rec in table.values():
+            for name, value in rec.items():
+                named = secret_fields.get(name)
+                if named is None:
+                    named = secret_fields[name] = bool(SECRET_NAME.search(name))
+                if named:
+                    if value not in ("", NULL_REF, None, [], {}):
+                        rec[name] = REDACTED
+                elif value.__class__ is dict:
+                    if value and (cls, name) not in REDACTION_EXEMPT_MAPS:
+                        _redact_map(value, ids, key_cache)
+                elif value.__class__ is list:
+                    if ids and value and not ids.isdisjoint(value):
+                        rec[name] = [REDACTED if v in ids else v for v in value]
+                elif ids and value.__class__ is str and value in ids:
+                    rec[name] = REDACTED
+
+
+def _redact_map(value: dict[str, Any], ids: set[str], key_cache: dict[str, bool]) -> None:
+    for key, item in value.items():
+        secret = key_cache.get(key)
+        if secret is None:
+            secret = key_cache[key] = bool(SECRET_NAME.search(key))
+        if secret:
+            if item not in ("", None):
+                value[key] = REDACTED
+        elif ids and item.__class__ is str and item in ids:
+            value[key] = REDACTED
+
+
+# -- reading the input ------------------------------------------------------------------------
+
+class _HashingReader:
+    """A read-only binary stream that hashes the bytes as they go past."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.sha.update(data)
+        return data
+
+    def drain(self) -> str:
+        while self.read(1 << 20):
+            pass
+        return self.sha.hexdigest()
+
+
+class _DumpParser:
+    """expat handlers that turn rows into records as they are parsed."""
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.tables: dict[str, dict[str, Record]] = {}
+        self.other_refs: set[str] = set()
+        self.secret_ids: set[str] = set()
+        self.manifest: dict[str, str] = {}
+        self._table: dict[str, Record] | None = None
+        self._cls = ""
+        self._kind = 0  # 0 kept class, 1 other table, 2 secret table, 3 outside a table
+        self._decoders: dict[str, RowDecoder] = {}
+        self._decode = RowDecoder("")
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if self.root is None:
+            self.root = tag
+            if tag != "database":
+                raise _NotADump(tag)
+        elif tag == "row":
+            kind = self._kind
+            ref = attrs.get("ref") or attrs.get("_ref") or ""
+            if not ref:
+                return
+            if kind == 0 and self._table is not None:
+                self._table[ref] = self._decode(attrs)
+            elif kind == 1:
+                self.other_refs.add(ref)
+            elif kind == 2:
+                self.secret_ids.add(ref)
+                uuid = attrs.get("uuid")
+                if uuid:
+                    self.secret_ids.add(uuid)
+        elif tag == "table":
+            cls = attrs.get("name", "")
+            self._cls = cls
+            if cls in CLASSES:
+                self._kind = 0
+                self._table = self.tables.setdefault(cls, {})
+                self._decode = self._decoders.setdefault(cls, RowDecoder(cls))
+            elif _is_secret_class(cls):
+                self._kind, self._table = 2, None
+            else:
+                self._kind, self._table = 1, None
+        elif tag == "pair":
+            key = attrs.get("key", "")
+            if key in ("schema_major_vsn", "schema_minor_vsn", "generation_count",
+                       *_MANIFEST_KEPT):
+                self.manifest[key] = attrs.get("value", "")
+
+
+class _NotADump(Exception):
+    def __init__(self, tag: str) -> None:
+        super().__init__(tag)
+        self.tag = tag
+
+
+def _refuse_entity(*_: Any) -> None:
+    raise EntitiesForbidden(None, None, None, None, None, None)
+
+
+def _refuse_external(*_: Any) -> None:
+    raise ExternalReferenceForbidden(None, None, None, None)
+
+
+def _parse_xml(stream: Any, origin: str) -> _DumpParser:
+    handler = _DumpParser()
+    parser = expat.ParserCreate()
+    parser.buffer_text = False
+    parser.StartElementHandler = handler.start
+    # defusedxml's rules, on the bare expat parser (no tree, no Python end handler).
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_entity
+    parser.ExternalEntityRefHandler = _refuse_external
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except EntitiesForbidden:
+        raise InputError(f"{origin}: refused: the XML declares entities "
+                         "(possible entity-expansion attack)") from None
+    except (ExternalReferenceForbidden, DTDForbidden):
+        raise InputError(f"{origin}: refused: the XML references an external entity "
+                         "(possible XXE attack)") from None
+    except _NotADump as exc:
+        raise InputError(f"{origin}: not a XAPI database dump (the root element is "
+                         f"<{exc.tag}>, expected <database>)") from None
+    except expat.ExpatError as exc:
+        where = f"{origin}:{exc.lineno}:{exc.offset + 1}"
+        message = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
+        if handler.root is None and exc.code == expat.errors.codes[
+                expat.errors.XML_ERROR_SYNTAX]:
+            raise InputError(f"{where}: not XML ({message})") from None
+        if exc.code in (expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS],
+                        expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_TOKEN],
+                        expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION]):
+            raise InputError(f"{where}: truncated XML: the file ends inside the document "
+                             f"({message})") from None
+        raise InputError(f"{where}: malformed XML: {message}") from None
+    if handler.root is None:
+        raise InputError(f"{origin}: not XML (no root element)")
+    return handler
+
+
+def _records_from_json(doc: Any, origin: str) -> dict[str, dict[str, Record]]:
+    """`{class: {ref: record}}` or an SDK test spec wrapping `<Class>.get_all_records`."""
+    if not isinstance(doc, dict) or not doc:
+        raise InputError(f"{origin}: not a records file: expected a JSON object of "
+                         "{class: {ref: record}}")
+    tables: dict[str, dict[str, Record]] = {}
+    if all(isinstance(v, dict) and "expected_result" in v for v in doc.values()):
+        for test in doc.values():
+            results = test.get("expected_result")
+            if not isinstance(results, dict):
+                continue
+            for method, answer in results.items():
+                cls, _, call = method.partition(".")
+                result = answer.get("result") if isinstance(answer, dict) else None
+                if call == "get_all_records" and isinstance(result, dict):
+                    tables.setdefault(cls, {}).update(result)
+        if not tables:
+            raise InputError(f"{origin}: a test spec without any <Class>.get_all_records "
+                             "result")
+    else:
+        for cls, table in doc.items():
+            if not isinstance(table, dict) or not all(
+                    isinstance(k, str) and k.startswith("OpaqueRef:") and isinstance(r, dict)
+                    for k, r in table.items()):
+                raise InputError(f"{origin}: not a records file: {cls!r} is not an object "
+                                 "of {OpaqueRef: record}")
+            tables[cls] = table
+    return {cls: {ref: {k: _xmlrpc_shape(v) for k, v in rec.items()}
+                  for ref, rec in table.items()}
+            for cls, table in tables.items()}
+
+
+def _xmlrpc_shape(value: Any) -> Any:
+    """JSON-RPC ints → decimal strings (XML-RPC's int64); bools and floats stay."""
+    if isinstance(value, bool | float) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _xmlrpc_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_xmlrpc_shape(v) for v in value]
+    return value
+
+
+# -- gaps -------------------------------------------------------------------------------------
+
+def dangling_gaps(objects: dict[str, dict[str, Record]],
+                  known_elsewhere: Collection[str] = ()) -> list[Gap]:
+    """Dangling references as gaps, aggregated per class.field beyond MAX_GAPS_PER_FIELD.
+
+    Same rule as `inventory.find_dangling_references` (a ref-valued field or set member
+    naming no record), but found with set operations first, so a 5,000-VM pool costs
+    one pass to collect values and a second only if something dangles. `known_elsewhere`:
+    refs of rows in tables the inventory does not keep; a reference to one of those is
+    out of scope, not dangling.
+    """
+    known: set[str] = set(known_elsewhere)
+    values: list[Any] = []
+    for table in objects.values():
+        known.update(table)
+        for rec in table.values():
+            values.extend(rec.values())
+    strings = {v for v in values if v.__class__ is str}
+    for v in values:
+        if v.__class__ is list:
+            strings.update(x for x in v if x.__class__ is str)
+    del values
+    dangling = {v for v in strings.difference(known) if v.startswith("OpaqueRef:")}
+    dangling.discard(NULL_REF)
+    if not dangling:
+        return []
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for cls, table in objects.items():
+        for ref, rec in table.items():
+            for name, value in rec.items():
+                if value.__class__ is str:
+                    if value in dangling:
+                        groups.setdefault((cls, name), []).append((ref, value))
+                elif value.__class__ is list and not dangling.isdisjoint(value):
+                    group = groups.setdefault((cls, name), [])
+                    group.extend((ref, t) for t in sorted(set(value) & dangling))
+    out: list[Gap] = []
+    for (cls, fld), items in groups.items():
+        if len(items) <= MAX_GAPS_PER_FIELD:
+            out.extend(Gap(cls, f"dangling reference {t}", ref=r, field=fld) for r, t in items)
+            continue
+        ref, target = items[0]
+        out.append(Gap(cls, f"{len(items)} dangling references in {cls}.{fld} "
+                            f"(first: {target} in {ref})", field=fld))
+    return out
+
+
+def _required_fields() -> dict[str, list[str]]:
+    defs = inventory._schema().get("$defs", {})
+    return {cls: list(defs[cls].get("required", [])) for cls in CLASSES if cls in defs}
+
+
+def _ref_fields() -> dict[str, list[str]]:
+    """class -> fields the inventory schema types as a single ref."""
+    defs = inventory._schema().get("$defs", {})
+    out: dict[str, list[str]] = {}
+    for cls in CLASSES:
+        props = defs.get(cls, {}).get("properties", {})
+        out[cls] = [f for f, spec in props.items() if spec.get("$ref") == "#/$defs/ref"]
+    return {cls: fields for cls, fields in out.items() if fields}
+
+
+def _fix_non_refs(objects: dict[str, dict[str, Record]]) -> list[Gap]:
+    """A ref field holding something else (old dumps: an empty CD's `VBD.VDI` is "" or
+    "cd") becomes OpaqueRef:NULL, as XAPI means it, and the original value a gap."""
+    gaps: list[Gap] = []
+    for cls, fields in _ref_fields().items():
+        for ref, rec in objects.get(cls, {}).items():
+            for fld in fields:
+                value = rec.get(fld)
+                if fld in rec and not (isinstance(value, str)
+                                        and value.startswith("OpaqueRef:")):
+                    rec[fld] = NULL_REF
+                    gaps.append(Gap(cls, f"not a reference: {value!r} (read as {NULL_REF})",
+                                    ref=ref, field=fld))
+    return gaps
+
+
+def _drop_incomplete(objects: dict[str, dict[str, Record]]) -> list[Gap]:
+    """Records missing a field the inventory schema requires are left out, as gaps."""
+    gaps: list[Gap] = []
+    for cls, required in _required_fields().items():
+        table = objects.get(cls)
+        if not table or not required:
+            continue
+        for ref in [r for r, rec in table.items() if any(f not in rec for f in required)]:
+            missing = [f for f in required if f not in table[ref]]
+            del table[ref]
+            gaps.append(Gap(cls, f"incomplete record left out: no {', '.join(missing)}",
+                            ref=ref))
+    return gaps
+
+
+def _build(tables: dict[str, dict[str, Record]], *, source: dict[str, Any],
+           secret_ids: Iterable[str], known_elsewhere: Collection[str],
+           absent_reason: str, origin: str) -> dict[str, Any]:
+    objects = {cls: tables[cls] for cls in CLASSES if cls in tables}
+    redact_secrets(objects, set(secret_ids))
+    gaps = [Gap(cls, absent_reason) for cls in CLASSES if cls not in objects]
+    gaps += _drop_incomplete(objects)
+    gaps += _fix_non_refs(objects)
+    inventory.rebuild_back_references(objects)
+    gaps += dangling_gaps(objects, known_elsewhere)
+    doc = inventory.envelope(objects, source=source, gaps=gaps)
+    validate(doc, origin)
+    return doc
+
+
+# -- validation -------------------------------------------------------------------------------
+
+_Check = Callable[[Any], bool]
+
+
+def _compile(spec: dict[str, Any], defs: dict[str, Any]) -> _Check | None:
+    """A predicate for the small JSON Schema subset the inventory schema uses, or None."""
+    if set(spec) - {"type", "pattern", "enum", "$ref", "items", "additionalProperties",
+                    "properties", "required", "description", "title"}:
+        return None
+    checks: list[_Check] = []
+    if "$ref" in spec:
+        target = spec["$ref"].removeprefix("#/$defs/")
+        if target not in defs:
+            return None
+        sub = _compile(defs[target], defs)
+        if sub is None:
+            return None
+        checks.append(sub)
+    kind = spec.get("type")
+    if kind is not None:
+        types = {"string": str, "boolean": bool, "object": dict, "array": list}
+        if kind not in types:
+            return None
+        py = types[kind]
+        checks.append(lambda v, py=py: v.__class__ is py)
+    if "pattern" in spec:
+        search = re.compile(spec["pattern"]).search
+        checks.append(lambda v, search=search: not isinstance(v, str) or bool(search(v)))
+    if "enum" in spec:
+        allowed = list(spec["enum"])
+        checks.append(lambda v, allowed=allowed: any(
+            v == a and v.__class__ is a.__class__ for a in allowed))
+    if "items" in spec:
+        item = _compile(spec["items"], defs)
+        if item is None:
+            return None
+        checks.append(lambda v, item=item: not isinstance(v, list) or all(map(item, v)))
+    if "additionalProperties" in spec or "properties" in spec or "required" in spec:
+        props = {k: _compile(v, defs) for k, v in spec.get("properties", {}).items()}
+        extra = (_compile(spec["additionalProperties"], defs)
+                 if isinstance(spec.get("additionalProperties"), dict) else None)
+        if None in props.values() or ("additionalProperties" in spec and extra is None):
+            return None
+        required = list(spec.get("required", []))
+
+        def check_object(v: Any, props: dict[str, Any] = props, extra: _Check | None = extra,
+                         required: list[str] = required) -> bool:
+            if not isinstance(v, dict):
+                return True
+            if any(r not in v for r in required):
+                return False
+            if extra is None:  # only the named properties have a schema: look them up
+                return all(k not in v or check(v[k]) for k, check in props.items())
+            for k, item in v.items():
+                check = props.get(k, extra)
+                if check is not None and not check(item):
+                    return False
+            return True
+
+        checks.append(check_object)
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)
+
+
+def _record_checks() -> dict[str, _Check] | None:
+    """class -> compiled check of its records, from the inventory schema; None if the
+    schema uses something the compiler does not know (then jsonschema does it all)."""
+    schema = inventory._schema()
+    defs = schema.get("$defs", {})
+    objects = schema.get("properties", {}).get("objects", {})
+    if set(objects) - {"type", "additionalProperties", "properties"}:
+        return None
+    table = objects.get("additionalProperties", {})
+    if table != {"type": "object", "propertyNames": {"pattern": "^OpaqueRef:"},
+                 "additionalProperties": {"type": "object"}}:
+        return None
+    out: dict[str, _Check] = {}
+    for cls, spec in objects.get("properties", {}).items():
+        record = spec.get("additionalProperties")
+        if set(spec) != {"additionalProperties"} or not isinstance(record, dict):
+            return None
+        check = _compile(record, defs)
+        if check is None:
+            return None
+        out[cls] = check
+    return out
+
+
+def validate(doc: dict[str, Any], origin: str) -> None:
+    """`inventory.validate_document`, with the per-record part done by compiled checks.
+
+    jsonschema spends about 1 µs per keyword per record: seconds for a 5,000-VM pool.
+    The envelope is always validated by `validate_document`; the records by the same
+    schema compiled into plain predicates. If one fails (or the schema grows beyond
+    the subset compiled here) the whole document goes through `validate_document`,
+    so the error a user sees is always jsonschema's, with its JSON path.
+    """
+    checks = _record_checks()
+    if checks is None:
+        inventory.validate_document(doc, origin)
+        return
+    objects = doc["objects"]
+    inventory.validate_document({**doc, "objects": {cls: {} for cls in objects}}, origin)
+    for cls, table in objects.items():
+        check = checks.get(cls)
+        for ref, rec in table.items():
+            if not (ref.startswith("OpaqueRef:") and isinstance(rec, dict)) or (
+                    check is not None and not check(rec)):
+                inventory.validate_document(doc, origin)
+                return
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a dump") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def import_file(path: str | Path) -> dict[str, Any]:
+    """Read a dump or a records file into a validated inventory document.
+
+    Raises InputError (exit 2) naming the file and the problem; nothing is written here.
+    """
+    path = Path(path)
+    origin = str(path)
+    with _open(path) as raw:
+        reader = _HashingReader(raw)
+        head = reader.read(2)
+        if not head:
+            raise InputError(f"{origin}: empty file")
+        compressed = head == b"\x1f\x8b"
+        stream: Any = _Prefixed(head, reader)
+        if compressed:
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        try:
+            doc = _import_stream(stream, origin, path.name, reader)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise InputError(f"{origin}: corrupt gzip file: {exc or 'unexpected end'}"
+                             ) from None
+        except OSError as exc:
+            raise InputError(f"{origin}: cannot read: {exc}") from None
+    return doc
+
+
+class _Prefixed:
+    """A stream that first returns bytes already read (a probe), then the rest."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        if len(data) < size:
+            data += self.rest.read(size - len(data))
+        return data
+
+
+def _first_byte(stream: Any) -> tuple[bytes, Any]:
+    """The first non-blank byte (after a UTF-8 BOM) and a stream that still starts at 0."""
+    probe = b""
+    while True:
+        chunk = stream.read(4096)
+        probe += chunk
+        stripped = probe.removeprefix(codecs.BOM_UTF8).lstrip()
+        if stripped or not chunk:
+            break
+    return stripped[:1], _Prefixed(probe, stream)
+
+
+def _import_stream(stream: Any, origin: str, name: str,
+                   reader: _HashingReader) -> dict[str, Any]:
+    first, stream = _first_byte(stream)
+    if not first:
+        raise InputError(f"{origin}: empty file (only blanks)")
+    if first == b"{":
+        text = stream.read()
+        try:
+            doc = json.loads(text.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{origin}: not UTF-8 JSON: {exc.reason}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{origin}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
+                             ) from None
+        tables = _records_from_json(doc, origin)
+        source = {"kind": "records", "file": name, "sha256": reader.drain()}
+        return _build(tables, source=source, secret_ids=(), known_elsewhere=(),
+                      absent_reason="not present in this file", origin=origin)
+    if first != b"<":
+        raise InputError(f"{origin}: not XML or JSON (a XAPI database dump starts with "
+                         f"'<', a records file with '{{'; this file starts with {first!r})")
+    parsed = _parse_xml(stream, origin)
+    source: dict[str, Any] = {"kind": "xapi-db-dump", "file": name, "sha256": reader.drain()}
+    m = parsed.manifest
+    if "schema_major_vsn" in m:
+        source["schema"] = f"{m['schema_major_vsn']}.{m.get('schema_minor_vsn', '?')}"
+    if "generation_count" in m:
+        source["generation_count"] = m["generation_count"]
+    for key in _MANIFEST_KEPT:
+        if key in m:
+            source[key] = m[key]
+    return _build(parsed.tables, source=source, secret_ids=parsed.secret_ids,
+                  known_elsewhere=parsed.other_refs,
+                  absent_reason="not present in this dump", origin=origin)
+
+
+__all__: list[str] = ["decode_row", "decode_sexpr", "import_file", "redact_secrets",
+                      "unescape_spaces"]

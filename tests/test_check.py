@@ -1,0 +1,150 @@
+"""`migready check` end to end through the CLI: verdicts, exit codes, output formats."""
+
+import csv
+import io
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from checker.cli import main
+
+HERE = Path(__file__).parent
+BASE = HERE / "policies" / "_base"
+SCHEMA = json.loads((HERE.parent / "checker" / "schemas" / "results.schema.json").read_text())
+
+
+def derived(tmp_path, name, change):
+    """A copy of a base pool with `change(objects)` applied: the one field a case is about."""
+    doc = json.loads((BASE / name).read_text())
+    change(doc["objects"])
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def by_name(objects, cls, name):
+    return next(rec for rec in objects[cls].values() if rec.get("name_label") == name)
+
+
+def plan_file(tmp_path, text):
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    return path
+
+
+TWO_TO_ONE = """plan: CHG-MEM
+operations:
+  - kind: live
+    vms: [web-01, app-01]
+    destination: {host: ch82-h2}
+"""
+
+
+def shrink_h2(objects):
+    """ch82-h2 keeps room for app-01 (16 GiB) or web-01 (8 GiB), not both."""
+    host_ref, host = next((ref, rec) for ref, rec in objects["host"].items()
+                          if rec["name_label"] == "ch82-h2")
+    used = sum(int(vm["memory_dynamic_min"]) + int(vm["memory_overhead"])
+               for vm in objects["VM"].values() if vm["resident_on"] == host_ref)
+    metrics = objects["host_metrics"][host["metrics"]]
+    metrics["memory_total"] = str(int(host["memory_overhead"]) + used + 20 * 1024**3)
+
+
+def test_two_vms_that_fit_alone_but_not_together_block(tmp_path, capsys):
+    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)),
+                 "--format", "json", "--only", "MEM-001"])
+    results = json.loads(capsys.readouterr().out)
+    jsonschema.validate(results, SCHEMA)
+    assert code == 1
+    mem = {f["subject"]["name"]: f["status"] for f in results["findings"]}
+    assert mem == {"web-01": "pass", "app-01": "fail"}
+    app = next(f for f in results["findings"] if f["subject"]["name"] == "app-01")
+    assert "after 8.1 GiB for earlier moves of the plan" in app["message"]
+    # Each alone fits: the same plan with one VM is ready.
+    code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE.replace(
+        "web-01, app-01", "app-01"))), "--only", "MEM-001"])
+    assert code == 0
+
+
+def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
+    def drop_metrics(objects):
+        by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
+
+    src = derived(tmp_path, "prod-ch82.json", drop_metrics)
+    code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)),
+                 "--only", "MEM-001"])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert ("unknown MEM-001 [blocker] Could not be decided: op.dst_free_memory: host 'ch82-h2' "
+            "free_memory: host.metrics points at host_metrics OpaqueRef:gone, which is not in "
+            "the inventory") in out
+    assert "Verdict: UNDECIDED" in out
+
+
+def test_invalid_plan_exits_2_without_evaluating(tmp_path, capsys):
+    bad = plan_file(tmp_path, "operations:\n  - kind: live\n    vms: [nobody]\n"
+                              "    destination: {host: ch82-h2}\n")
+    assert main(["check", str(BASE / "prod-ch82.json"), "--plan", str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert "no VM matches 'nobody'" in captured.err
+    assert captured.out == ""
+
+
+def test_invalid_inventory_names_the_json_path(tmp_path, capsys):
+    doc = json.loads((BASE / "prod-ch82.json").read_text())
+    vm_ref = next(iter(doc["objects"]["VM"]))
+    doc["objects"]["VM"][vm_ref]["power_state"] = "Levitating"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(doc))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f'$.objects.VM["{vm_ref}"].power_state: \'Levitating\' is not one of' in err
+
+
+def test_interrupt_exits_130(monkeypatch, capsys):
+    import checker.check
+
+    def interrupted(_opts):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checker.check, "run_check", interrupted)
+    assert main(["check", str(BASE / "prod-ch82.json")]) == 130
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit", "csv", "markdown", "text"])
+def test_every_format_writes_atomically(tmp_path, fmt, capsys):
+    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    out = tmp_path / f"results.{fmt}"
+    code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)), "--format", fmt,
+                 "-o", str(out), "--only", "MEM-001"])
+    assert code == 1
+    text = out.read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+    if fmt == "json":
+        jsonschema.validate(json.loads(text), SCHEMA)
+    elif fmt == "junit":
+        root = ET.fromstring(text)
+        failures = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+        assert failures == ["MEM-001 app-01"]
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert {(r["vm"], r["status"]) for r in rows} == {("web-01", "pass"), ("app-01", "fail")}
+    elif fmt == "markdown":
+        assert "| op-2 | MEM-001 | blocker | fail | app-01 |" in text
+    else:
+        assert "BLOCKED  op-2 (wave 1): live app-01: ch82-h1 -> ch82-h2" in text
+        assert "\x1b[" not in text  # no colour when not a terminal
+
+
+def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
+    code = main(["check", str(BASE / "prod-ch82.json"), "--format", "json", "--only", "MEM-001"])
+    results = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert results["mode"] == "audit"
+    web02 = [f for f in results["findings"] if f["subject"]["name"] == "web-02" and
+             f["operation"] in {o["id"] for o in results["operations"] if o["kind"] == "live"}]
+    assert [f["targets"] for f in web02] == [["ch82-h1"]]

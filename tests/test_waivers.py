@@ -1,0 +1,119 @@
+"""Waivers: validation with file:line, applying, expiry, unused, --no-waivers."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from checker.check import CheckOptions, run_check
+from checker.waivers import WaiverError, load_waivers
+
+HERE = Path(__file__).parent
+BASE = HERE / "policies" / "_base"
+TODAY = dt.date(2026, 11, 25)
+
+
+@pytest.fixture
+def cbt_pools(tmp_path):
+    """The sample pools with CBT on db-01's second disk (the one field LIM-005 reads)."""
+    import json
+
+    doc = json.loads((BASE / "prod-ch82.json").read_text())
+    for rec in doc["objects"]["VDI"].values():
+        if rec["name_label"] == "db-01 disk 1":
+            rec["cbt_enabled"] = True
+    src = tmp_path / "prod.json"
+    src.write_text(json.dumps(doc))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("plan: CHG-W\noperations:\n  - kind: storage\n    vms: [db-01, web-01]\n"
+                    "    destination: {pool: dr-xs8, host: xs8-h1}\n")
+    return [src, BASE / "dr-xs8.json"], plan
+
+
+def write_waivers(tmp_path, body):
+    path = tmp_path / "waivers.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+WAIVER = """waivers:
+  - rule: LIM-005
+    subjects: ["db-01 disk 1"]
+    reason: Backup vendor re-enables CBT after the move
+    approved_by: J. Sato
+    ticket: CHG-2026-1204
+    expires: {expires}
+  - rule: MEM-001
+    subjects: [web-99]
+    reason: never matches
+    approved_by: J. Sato
+    ticket: CHG-2026-1205
+    expires: 2026-12-31
+"""
+
+
+def run(pools, plan, waivers=None, **kw):
+    return run_check(CheckOptions(inventories=pools, plan=plan, waivers=waivers, today=TODAY,
+                                  only=["LIM-005", "MEM-001"], **kw))
+
+
+def test_waiver_turns_fail_into_waived_and_keeps_the_original(tmp_path, cbt_pools):
+    pools, plan = cbt_pools
+    assert run(pools, plan)["verdict"] == "blocked"
+    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-12-31")))
+    waived = [f for f in results["findings"] if f["status"] == "waived"]
+    assert [(f["rule"], f["subject"]["name"], f["original_status"]) for f in waived] == [
+        ("LIM-005", "db-01 disk 1", "fail")]
+    assert waived[0]["waiver"]["ticket"] == "CHG-2026-1204"
+    assert results["verdict"] == "ready"
+    states = {(w["rule"], w["ticket"]): w["state"] for w in results["waivers"]}
+    assert states == {("LIM-005", "CHG-2026-1204"): "applied", ("MEM-001", "CHG-2026-1205"): "unused"}
+
+
+def test_expired_waiver_waives_nothing_and_is_reported(tmp_path, cbt_pools):
+    pools, plan = cbt_pools
+    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-11-01")))
+    assert results["verdict"] == "blocked"
+    assert not [f for f in results["findings"] if f["status"] == "waived"]
+    assert {w["ticket"]: w["state"] for w in results["waivers"]}["CHG-2026-1204"] == "expired"
+
+
+def test_no_waivers_gives_the_raw_picture(tmp_path, cbt_pools):
+    pools, plan = cbt_pools
+    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-12-31")),
+                  no_waivers=True)
+    assert results["verdict"] == "blocked"
+    assert results["waivers"] == []
+
+
+def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
+    path = write_waivers(tmp_path, """waivers:
+  - rule: LIM-007
+    subjects: [web-01]
+    reason: too far ahead
+    approved_by: J. Sato
+    ticket: CHG-1
+    expires: 2027-12-31
+  - rule: LIM-007
+    subjects: ["*"]
+    reason: everything
+    approved_by: J. Sato
+    ticket: CHG-2
+    expires: 2026-12-01
+  - rule: LIM-007
+    subjects: [web-01]
+    approved_by: J. Sato
+    ticket: CHG-3
+    expires: 2026-12-01
+    colour: red
+""")
+    with pytest.raises(WaiverError) as exc:
+        load_waivers(path, today=TODAY)
+    assert exc.value.details == [
+        f"{path}:7:5: waivers.0.expires: 2027-12-31 is more than 180 days ahead: "
+        "waivers must be reviewed at least twice a year",
+        f'{path}:9:5: waivers.1.subjects: "*" waives every subject: it needs `pool:` to limit it',
+        f"{path}:14:5: waivers.2: reason is required",
+        f"{path}:19:5: waivers.2.colour: unknown key (expected: approved_by, expires, pool, reason, "
+        "rule, subjects, ticket)",
+    ]
