@@ -387,6 +387,96 @@ def diff(old: Path, new: Path, fmt: str) -> None:
                nl=fmt == "json")
 
 
+@cli.command()
+@click.argument("results_file", metavar="RESULTS.json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@click.option("--since", type=click.Path(dir_okay=False, path_type=Path),
+              help="Previous results: adds a 'since last run' section.")
+@click.option("--sign-off", "sign_off", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML with prepared_by, reviewed_by, approved_by, decision, date.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default: beside the results, RESULTS.LANG.html|pdf.")
+@handle_errors
+def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off: Path | None,
+           output: Path | None) -> None:
+    """Render results as a self-contained HTML page or a PDF to sign.
+
+    \b
+    Examples:
+      migready report results.json --format pdf --lang ja --sign-off signoff.yaml
+      migready report results.json --since last-week.json -o report.html
+    """
+    from checker.atomic import atomic_writer
+    from checker.diff import load_results
+    from checker.report import build_context, load_signoff, render_html, render_pdf
+
+    results = load_results(results_file)
+    context = build_context(results, lang=lang, since=load_results(since) if since else None,
+                            signoff=load_signoff(sign_off) if sign_off else None)
+    output = output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}")
+    if fmt == "pdf":
+        data = render_pdf(context)
+        with atomic_writer(output, binary=True) as handle:
+            handle.write(data)
+    else:
+        with atomic_writer(output) as handle:
+            handle.write(render_html(context))
+    click.echo(f"{output}")
+
+
+@cli.command()
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write (default: reports/ in the project).")
+@handle_errors
+def demo(output_dir: Path | None) -> None:
+    """The whole pipeline on the bundled sample pools: check a plan, write reports.
+
+    \b
+    Example:
+      migready demo && xdg-open reports/demo-report.en.html
+    """
+    from checker.demo import ROOT, run_demo
+
+    outcome = run_demo(output_dir or ROOT / "reports")
+    counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(outcome.summary.items()))
+    click.echo(f"Demo plan CHG-2026-1204: {outcome.verdict.upper().replace('_', ' ')} ({counts})")
+    for path in outcome.files:
+        click.echo(f"  {path}")
+
+
+@cli.command()
+@click.argument("job_file", metavar="JOB.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="Validate the job file and show what a run would do; contact nothing, "
+                   "write nothing.")
+@handle_errors
+def run(job_file: Path, dry_run: bool) -> None:
+    """Collect or import, check, report, compare with the last run, e-mail: for cron/systemd.
+
+    The job file names the pools, the checks, the reports, the output and state folders and
+    the e-mail (see samples/job.yaml and docs/scheduling.md). Exit codes: the worst of the
+    run: 4 a pool or SMTP failed (or another run holds the lock), 2 invalid input, 1 blocked,
+    3 undecided, 0 ready.
+
+    \b
+    Examples:
+      migready run /etc/migready/nightly.yaml
+      migready run job.yaml --dry-run
+    """
+    from checker.job import describe_job, format_outcome, load_job, run_job
+
+    job = load_job(job_file)
+    if dry_run:
+        click.echo(describe_job(job), nl=False)
+        return
+    outcome = run_job(job, progress=Progress())
+    click.echo(format_outcome(outcome), nl=False)
+    for problem in outcome.problems:
+        click.echo(f"migready: {problem}", err=True)
+    sys.exit(outcome.exit_code)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="migready", standalone_mode=False)

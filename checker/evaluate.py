@@ -253,8 +253,9 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
     planned = 0 if move.audit or dst is None else ledger.memory[dst] - ledger.freed[dst]
     values["memory_planned_before"] = planned
     values["dst_free_memory"] = free if isinstance(free, Unestablished) else free - planned
-    if vm is not None and dst is not None and not isinstance(footprint, Unestablished) and not move.audit \
-            and move.kind != "vdi" and vm.record.get("power_state") != "Halted":
+    books = (vm is not None and dst is not None and not move.audit and move.parent is None
+             and move.kind != "vdi" and vm.record.get("power_state") != "Halted")
+    if books and not isinstance(footprint, Unestablished):  # evacuations book their own placement
         ledger.memory[dst] += footprint
         ledger.location[vm] = dst if move.dst_pool == vm.pool else None
     values["spare_host_for_halted"] = _spare_host(world, vm, footprint, ledger) if vm else None
@@ -276,11 +277,15 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
 def _spare_host(world: World, vm: Obj, footprint: Any, ledger: _Ledger) -> Any:
     if isinstance(footprint, Unestablished):
         return footprint
+    unknown = None
     for host in world.objects(vm.pool, "host"):
         free = _value(world, host, "free_memory")
-        if not isinstance(free, Unestablished) and free - ledger.memory[host] >= footprint:
+        if isinstance(free, Unestablished):
+            unknown = unknown or free
+        elif free - ledger.memory[host] >= footprint:
             return host
-    return None
+    # No host is known to have room; one whose free memory is unknown might (MEM-002).
+    return unknown
 
 
 def _disk_moves(world: World, move: Move) -> list[PlanFacts]:

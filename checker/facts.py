@@ -234,7 +234,9 @@ class Obj:
 
 def evidence_value(value: Any) -> Any:
     """A JSON-friendly rendering of a fact value for a finding's evidence."""
-    if isinstance(value, Obj):
+    from checker.scope import PlanFacts  # scope imports this module lazily: no cycle
+
+    if isinstance(value, (Obj, PlanFacts)):  # a plan item (sr_demand, disk_move…) by its name
         return value.name
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [evidence_value(v) for v in value]
@@ -438,15 +440,18 @@ def host_product(o: Obj) -> str:
     sv = o.field("software_version")
     pv = version_tuple(sv.get("product_version", ""))
     platform = version_tuple(sv.get("platform_version", ""))
-    if pv[:2] == (8, 4) or platform[:2] == (3, 4):
+    # Decided on the numbers: product_version when reported, else platform_version
+    # (CH 8.1 is platform 3.1.0, so a (3, 1) prefix alone does not mean 8.2).
+    if pv[:2] == (8, 4) or (not pv and platform[:2] == (3, 4)):
         return "XenServer 8"
-    if pv[:2] == (8, 2) or platform[:2] in {(3, 1), (3, 2)}:
-        cu = pv[2] if len(pv) > 2 else (1 if platform[:3] == (3, 2, 1) else 0)
+    if pv[:2] == (8, 2) or (not pv and (3, 1, 50) <= platform[:3] < (3, 3)):
+        cu = max(pv[2] if len(pv) > 2 else 0, 1 if platform[:3] == (3, 2, 1) else 0)
         return "Citrix Hypervisor 8.2" + (f" CU{cu}" if cu else "")
     brand = sv.get("product_brand") or "XenServer"
     text = sv.get("product_version_text_short") or sv.get("product_version_text")
     if not text and pv:
-        text = ".".join(map(str, pv[:2])) + (f" CU{pv[2]}" if len(pv) > 2 and pv[2] else "")
+        # No text fields (5.6 FP1 beta 5.6.900): show the number, not "5.6 CU900".
+        text = ".".join(map(str, pv))
     if not text:
         raise Missing("host.software_version has no product_version")
     return f"{brand} {text}"
@@ -455,7 +460,12 @@ def host_product(o: Obj) -> str:
 @fact("host")
 def is_ch82cu1(o: Obj) -> bool:
     """The host runs Citrix Hypervisor 8.2 CU1 (product 8.2.1 / platform 3.2.1)."""
-    return host_product(o) == "Citrix Hypervisor 8.2 CU1"
+    sv = o.field("software_version")
+    pv = version_tuple(sv.get("product_version", ""))
+    platform = version_tuple(sv.get("platform_version", ""))
+    if not pv and not platform:
+        raise Missing("host.software_version has neither product_version nor platform_version")
+    return pv[:3] == (8, 2, 1) or platform[:3] == (3, 2, 1)
 
 
 @fact("host")
@@ -470,6 +480,10 @@ def updates(o: Obj) -> list[str]:
     rec = o.record
     if "updates" not in rec and "patches" not in rec:
         raise Missing("host has neither updates nor patches")
+    for field_name, cls in (("updates", "pool_update"), ("patches", "host_patch")):
+        refs = [r for r in rec.get(field_name) or [] if is_ref(r)]
+        if len(o.inv.get_many(cls, refs)) < len(refs):
+            raise Missing(f"host.{field_name} names {cls} records that are not in the inventory")
     names = [u.get("name_label", "") for _, u in o.inv.get_many("pool_update", rec.get("updates", []))]
     for _, hp in o.inv.get_many("host_patch", rec.get("patches", [])):
         patch = o.inv.get("pool_patch", hp.get("pool_patch"))
@@ -485,9 +499,15 @@ def has_port80_hotfix(o: Obj) -> bool:
 
 
 @fact("host")
-def https_only(o: Obj) -> bool:
-    """Port 80 is closed on the management interface (`host.https_only`, xapi >= 22.27)."""
-    return as_bool(o.field("https_only"))
+def https_only(o: Obj) -> bool | None:
+    """Port 80 is closed on the management interface (`host.https_only`, xapi >= 22.27).
+
+    None where the field does not exist (the catalogue's definition): such a xapi
+    cannot close port 80, so it is open; rules treat None as open, not as unknown.
+    """
+    if "https_only" not in o.record:
+        return None
+    return as_bool(o.record["https_only"])
 
 
 @fact("host")
@@ -568,8 +588,8 @@ def management_nic_speed(o: Obj) -> int:
             if metrics is None or not str(metrics.get("speed", "")).isdigit():
                 raise Missing("the management PIF has no PIF_metrics.speed")
             speed = int(metrics["speed"])
-            if speed <= 0:
-                raise Missing("the management PIF reports speed 0 (unknown)")
+            if speed <= 0 or speed in {0xFFFF, 0xFFFFFFFF}:  # ethtool SPEED_UNKNOWN (u16/u32 -1)
+                raise Missing(f"the management PIF reports speed {speed} (unknown)")
             return speed * 1_000_000
     raise Missing("no management PIF on this host in the inventory")
 
@@ -1007,10 +1027,21 @@ def home_host(o: Obj) -> Obj | None:
     return o.link("host", "resident_on") or o.link("host", "affinity", required=False)
 
 
+def _resolved(o: Obj, cls: str, field_name: str) -> list[tuple[str, Record]]:
+    """Every member of a ref-set field; a dangling one makes the fact unknown, since the
+    record it names (a disk? a CD?) cannot be judged."""
+    refs = [r for r in o.record.get(field_name) or [] if is_ref(r)]
+    found = o.inv.get_many(cls, refs)
+    if len(found) < len(refs):
+        missing = next(r for r in refs if o.inv.get(cls, r) is None)
+        raise Missing(f"{o.cls}.{field_name} names {cls} {missing}, which is not in the inventory")
+    return found
+
+
 def _vbds(o: Obj) -> list[Record]:
     if "VBDs" not in o.record:
         raise Missing("VM.VBDs is not in the inventory")
-    return [vbd for _, vbd in o.inv.get_many("VBD", o.record["VBDs"])]
+    return [vbd for _, vbd in _resolved(o, "VBD", "VBDs")]
 
 
 def _vbd_vdi(o: Obj, vbd: Record) -> Obj:
@@ -1071,7 +1102,7 @@ def vm_networks(o: Obj) -> list[Obj]:
     if "VIFs" not in o.record:
         raise Missing("VM.VIFs is not in the inventory")
     out = []
-    for _, vif in o.inv.get_many("VIF", o.record["VIFs"]):
+    for _, vif in _resolved(o, "VIF", "VIFs"):
         net_ref = vif.get("network")
         net = o.inv.get("network", net_ref)
         if net is None:
@@ -1105,6 +1136,7 @@ def vgpus(o: Obj) -> list[Obj]:
         if not o.inv.has_class("VGPU"):
             return []  # the version predates vGPU: there can be none
         raise Missing("VM.VGPUs is not in the inventory")
+    _resolved(o, "VGPU", "VGPUs")
     return o.links("VGPU", "VGPUs")
 
 
@@ -1115,7 +1147,7 @@ def vusb_count(o: Obj) -> int:
         if not o.inv.has_class("VUSB"):
             return 0  # the version predates vUSB: there can be none
         raise Missing("VM.VUSBs is not in the inventory")
-    return len(o.inv.get_many("VUSB", o.record["VUSBs"]))
+    return len([r for r in o.record["VUSBs"] or [] if is_ref(r)])  # A12 counts refs
 
 
 @fact("VM")
@@ -1191,6 +1223,24 @@ def vgpu_framebuffer(o: Obj) -> int:
         gtype = g.inv.get("VGPU_type", g.record.get("type")) or {}
         total += int(gtype.get("framebuffer_size", "0") or 0)
     return total
+
+
+@fact("VM")
+def no_sriov_vif(o: Obj) -> bool:
+    """True when no VIF is on an SR-IOV network; Missing (unknown) naming it otherwise.
+
+    A VIF on an SR-IOV network uses a NIC virtual function. XAPI only checks that the
+    destination has idle VFs (B12; the VF is held in the internal `VIF.reserved_pci`,
+    not in `VM.attached_PCIs`), while the seed's PCI-passthrough limitation points to
+    "Use SR-IOV enabled NICs". Whether such a VM migrates is unconfirmed, so LIM-002
+    reads this fact: the VM stays `unknown` until someone confirms it (a waiver).
+    """
+    for net in vm_networks(o):
+        if o.world.value(net, "is_sriov"):
+            raise Missing(f"a VIF is on SR-IOV network '{net.name}' (a NIC virtual function): "
+                          "whether it can migrate is not confirmed (see \"Use SR-IOV enabled "
+                          "NICs\"); confirm it, then waive this finding")
+    return True
 
 
 

@@ -2,7 +2,11 @@
 
 A fixture is a folder named after the rule id holding:
   fixture.yaml   inventories: [paths, relative to the folder]
-                 patches:     [{pool, class, name, set: {field or map.key: value}, delete: [field]}]
+                 patches:     [{pool, class, name, set: {field or map.key: value}, delete: [field],
+                                append: {list field: value or [values]}}]
+                              a patch may instead add a record the base pools lack (a hotfix, a
+                              vGPU…): {pool, class, add: {ref: "OpaqueRef:…", field: value…}};
+                              link it from existing records with `append` (or `set`) by that ref
                  expect:      [{subject: NAME, status: pass|fail|unknown|not_applicable, operation?}]
   plan.yaml      the plan (absent: the readiness audit)
 The rule's findings must equal `expect`: a missing or an unexpected finding fails.
@@ -64,6 +68,9 @@ def _apply(invs: list[Inventory], patch: dict[str, Any], where: str) -> None:
     if not targets:
         raise InputError(f"{where}: no inventory is the pool {pool!r}")
     cls, name = patch.get("class"), patch.get("name")
+    if "add" in patch:
+        _add_record(targets, cls, patch["add"], where)
+        return
     matched = [rec for inv in targets for rec in inv.objects.get(cls, {}).values()
                if name in {rec.get("name_label"), rec.get("uuid"), "*"}]
     if not matched:
@@ -78,6 +85,21 @@ def _apply(invs: list[Inventory], patch: dict[str, Any], where: str) -> None:
         for dotted in patch.get("delete") or []:
             head, _, key = dotted.partition(".")
             (rec.get(head, {}) if key else rec).pop(key or head, None)
+        for head, values in (patch.get("append") or {}).items():
+            rec.setdefault(head, []).extend(values if isinstance(values, list) else [values])
+
+
+def _add_record(targets: list[Inventory], cls: Any, spec: Any, where: str) -> None:
+    """A new record of `cls` in the patch's pool, under the ref `spec["ref"]`."""
+    if len(targets) != 1:
+        raise InputError(f"{where}: `add` needs the pool it adds to")
+    ref = spec.get("ref") if isinstance(spec, dict) else None
+    if not isinstance(cls, str) or not isinstance(ref, str) or not ref.startswith("OpaqueRef:"):
+        raise InputError(f"{where}: `add` needs a class and a ref (OpaqueRef:…)")
+    table = targets[0].objects.setdefault(cls, {})
+    if ref in table:
+        raise InputError(f"{where}: {cls} {ref} already exists")
+    table[ref] = copy.deepcopy({k: v for k, v in spec.items() if k != "ref"})
 
 
 def run_fixture(folder: Path, rules: RuleSet) -> FixtureResult:

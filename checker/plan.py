@@ -266,7 +266,9 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
         if not parser.keys(dest, {"host", "pool"}, (*path, "destination")):
             return []
         dst_pool = None
-        if kind == "storage" and "pool" in dest:
+        # A live move may name another pool too: LIVE-002 then reports it (storage is
+        # shared only within a pool) instead of the plan failing to parse.
+        if "pool" in dest:
             dst_pool = parser.pool_index(dest["pool"], (*path, "destination", "pool"))
         elif vms:
             dst_pool = vms[0].pool

@@ -89,10 +89,14 @@ def _names(values: Iterable[Any]) -> str:
     return ", ".join(f"'{getattr(v, 'name', v)}'" for v in values) or "none"
 
 
-def _duration(seconds: Any) -> str:
+def _duration(seconds: Any, lang: str = "en") -> str:
+    """`{{ op.estimate_seconds | duration }}`, or `duration('ja')` in Japanese messages."""
     seconds = int(seconds or 0)
     hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+    minutes, secs = divmod(rest, 60)
+    if lang == "ja":
+        return f"{hours}時間{minutes:02d}分" if hours else f"{minutes}分{secs:02d}秒"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 def _subset(vm_features: str, host_features: str) -> bool:
@@ -369,7 +373,7 @@ def check_names(tree: nodes.Template, var_types: dict[str, str], *,
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
         if isinstance(node, nodes.Name) and node.ctx == "load":
             if node.name not in var_types and not (allow_locals and node.name in local_names) \
-                    and node.name not in {"loop"}:
+                    and node.name not in {"loop"} and node.name not in ENV.globals:
                 problems.append(f"unknown variable {node.name!r} (known: "
                                 f"{', '.join(sorted(var_types))})")
         elif isinstance(node, nodes.Getattr):

@@ -72,12 +72,12 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
         doc = load_yaml(path)
     except YamlError as exc:
         raise WaiverError(str(exc)) from None
-    errors: list[str] = []
+    errors: list[tuple[int, int, str]] = []
 
     def error(where: tuple[Any, ...], message: str) -> None:
         line, col = doc.where(where)
         dotted = ".".join(str(p) for p in where)
-        errors.append(f"{doc.file}:{line}:{col}: {dotted}: {message}")
+        errors.append((line, col, f"{doc.file}:{line}:{col}: {dotted}: {message}"))
 
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("waivers"), list):
@@ -126,7 +126,7 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
         out.append(Waiver(str(raw["rule"]), subjects, str(raw["reason"]), str(raw["approved_by"]),
                           str(raw["ticket"]), expires, raw.get("pool"), doc.where(where)[0]))
     if errors:
-        raise WaiverError(f"{path}: invalid waivers", details=errors)
+        raise WaiverError(f"{path}: invalid waivers", details=[text for *_, text in sorted(errors)])
     return out
 
 

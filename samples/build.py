@@ -6,7 +6,7 @@ types, maps and refs as `get_all_records` returns them):
     shared iSCSI + local SRs, no XS82ECU1033 hotfix;
   - dr-xs8:    XenServer 8 (product 8.4.0, platform 3.4.0), 2 hosts, port 80 closed.
 The rule fixtures (tests/policies/_base/) and the demo (samples/pools/) both come from
-here; the demo then adds the deviations that make each rule family fail somewhere.
+here; the demo pools add the deviations that make each rule family fail somewhere.
 
     python samples/build.py            # writes samples/pools/*.json and tests/policies/_base/*.json
 """
@@ -240,8 +240,14 @@ class PoolBuilder:
         }
 
 
-def build_source() -> PoolBuilder:
-    """prod-ch82: Citrix Hypervisor 8.2 CU1, two hosts, no XS82ECU1033."""
+def build_source(demo: bool = False) -> PoolBuilder:
+    """prod-ch82: Citrix Hypervisor 8.2 CU1, two hosts, no XS82ECU1033.
+
+    demo: ch82-h1 has XS82ECU1033, and three more VMs show problems: app-02 (Windows
+    without VM Tools), legacy-01 (CentOS 6 kernel 2.6 with IPv6, local disk) and
+    big-01 (192 GiB: no other host can take it when ch82-h1 is evacuated); db-01's
+    second disk has changed block tracking on.
+    """
     b = PoolBuilder("prod-ch82", "migready-sample-prod-ch82")
     common = dict(product="8.2.1", platform="3.2.1", xapi="1.249.32", xen="4.13.5-9.40",
                   https_only=False, updates=["XS82ECU1026", "XS82ECU1030"])
@@ -264,11 +270,32 @@ def build_source() -> PoolBuilder:
     b.vm("db-01", host=h1, memory_mib=32768, disks=[(local1, 100, 70), (local1, 300, 180)], networks=[vmnet])
     b.vm("build-01", host=h2, memory_mib=4096, power="Halted", disks=[(shared, 60, 30)], networks=[vmnet])
     b.pool(h1, shared, compression=False)
+    if demo:
+        _demo_source(b, h1, h2, shared, vmnet)
     return b
 
 
-def build_destination() -> PoolBuilder:
-    """dr-xs8: XenServer 8, two hosts, port 80 closed."""
+def _demo_source(b: PoolBuilder, h1: str, h2: str, shared: str, vmnet: str) -> None:
+    hotfix = b.add("pool_update", name_label="XS82ECU1033", name_description="Hotfix XS82ECU1033",
+                   version="1.0", hosts=[h1], after_apply_guidance=[], enforce_homogeneity=False,
+                   other_config={})
+    b.rec("host", h1)["updates"].append(hotfix)
+    b.vm("app-02", host=h2, memory_mib=8192, windows=True, tools=False, disks=[(shared, 60, 40)],
+         networks=[vmnet])
+    local2 = next(ref for ref, sr in b.objects["SR"].items() if sr["name_label"] == "Local storage ch82-h2")
+    legacy = b.vm("legacy-01", host=h2, memory_mib=4096, disks=[(local2, 20, 12)], networks=[vmnet])
+    guest = b.rec("VM_guest_metrics", b.rec("VM", legacy)["guest_metrics"])
+    guest["os_version"] = {"name": "CentOS release 6.10 (Final)", "uname": "2.6.32-754.35.1.el6.x86_64",
+                           "distro": "centos", "major": "6", "minor": "10"}
+    b.vm("big-01", host=h1, memory_mib=196608, disks=[(shared, 500, 300)], networks=[vmnet],
+         ha="restart")
+    for vdi in b.objects["VDI"].values():
+        if vdi["name_label"] == "db-01 disk 1":
+            vdi["cbt_enabled"] = True
+
+
+def build_destination(demo: bool = False) -> PoolBuilder:
+    """dr-xs8: XenServer 8, two hosts, port 80 closed. demo: xs8-h2 has AMD CPUs."""
     b = PoolBuilder("dr-xs8", "migready-sample-dr-xs8")
     common = dict(product="8.4.0", platform="3.4.0", xapi="25.6.0", xen="4.17.5-5", https_only=True,
                   updates=[])
@@ -282,6 +309,9 @@ def build_destination() -> PoolBuilder:
     b.network("VM Network", [h1, h2])
     b.network("Storage network", [h1, h2], ip=True, speed_mbit=25000)
     b.pool(h1, shared, compression=False)
+    if demo:
+        info = b.rec("host", h2)["cpu_info"]
+        info.update(vendor="AuthenticAMD", modelname="AMD EPYC 7313 16-Core Processor")
     return b
 
 
@@ -291,9 +321,9 @@ def write(doc: dict[str, Any], path: Path) -> None:
 
 
 def main() -> int:
-    for folder in (ROOT / "samples" / "pools", ROOT / "tests" / "policies" / "_base"):
-        write(build_source().document("2026-11-20T09:00:00Z"), folder / "prod-ch82.json")
-        write(build_destination().document("2026-11-20T09:05:00Z"), folder / "dr-xs8.json")
+    for folder, demo in ((ROOT / "samples" / "pools", True), (ROOT / "tests" / "policies" / "_base", False)):
+        write(build_source(demo).document("2026-11-20T09:00:00Z"), folder / "prod-ch82.json")
+        write(build_destination(demo).document("2026-11-20T09:05:00Z"), folder / "dr-xs8.json")
     return 0
 
 

@@ -1,0 +1,110 @@
+"""Benchmark: the readiness audit of a synthetic 64-host pool (every running VM to every
+other host, every host evacuated), against a plain `json.load` of its inventory.
+
+Targets (issue: check): the audit within 20x the `json.load` time; peak memory < 1 GiB;
+a results file at most 3x the inventory; doubling the VMs at most doubles the time
+(measured at 2,500 / 5,000 / 10,000 VMs). Each measurement runs in a fresh subprocess.
+
+    .venv/bin/python bench/bench_audit.py [--hosts 64 --sizes 2500,5000,10000 --runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+GiB = 1 << 30
+
+_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+what, inventory, out = sys.argv[1:4]
+t0 = time.perf_counter()
+if what == "json.load":
+    with open(inventory) as f:
+        json.load(f)
+else:
+    from checker.check import CheckOptions, run_check
+    results = run_check(CheckOptions(inventories=[inventory]))
+    with open(out, "w") as f:
+        json.dump(results, f, ensure_ascii=False)
+elapsed = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"seconds": elapsed, "rss": rss}}))
+"""
+
+
+def measure(what: str, inventory: Path, out: Path, runs: int) -> dict[str, float]:
+    best: dict[str, float] | None = None
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD.format(root=str(ROOT)), what, str(inventory), str(out)],
+            check=True, capture_output=True, text=True)
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    return best
+
+
+def inventory_for(hosts: int, vms: int) -> Path:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(HERE))
+    from synth import write_dump
+
+    from checker.dump import import_file
+    from checker.inventory import save_document
+
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"audit-{hosts}h-{vms}vm.json"
+    if not path.exists():
+        dump = OUT / f"audit-{hosts}h-{vms}vm.xml"
+        write_dump(dump, hosts=hosts, vms=vms, vdis=vms * 4, seed=1)
+        save_document(import_file(dump), path)
+        dump.unlink()
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hosts", type=int, default=64)
+    ap.add_argument("--sizes", default="2500,5000,10000")
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    for vms in sizes:
+        inventory = inventory_for(args.hosts, vms)
+        results = OUT / f"audit-{args.hosts}h-{vms}vm.results.json"
+        load = measure("json.load", inventory, results, args.runs)
+        audit = measure("audit", inventory, results, args.runs)
+        rows.append((vms, load, audit, inventory.stat().st_size, results.stat().st_size))
+    print(f"{'VMs':>6} {'json.load s':>12} {'audit s':>9} {'ratio':>6} {'peak MiB':>9} "
+          f"{'inventory MB':>13} {'results MB':>11} {'size x':>7}")
+    ok = True
+    for vms, load, audit, inv_size, res_size in rows:
+        ratio = audit["seconds"] / load["seconds"]
+        size_x = res_size / inv_size
+        print(f"{vms:>6} {load['seconds']:>12.2f} {audit['seconds']:>9.2f} {ratio:>6.1f} "
+              f"{audit['rss'] / 2**20:>9.0f} {inv_size / 1e6:>13.1f} {res_size / 1e6:>11.1f} {size_x:>7.2f}")
+        if vms == 5000:
+            ok &= ratio <= 20 and audit["rss"] < GiB and size_x <= 3
+    for (v1, _, a1, _, _), (v2, _, a2, _, _) in itertools.pairwise(rows):
+        growth = a2["seconds"] / a1["seconds"]
+        scale = v2 / v1
+        print(f"{v1} -> {v2} VMs: time x{growth:.2f} for x{scale:g} VMs")
+        ok &= growth <= scale * 1.1  # 10% measurement noise allowed
+    print("targets:", "PASS" if ok else "FAIL",
+          "(audit <= 20x json.load, < 1 GiB, results <= 3x inventory at 5,000 VMs; linear growth)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Labels, dates and sizes for the report, in English and Japanese."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+LANGS = ("en", "ja")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "doc_title": "Migration readiness report",
+        "audit_title": "Pool readiness audit",
+        "plan": "Change", "pools": "Pools", "pool": "Pool", "version": "XenServer version",
+        "snapshot": "Inventory taken", "inventory_hash": "Inventory SHA-256",
+        "policy_hash": "Policy set SHA-256", "rules_count": "rules", "tool": "migready version",
+        "generated": "Generated", "verdict": "Verdict",
+        "ready": "READY", "ready_with_warnings": "READY WITH WARNINGS", "blocked": "BLOCKED",
+        "undecided": "UNDECIDED",
+        "summary": "Summary", "operations": "Operations", "by_verdict": "Operations by verdict",
+        "by_rule": "Blockers by rule", "capacity": "Capacity before and after the plan",
+        "host_memory": "Host memory", "sr_space": "SR space", "free_before": "free now",
+        "free_after": "free after the plan", "used_by_plan": "used by the plan", "total": "total",
+        "blockers": "Blockers", "no_blockers": "No operation is blocked.",
+        "undecided_ops": "Undecided: data missing", "warnings": "Warnings",
+        "operation": "Operation", "kind": "Kind", "wave": "Wave", "from": "From", "to": "To",
+        "estimate": "Estimated duration", "rule": "Rule", "severity": "Severity",
+        "status": "Status", "subject": "Subject", "observed": "Observed",
+        "remediation": "Remediation", "command": "Command to run (by you)",
+        "evidence": "Evidence", "vm_cards": "Virtual machines", "host_cards": "Host evacuations",
+        "passes": "passed checks", "all_findings": "All checks",
+        "passing_ops": "Operations ready", "passing_ops_note": "Operations with every check "
+        "passed or not applicable; their findings are in the results file.",
+        "waivers": "Waiver register", "waiver_state": "State", "reason": "Reason",
+        "approved_by": "Approved by", "ticket": "Ticket", "expires": "Expires",
+        "applied": "applied", "expired": "expired", "unused": "unused", "invalid": "invalid",
+        "no_waivers": "No waivers were given.",
+        "since": "Since the last run", "new_failures": "New failures", "resolved": "Resolved",
+        "persisting": "Persisting", "previous": "Previous run",
+        "catalogue": "Appendix: rule catalogue", "seed_section": "Seed section",
+        "notes": "Notes", "signoff": "Sign-off", "prepared_by": "Prepared by",
+        "reviewed_by": "Reviewed by", "approved": "Approved by", "decision": "Decision",
+        "date": "Date", "signature": "Signature", "name": "Name",
+        "filter_all": "All", "search": "Search VMs, hosts, rules…", "host": "Host",
+        "assumptions": "Assumptions", "live": "live migration", "storage": "storage live migration",
+        "vdi": "live VDI migration", "evacuate": "host evacuation",
+        "pass": "pass", "fail": "fail", "unknown": "unknown", "waived": "waived",
+        "not_applicable": "not applicable", "blocker": "blocker", "warning": "warning", "info": "info",
+        "page": "Page", "of": "of", "none": "none", "targets": "passed for", "advice": "advice",
+    },
+    "ja": {
+        "doc_title": "移行準備状況レポート",
+        "audit_title": "プール移行準備状況の監査",
+        "plan": "変更番号", "pools": "プール", "pool": "プール", "version": "XenServerのバージョン",
+        "snapshot": "インベントリ取得日時", "inventory_hash": "インベントリのSHA-256",
+        "policy_hash": "ポリシーセットのSHA-256", "rules_count": "規則", "tool": "migreadyのバージョン",
+        "generated": "作成日時", "verdict": "判定",
+        "ready": "移行可能", "ready_with_warnings": "移行可能(警告あり)", "blocked": "移行不可",
+        "undecided": "判定不能",
+        "summary": "概要", "operations": "操作", "by_verdict": "判定別の操作数",
+        "by_rule": "規則別の阻害要因", "capacity": "計画前後のリソース",
+        "host_memory": "ホストのメモリ", "sr_space": "SRの空き容量", "free_before": "現在の空き",
+        "free_after": "計画実行後の空き", "used_by_plan": "計画で使用", "total": "合計",
+        "blockers": "阻害要因", "no_blockers": "移行できない操作はありません。",
+        "undecided_ops": "判定不能(データ不足)", "warnings": "警告",
+        "operation": "操作", "kind": "種類", "wave": "ウェーブ", "from": "移行元", "to": "移行先",
+        "estimate": "推定所要時間", "rule": "規則", "severity": "重要度",
+        "status": "結果", "subject": "対象", "observed": "確認された値",
+        "remediation": "対処方法", "command": "実行するコマンド(管理者が実行)",
+        "evidence": "根拠", "vm_cards": "仮想マシン", "host_cards": "ホストの退避",
+        "passes": "件の合格したチェック", "all_findings": "すべてのチェック",
+        "passing_ops": "移行可能な操作", "passing_ops_note": "すべてのチェックに合格した(または対象外の)"
+        "操作です。詳細は結果ファイルにあります。",
+        "waivers": "例外承認の一覧", "waiver_state": "状態", "reason": "理由",
+        "approved_by": "承認者", "ticket": "チケット", "expires": "有効期限",
+        "applied": "適用", "expired": "期限切れ", "unused": "未使用", "invalid": "無効",
+        "no_waivers": "例外承認は指定されていません。",
+        "since": "前回の実行からの変化", "new_failures": "新たな不合格", "resolved": "解消",
+        "persisting": "継続中", "previous": "前回の実行",
+        "catalogue": "付録:規則の一覧", "seed_section": "ドキュメントの節",
+        "notes": "注記", "signoff": "承認欄", "prepared_by": "作成者",
+        "reviewed_by": "確認者", "approved": "承認者", "decision": "決定",
+        "date": "日付", "signature": "署名", "name": "氏名",
+        "filter_all": "すべて", "search": "仮想マシン、ホスト、規則を検索…", "host": "ホスト",
+        "assumptions": "前提条件", "live": "ライブマイグレーション",
+        "storage": "ストレージライブマイグレーション", "vdi": "ライブVDIマイグレーション",
+        "evacuate": "ホストの退避",
+        "pass": "合格", "fail": "不合格", "unknown": "不明", "waived": "例外承認済み",
+        "not_applicable": "対象外", "blocker": "阻害", "warning": "警告", "info": "情報",
+        "page": "ページ", "of": "/", "none": "なし", "targets": "合格した移行先", "advice": "助言",
+    },
+}
+
+#: Facts the seed states that no data can fail: printed as report notes.
+NOTES: dict[str, list[str]] = {
+    "en": [
+        "Live migration is available in all versions of XenServer.",
+        "A migrated VM keeps its identity and its performance history (CPU, network…).",
+        "Storage is shared only within a pool, so live migration with shared storage stays "
+        "within the pool; storage live migration moves VMs across pools.",
+        "For performance, use a dedicated storage network rather than the management network "
+        "for storage live migration.",
+        "XenCenter: VM > Migrate to Server > Migrate VM wizard: choose the destination pool or "
+        "server, the home server, the storage (all disks to one SR, the destination pool's "
+        "default, or an SR per disk) and the storage network, then review and finish.",
+        "To move a single disk: select its SR, open the Storage tab, select the virtual disk, "
+        "click Move and choose the destination SR (its free space is shown).",
+        "migready only reads: it never runs the commands this report suggests.",
+    ],
+    "ja": [
+        "ライブマイグレーションは、XenServerのすべてのバージョンで使用できます。",
+        "移行された仮想マシンの識別情報と、CPUやネットワークなどのパフォーマンス測定値の履歴は保持されます。",
+        "ストレージを共有できるのは同一プールのホストのみのため、共有ストレージによるライブマイグレーションは"
+        "プール内に限られます。プール間の移行にはストレージライブマイグレーションを使用します。",
+        "パフォーマンス上の理由から、ストレージライブマイグレーションには管理ネットワークではなく"
+        "専用のストレージネットワークを使用することをお勧めします。",
+        "XenCenterでは[VM]メニューの[移行先サーバー]、[VMの移行ウィザード]で、移行先プールまたはサーバー、"
+        "ホームサーバー、ストレージ(すべての仮想ディスクを同一SRへ、または仮想ディスクごとにSRを指定)、"
+        "ストレージネットワークを選択し、内容を確認して[完了]をクリックします。",
+        "仮想ディスクを1つだけ移動するには、SRの[ストレージ]タブで仮想ディスクを選択して[移動]をクリックし、"
+        "移動先のSRを選択します(各SRの空き容量が表示されます)。",
+        "migreadyは読み取りのみを行い、このレポートに記載したコマンドを実行することはありません。",
+    ],
+}
+
+
+#: The results' assumption sentences (English, for scripts) as the report prints them.
+ASSUMPTIONS_JA: dict[str, str] = {
+    "Waves run in ascending order; the moves of one wave run at the same time.":
+        "ウェーブは番号の小さい順に実行され、同じウェーブの操作は同時に実行されるものとします。",
+    "Host memory and SR space a move uses stay used for every later move of the plan; "
+    "memory freed by VMs leaving a host is credited only when the host is evacuated.":
+        "ある操作で使用したホストのメモリとSRの容量は、計画内の以降の操作でも使用中とみなします。"
+        "仮想マシンが移動して空いたメモリは、ホストを退避する場合にのみ計算に入れます。",
+    "Evacuation places VMs first-fit-decreasing on enabled, live hosts of the same or a "
+    "newer version, as XAPI's host.evacuate plans it.":
+        "ホストの退避では、XAPIのhost.evacuateと同様に、有効で稼働中の同じまたは新しいバージョンの"
+        "ホストに、メモリの大きい仮想マシンから順に配置するものとします。",
+    "Readiness audit: every move is judged on its own, as if it were the only one.":
+        "準備状況の監査では、各操作をそれぞれ単独で実行する場合として判定します。",
+}
+
+
+def translate_assumption(text: str, lang: str) -> str:
+    return ASSUMPTIONS_JA.get(text, text) if lang == "ja" else text
+
+
+def label(lang: str, key: str) -> str:
+    return LABELS[lang].get(key, LABELS["en"].get(key, key))
+
+
+def format_datetime(value: Any, lang: str) -> str:
+    """ISO 8601 (or XAPI's 20261125T10:00:00Z) as the locale writes it."""
+    if not value:
+        return "—"
+    text = str(value)
+    parsed = None
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y%m%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        return text
+    if lang == "ja":
+        return f"{parsed.year}年{parsed.month}月{parsed.day}日 {parsed:%H:%M} UTC"
+    return f"{parsed.day} {parsed:%b %Y %H:%M} UTC"
+
+
+def format_date(value: Any, lang: str) -> str:
+    text = format_datetime(value, lang)
+    return text.split(" ")[0] if lang == "ja" else " ".join(text.split(" ")[:3])
+
+
+def format_bytes(value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    n = float(value)
+    for unit, size in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2)):
+        if abs(n) >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,.0f} B" if lang == "en" else f"{n:,.0f} バイト"
+
+
+def format_duration(seconds: Any, lang: str) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if lang == "ja":
+        return f"{hours}時間{minutes:02d}分" if hours else f"{minutes}分{secs:02d}秒"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"

@@ -1,0 +1,328 @@
+"""`migready run`: the job file, one run end to end, the e-mail a real SMTP server receives
+(aiosmtpd), only_on_change across runs, a refused SMTP login, a failed collection, the lock.
+
+PDF rendering takes seconds: only the e-mail content test renders one; the others use html.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import io
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pypdf
+import pytest
+import yaml
+from certs import make_self_signed
+from smtp_server import SmtpServer
+from xapi_server import XapiServer
+
+from checker import job as job_mod
+from checker.cli import main
+from checker.errors import InputError
+from checker.job import LockedError, load_job, run_job
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+PROD = SAMPLES / "pools" / "prod-ch82.json"
+DR = SAMPLES / "pools" / "dr-xs8.json"
+XS_PASSWORD = "xs-Pw!4f1a-unique"
+SMTP_PASSWORD = "smtp-Pw!7b3d-unique"
+
+
+def no_sleep(_seconds: float) -> None:
+    pass
+
+
+def write_job(folder: Path, doc: dict) -> Path:
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def base_job(port: int | None = None, **extra) -> dict:
+    doc = {"name": "nightly", "output": "out", "state": "state",
+           "pools": [{"name": "dr", "inventory": str(DR)}],
+           "report": {"formats": ["html"]}}
+    if port is not None:
+        doc["email"] = {"host": "127.0.0.1", "port": port, "security": "none",
+                        "from": "migready@example.com", "to": ["ops@example.com", "cab@example.com"]}
+    doc.update(extra)
+    return doc
+
+
+def every_file_text(*folders: Path) -> str:
+    out = []
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.suffix == ".gz":
+                    import gzip
+
+                    data = gzip.decompress(data)
+                out.append(data.decode("utf-8", "replace"))
+    return "\n".join(out)
+
+
+# -- the job file ---------------------------------------------------------------------------
+
+
+def test_sample_job_is_valid_and_dry_run_shows_it(capsys):
+    job = load_job(SAMPLES / "job.yaml")
+    assert [p.name for p in job.pools] == ["prod-ch82", "dr-xs8"]
+    assert [c.name for c in job.checks] == ["prod-ch82", "dr-xs8", "dr-move"]
+    assert job.checks[2].plan == SAMPLES / "demo-plan.yaml"  # relative to the job file
+    assert job.output == ROOT / "reports" / "job"
+    assert main(["run", str(SAMPLES / "job.yaml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dr-move: prod-ch82, dr-xs8" in out and "127.0.0.1:8025" in out
+
+
+def test_every_error_has_an_address(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    text = """\
+output: out
+state: state
+colour: blue
+pools:
+  - name: prod
+    collect:
+      server: https://xs01.example.com
+      password_env: NO_SUCH_VAR
+      fingerprint: "12:34"
+  - name: dr
+    inventory: missing.json
+  - name: bad/name
+    import: x.xml
+    inventory: y.json
+checks:
+  - name: move
+    pools: [prod, nowhere]
+report:
+  formats: [html, docx]
+email:
+  host: 127.0.0.1
+  from: not-an-address
+  to: [ops@example.com]
+  attach: [pdf, csv]
+"""
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_job(path)
+    lines = info.value.details
+    expect = [
+        ":3:1: colour: unknown key",
+        ":6:5: pools.0.collect: fingerprint: expected the certificate's SHA-256",
+        ":8:7: pools.0.collect.password_env: environment variable NO_SUCH_VAR is not set",
+        ":11:5: pools.1.inventory: " + str(tmp_path / "missing.json") + ": no such file",
+        ":12:5: pools.2.name: expected a name",
+        ":12:5: pools.2: give exactly one of collect, import or inventory",
+        ":17:19: checks.0.pools.1: no pool named nowhere",
+        ":10:5: pools.1.name: pool dr is in no check",
+        ":19:19: report.formats.1: 'docx': expected one of html, pdf, csv",
+        ":22:3: email.from: 'not-an-address' is not an e-mail address",
+        ":24:12: email.attach.0: pdf is not in report.formats",
+        ":24:17: email.attach.1: csv is not in report.formats",
+    ]
+    assert not any("no pool named prod" in line for line in lines)  # prod has its own error
+    joined = "\n".join(lines)
+    for fragment in expect:
+        assert any(fragment in line for line in lines), f"{fragment!r} not in\n{joined}"
+    assert all(line.startswith(f"{path}:") for line in lines)
+
+
+def test_default_is_one_audit_per_pool(tmp_path):
+    doc = base_job(pools=[{"name": "prod", "inventory": str(PROD)},
+                          {"name": "dr", "inventory": str(DR)}])
+    job = load_job(write_job(tmp_path, doc))
+    assert [(c.name, c.pools, c.plan) for c in job.checks] == [("prod", ("prod",), None),
+                                                              ("dr", ("dr",), None)]
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
+    real_render = job_mod._render_reports
+
+    def one_pdf_only(job, results, previous, folder):
+        """Only the prod audit renders a PDF (seconds each); dr gets html and csv."""
+        if folder.name == "dr":
+            job = dataclasses.replace(job, report=dataclasses.replace(
+                job.report, formats=("html", "csv")))
+        return real_render(job, results, previous, folder)
+
+    monkeypatch.setattr(job_mod, "_render_reports", one_pdf_only)
+    with SmtpServer() as server:
+        doc = base_job(server.port, pools=[{"name": "prod", "inventory": str(PROD)},
+                                           {"name": "dr", "inventory": str(DR)}],
+                       report={"formats": ["html", "pdf", "csv"]})
+        doc["email"]["attach"] = ["pdf", "csv"]
+        outcome = run_job(load_job(write_job(tmp_path, doc)), sleep=no_sleep)
+        (envelope,) = server.envelopes
+        msg = server.parsed()
+    assert outcome.exit_code == 1 and outcome.mail.status == "sent"
+    assert envelope.rcpt_tos == ["ops@example.com", "cab@example.com"]
+    assert msg["Subject"] == "[nightly] BLOCKED: first run (1 blocked, 1 ready)"
+    assert msg["To"] == "ops@example.com, cab@example.com"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "prod" in body and "dr" in body and "BLOCKED" in body and "READY" in body
+        assert "MEM-001" in body  # a new blocker, listed
+    assert "<table" in html and "New blockers" in html
+    attachments = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+    assert set(attachments) == {"prod.report.en.pdf", "prod.results.csv", "dr.results.csv"}
+    pdf = attachments["prod.report.en.pdf"]
+    assert pdf[:5] == b"%PDF-"
+    assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) >= 2
+    assert pdf == (outcome.run_dir / "prod" / "report.en.pdf").read_bytes()
+    # the layout on disk, the state, the run record
+    assert (outcome.run_dir / "prod" / "results.json").is_file()
+    assert (outcome.run_dir / "dr" / "report.en.html").is_file()
+    assert (outcome.run_dir / "message.eml").is_file()
+    assert (tmp_path / "state" / "prod" / "last-results.json").is_file()
+    record = json.loads((outcome.run_dir / "run.json").read_text())
+    assert [c["verdict"] for c in record["checks"]] == ["blocked", "ready"]
+
+
+def test_only_on_change_across_runs(tmp_path):
+    pool_file = tmp_path / "pool.json"
+    shutil.copy(DR, pool_file)
+    with SmtpServer() as server:
+        doc = base_job(server.port, pools=[{"name": "pool", "inventory": str(pool_file)}])
+        doc["email"]["only_on_change"] = True
+        job = load_job(write_job(tmp_path, doc))
+        first = run_job(job, sleep=no_sleep)
+        assert first.mail.status == "sent" and first.exit_code == 0
+        assert server.parsed()["Subject"] == "[nightly] READY: first run"
+        second = run_job(job, sleep=no_sleep)
+        assert second.mail.status == "not_due" and "nothing changed since" in second.mail.reason
+        assert len(server.envelopes) == 1
+        assert second.run_dir != first.run_dir and (second.run_dir / "pool" / "results.json").exists()
+        shutil.copy(PROD, pool_file)  # the pool changed: now it has blockers
+        third = run_job(job, sleep=no_sleep)
+        assert third.mail.status == "sent" and third.exit_code == 1
+        subject = server.parsed()["Subject"]
+    new = len(third.checks[0].blockers("new_failures"))
+    day = first.checks[0].results["generated_at"][:10]
+    assert new > 1 and subject == f"[nightly] BLOCKED: {new} new blockers since {day}"
+    assert third.checks[0].previous_verdict == "ready"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_refused_keeps_report_and_state(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
+    with SmtpServer(username="migready", password="something-else") as server:
+        doc = base_job(server.port)
+        doc["email"].update(username="migready", password_env="SMTP_PW", retries=2)
+        path = write_job(tmp_path, doc)
+        code = main(["run", str(path)])
+        assert server.envelopes == []
+    captured = capsys.readouterr()
+    assert code == 4
+    assert "e-mail not sent" in captured.err and "refused the login of 'migready'" in captured.err
+    assert f"127.0.0.1:{server.port}" in captured.err
+    run_dir = next((tmp_path / "out").iterdir())
+    assert (run_dir / "dr" / "report.en.html").is_file() and (run_dir / "message.eml").is_file()
+    # the change was not mailed, so the baseline stays: the next run reports it again
+    assert not (tmp_path / "state" / "dr" / "last-results.json").exists()
+    assert SMTP_PASSWORD not in captured.out + captured.err
+    assert SMTP_PASSWORD not in every_file_text(tmp_path / "out", tmp_path / "state")
+
+
+@pytest.fixture(scope="module")
+def xapi_cert(tmp_path_factory):
+    return make_self_signed(tmp_path_factory.mktemp("certs"), "xapi")
+
+
+def test_collection_failure_is_mailed_keeps_state_and_exits_4(tmp_path, monkeypatch, xapi_cert):
+    monkeypatch.setenv("XS_PW", XS_PASSWORD)
+    objects = json.loads(PROD.read_text())["objects"]
+    with XapiServer(objects, xapi_cert, password=XS_PASSWORD) as xapi, SmtpServer() as smtp:
+        doc = base_job(smtp.port, pools=[
+            {"name": "live", "collect": {"server": xapi.url, "password_env": "XS_PW",
+                                         "ca_bundle": str(xapi_cert.cert), "timeout": 5}},
+            {"name": "dr", "inventory": str(DR)}])
+        doc["email"]["only_on_change"] = True
+        job = load_job(write_job(tmp_path, doc))
+        first = run_job(job, sleep=no_sleep)
+        assert first.pools[0].error is None and first.checks[0].verdict == "blocked"
+        assert (first.run_dir / "inventories" / "live.json.gz").is_file()
+        state_file = tmp_path / "state" / "live" / "last-results.json"
+        kept = state_file.read_bytes()
+
+        xapi.password = "changed-on-the-host"
+        second = run_job(job, sleep=no_sleep)
+        msg = smtp.parsed()
+        assert len(smtp.envelopes) == 2  # sent although only_on_change: a failure is news
+    assert second.exit_code == 4
+    assert "SESSION_AUTHENTICATION_FAILED" in second.pools[0].error
+    live, dr = second.checks
+    assert live.error.startswith("not run: live could not be collected") and not live.ran
+    assert dr.verdict == "ready"  # the other pool was still checked
+    assert state_file.read_bytes() == kept  # nothing lost
+    assert second.state_updated == ["dr"]
+    assert msg["Subject"].startswith("[nightly] COLLECTION FAILED (live); READY: no change since")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Collection failed" in text and "SESSION_AUTHENTICATION_FAILED" in text
+    assert XS_PASSWORD not in every_file_text(tmp_path / "out", tmp_path / "state")
+    assert XS_PASSWORD not in msg.as_string()
+
+
+def test_a_second_run_finds_the_lock(tmp_path, capsys):
+    job = load_job(write_job(tmp_path, base_job()))
+    (tmp_path / "state").mkdir()
+    fd = os.open(tmp_path / "state" / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"pid 12345 since earlier\n")
+        with pytest.raises(LockedError) as info:
+            run_job(job)
+        assert info.value.exit_code == 4 and "pid 12345" in str(info.value)
+        assert main(["run", str(job.file)]) == 4
+        assert "another migready run is in progress" in capsys.readouterr().err
+        assert not (tmp_path / "out").exists()  # did nothing
+    finally:
+        os.close(fd)
+    assert run_job(job).exit_code == 0  # released: the next run goes ahead
+
+
+def test_pools_are_acquired_concurrently_but_bounded(tmp_path, monkeypatch):
+    doc = base_job(pools=[{"name": f"p{i}", "inventory": str(DR)} for i in range(6)],
+                   concurrency=2)
+    job = load_job(write_job(tmp_path, doc))
+    active, peak, lock = [0], [0], threading.Lock()
+    real = job_mod._acquire_one
+
+    def slow(*args):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        try:
+            return real(*args)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(job_mod, "_acquire_one", slow)
+    outcome = run_job(job)
+    assert peak[0] == 2
+    assert [c.verdict for c in outcome.checks] == ["ready"] * 6
+
+
+def test_cli_summary_and_exit_code(tmp_path, capsys):
+    doc = base_job(pools=[{"name": "prod", "inventory": str(PROD)}])
+    assert main(["run", str(write_job(tmp_path, doc))]) == 1
+    out = capsys.readouterr().out
+    assert "prod: blocked (first run)" in out and "e-mail not sent: no email" in out
+    assert "state updated: prod" in out

@@ -1,0 +1,133 @@
+"""Reports: the template context, escaping, self-containment, and the PDFs in both languages."""
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from checker.check import CheckOptions, run_check
+from checker.cli import main
+from checker.report import ReportContext, ReportError, build_context, render_html, render_pdf
+from checker.report import context as context_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+POOLS = [SAMPLES / "pools" / "prod-ch82.json", SAMPLES / "pools" / "dr-xs8.json"]
+SIGNOFF = {"prepared_by": "Aiko Yamada", "reviewed_by": "Ben Carter",
+           "approved_by": "Chieko Suzuki", "decision": "No-go", "date": "2026-11-26"}
+
+
+@cache
+def demo_results() -> dict:
+    return run_check(CheckOptions(inventories=POOLS, plan=SAMPLES / "demo-plan.yaml",
+                                  waivers=SAMPLES / "demo-waivers.yaml"))
+
+
+def test_context_is_a_documented_dataclass_with_the_numbers():
+    results = demo_results()
+    ctx = build_context(results, lang="en")
+    assert dataclasses.is_dataclass(ctx) and ReportContext.__doc__
+    assert ctx.verdict == results["verdict"] == "blocked"
+    counted = {v: n for v, _, n in ctx.summary}
+    assert counted == {v: results["summary"]["by_verdict"].get(v, 0)
+                       for v in ("blocked", "undecided", "ready_with_warnings", "ready")}
+    # Blockers first, each card with its failing rules.
+    assert ctx.blocker_cards and all(c.verdict in {"blocked", "undecided"} for c in ctx.blocker_cards)
+    db01 = next(c for c in ctx.blocker_cards if c.vm == "db-01")
+    assert {"CPU-001", "LIM-005", "DISK-001"} <= {f.rule for f in db01.problems}
+    lim005 = next(f for f in db01.problems if f.rule == "LIM-005")
+    assert lim005.command and lim005.command.startswith("xe vdi-disable-cbt uuid=")
+    # Waiver register: the expired one is reported as such.
+    states = {w.ticket: w.state for w in ctx.waivers}
+    assert states["CHG-2026-1150"] == "expired"
+
+
+def test_japanese_context_uses_the_policy_texts():
+    ctx = build_context(demo_results(), lang="ja")
+    assert ctx.verdict_label == "移行不可"
+    db01 = next(c for c in ctx.blocker_cards if c.vm == "db-01")
+    lim005 = next(f for f in db01.problems if f.rule == "LIM-005")
+    assert lim005.title == "移行する仮想ディスクで変更ブロック追跡が無効になっている"
+    assert "変更ブロック追跡" in lim005.message
+    assert "xe vdi-disable-cbt" in lim005.remediation
+
+
+def test_html_is_self_contained_and_escapes_everything(tmp_path):
+    doc = json.loads(POOLS[0].read_text())
+    vm = next(v for v in doc["objects"]["VM"].values() if v["name_label"] == "web-02")
+    vm["name_label"] = "<script>alert(1)</script>"
+    src = tmp_path / "prod-ch82.json"
+    src.write_text(json.dumps(doc))
+    results = run_check(CheckOptions(inventories=[src, POOLS[1]]))
+    html = render_html(build_context(results, lang="en"))
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # Only our own filter script: no external resource of any kind.
+    assert len(re.findall(r"<script\b", html)) == 1
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html
+
+
+def test_missing_japanese_font_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("checker.report.japanese_font", lambda: None)
+    with pytest.raises(ReportError, match="fonts-ipaexfont"):
+        render_pdf(build_context(demo_results(), lang="ja"))
+
+
+def test_sign_off_file_is_validated(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(demo_results()))
+    signoff = tmp_path / "signoff.yaml"
+    signoff.write_text("prepared_by: A\napprover: B\n")
+    assert main(["report", str(results), "--sign-off", str(signoff)]) == 2
+    assert "signoff.yaml:2:1: approver: unknown key" in capsys.readouterr().err
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_pdf_of_the_demo_plan(tmp_path, lang):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(demo_results()))
+    signoff = tmp_path / "signoff.yaml"
+    signoff.write_text("\n".join(f"{k}: {v}" for k, v in SIGNOFF.items()) + "\n")
+    out = tmp_path / f"report.{lang}.pdf"
+    assert main(["report", str(results), "--format", "pdf", "--lang", lang,
+                 "--sign-off", str(signoff), "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF-")
+    from pypdf import PdfReader
+
+    pages = len(PdfReader(out).pages)
+    assert 4 <= pages <= 30
+    text = pdf_text(out)
+    flat = re.sub(r"\s+", "", text)
+    assert ("移行不可" if lang == "ja" else "BLOCKED") in text
+    assert "CPU-001" in text and "LIM-005" in text
+    for name in ("Aiko Yamada", "Chieko Suzuki"):
+        assert name in text
+    if lang == "ja":
+        assert re.sub(r"\s+", "", "移行する仮想ディスクで変更ブロック追跡が無効になっている") in flat
+        fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+        assert "IPAexGothic" in fonts or "NotoSansCJK" in fonts
+    # Pages turn into pictures (what a reviewer looks at).
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "2", str(out),
+                        str(tmp_path / "page")], check=True)
+        assert len(list(tmp_path.glob("page-*.png"))) == 2
+
+
+def test_large_plans_summarise_ready_operations_in_the_pdf(monkeypatch):
+    monkeypatch.setattr(context_mod, "FULL_CARDS_LIMIT", 2)
+    ctx = build_context(demo_results(), lang="en")
+    assert not ctx.full_cards
+    html = render_html(ctx, pdf=True)
+    assert "Operations ready" in html
