@@ -306,7 +306,10 @@ def write_dump(path: str | Path, hosts: int = 64, vms: int = 5000, vdis: int = 2
         "tags": "()", "gui_config": "()", "wlb_url": "", "wlb_username": "",
         "wlb_password": "OpaqueRef:NULL", "wlb_enabled": "false", "wlb_verify_cert": "false",
         "redo_log_enabled": "false", "redo_log_vdi": "OpaqueRef:NULL",
-        "vswitch_controller": "", "restrictions": sx_map({"restrict_vswitch_controller": "false"}),
+        "vswitch_controller": "", "restrictions": sx_map({
+            "restrict_vswitch_controller": "false", "restrict_xen_motion": "false",
+            "restrict_storage_xen_motion": "false", "restrict_dmc": "false",
+            "restrict_vgpu": "false", "enable_xha": "true"}),
         "metadata_VDIs": "()", "cpu_info": sx_map(cpu_info), "policy_no_vendor_device": "false",
         "live_patching_disabled": "false", "migration_compression": "false",
         "tls_verification_enabled": "true", "repositories": "()"}))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
     waivers = []
     if opts.waivers and not opts.no_waivers:
         waivers = load_waivers(opts.waivers, today=opts.today, known_rules={r.id for r in rules.rules})
-    ev = evaluate(world, rules, plan)
+    ev = _without_gc(lambda: evaluate(world, rules, plan))
     register = apply_waivers(ev, waivers, today=opts.today) if waivers else []
     inputs: dict[str, Any] = {
         "inventories": [
@@ -60,6 +61,19 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
         **opts.extra_inputs,
     }
     return build_results(ev, inputs=inputs, fail_on=opts.fail_on, waivers=register)
+
+
+def _without_gc(work: Callable[[], Any]) -> Any:
+    """Run with the cyclic garbage collector paused: an audit builds millions of objects
+    that live until the results are written, and the collector would walk them all
+    again and again (about a third of the run time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return work()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _versions(world: World, pool: int) -> list[str]:

@@ -48,7 +48,8 @@ def _keys(results: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
 def _describe(key: tuple[Any, ...], f: dict[str, Any]) -> dict[str, Any]:
     return {"rule": f["rule"], "severity": f["severity"], "status": f["status"], "kind": key[1],
             "subject": (f.get("subject") or {}).get("name"), "destination": key[4] or key[5],
-            "message": f.get("message", ""), "messages": f.get("messages") or {}}
+            "message": f.get("message", ""),
+            "messages": {"en": f.get("message", ""), **(f.get("messages") or {})}}
 
 
 def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -21,24 +21,78 @@ from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet
 from checker.scope import MISSING, PlanFacts, Unestablished
 
-STATUS_ORDER = ("fail", "unknown", "waived", "pass", "not_applicable")
 #: Variables whose value is the same for every destination a VM is tried against.
 SOURCE_SIDE = frozenset({"vm", "src_host", "src_pool", "settings", "host"})
+#: Facts of a move that are the same for every live move of a VM in the audit.
+OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_seconds",
+                            "cvd_declared", "mcs_declared", "wave_storage_moves_from_pool",
+                            "wave_live_moves_from_pool", "wave_moves_of_vm"})
+
+
+def source_only(rule: Rule) -> bool:
+    """The rule's result and messages cannot depend on where the VM goes."""
+    return all(var in SOURCE_SIDE or (var == "op" and attr in OP_SOURCE_SIDE)
+               for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
 
 
 @dataclass
 class Finding:
+    """One (rule, operation, subject) result. Messages render on demand, from the move's
+    variables: a readiness audit evaluates millions of findings and prints few of them."""
+
     rule: Rule
     status: str
     operation: str
-    subject: Obj | PlanFacts | None
-    messages: dict[str, str]
+    subject: Any
     evidence: dict[str, Any]
-    command: str | None = None
+    variables: dict[str, Any] | None = None
     unknown: str | None = None
     waiver: dict[str, Any] | None = None
     original_status: str | None = None
+    #: Audit: the destinations a grouped finding stands for; `all_targets` when the rule
+    #: does not depend on the destination at all.
     targets: list[str] = field(default_factory=list)
+    all_targets: bool = False
+    _messages: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def messages(self) -> dict[str, str]:
+        if self._messages is None:
+            self._messages = self._render()
+        return self._messages
+
+    def _render(self) -> dict[str, str]:
+        out = {}
+        for lang, template in self.rule.message.items():
+            if self.status == "unknown" and self.unknown:
+                prefix = "Could not be decided" if lang == "en" else "判定できません"
+                out[lang] = f"{prefix}: {self.unknown}"
+                continue
+            try:
+                out[lang] = template.render(status=self.status, **(self.variables or {})).strip()
+            except (UnknownFact, UndefinedError, TypeError, ValueError):
+                out[lang] = ""
+            out[lang] = out[lang] or f"{self.rule.title[lang]}: {self.status}"
+        return out
+
+    @property
+    def command(self) -> str | None:
+        if self.rule.command is None or self.status not in {"fail", "unknown"} or not self.variables:
+            return None
+        try:
+            return self.rule.command.render(**self.variables).strip() or None
+        except (UnknownFact, UndefinedError, TypeError):
+            return None
+
+    def at(self, operation: str, variables: dict[str, Any] | None) -> Finding:
+        """The same result for another move (a cache hit), rendered with its own variables."""
+        if variables is None:
+            variables = self.variables
+        elif self.rule.for_each and self.variables:
+            var = self.rule.for_each[0]
+            variables = {**variables, var: self.variables.get(var)}
+        return Finding(self.rule, self.status, operation, self.subject, self.evidence, variables,
+                       self.unknown)
 
 
 @dataclass
@@ -56,6 +110,9 @@ class Evaluation:
     world: World
     plan: Plan
     rules: RuleSet
+    #: Audit only: passes (and advice) of live moves, one per (rule, VM, subject) with the
+    #: destinations they hold for; failures and unknowns stay with their operation.
+    groups: list[Finding] = field(default_factory=list)
 
 
 class _Ledger:
@@ -74,6 +131,173 @@ class _Ledger:
         return here + [vm for vm, where in self.location.items() if where == host and vm not in here]
 
 
+class _Runner:
+    """Evaluates rules on moves, reusing results whose inputs are equal.
+
+    A rule's result depends only on the values its expressions read (policy.Rule.read_paths):
+    two moves that give those the same values get the same status and evidence. Keys use
+    the object itself for the VM (its facts are its own) and the values of the facts read
+    for hosts, pools and the move. In the audit, a rule that reads nothing of the
+    destination is evaluated once per VM for all destinations.
+    """
+
+    def __init__(self, world: World, rules: RuleSet, plan: Plan, settings: PlanFacts) -> None:
+        self.world = world
+        self.rules = rules
+        self.plan = plan
+        self.settings = settings
+        self.cache: dict[tuple[Any, ...], list[Finding]] = {}
+        self.groups: dict[tuple[Any, ...], Finding] = {}
+        self.source_only = {rule.id: source_only(rule) for rule in rules.rules}
+        self.applicable: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        for rule in rules.rules:
+            for kind in rule.kinds:
+                self.applicable[(kind, rule.level)].append(rule)
+        self.grouped_per_vm: set[tuple[str, Any]] = set()
+        self.object_keys: dict[tuple[Any, str], Any] = {}
+        self.home: dict[Any, Any] = {}
+
+    def run(self, move: Move, op: PlanFacts) -> Operation:
+        operation = Operation(move, facts=op)
+        variables: dict[str, Any] | None = None  # built only when a rule must really run
+        level = "host" if move.vm is None else "vm"
+        grouping = move.audit and move.kind == "live" and move.dst_host is not None
+        vm_key = move.vm.key if move.vm is not None else None
+        for rule in self.applicable[(move.kind, level)]:
+            per_vm = move.audit and self.source_only[rule.id]
+            if grouping and per_vm and (rule.id, vm_key) in self.grouped_per_vm:
+                continue  # one finding already stands for every destination of this VM
+            key = self._key(rule, move, op, per_vm)
+            cached = self.cache.get(key) if key is not None else None
+            if cached is None:
+                if variables is None:
+                    variables = _variables(move, op, self.settings, self.world)
+                found = evaluate_rule(rule, variables, move.id)
+                if key is not None:
+                    self.cache[key] = found
+            elif grouping:
+                found = cached  # grouped findings keep the first move's variables
+            else:
+                if variables is None:
+                    variables = _variables(move, op, self.settings, self.world)
+                found = [f.at(move.id, variables) for f in cached]
+            for finding in found:
+                if grouping and (finding.status in {"pass", "not_applicable"}
+                                 or (finding.status == "fail" and rule.severity == "info")):
+                    self._group(finding, move, per_vm)
+                else:
+                    if finding.operation != move.id:
+                        if variables is None:
+                            variables = _variables(move, op, self.settings, self.world)
+                        finding = finding.at(move.id, variables)
+                    operation.findings.append(finding)
+            if grouping and per_vm:
+                self.grouped_per_vm.add((rule.id, vm_key))
+        estimate = op.get("estimate_seconds")
+        operation.estimate_seconds = estimate if isinstance(estimate, int) else None
+        return operation
+
+    def _var(self, move: Move, op: PlanFacts, name: str) -> Any:
+        """A rule variable's object, without building the whole variable set."""
+        if name == "vm":
+            return move.vm
+        if name == "dst_host":
+            return move.dst_host
+        if name == "src_host":
+            if move.vm is None:
+                return move.host
+            home = self.home.get(move.vm.key, _UNHASHABLE)
+            if home is _UNHASHABLE:
+                try:
+                    home = self.world.value(move.vm, "home_host")
+                except Missing:
+                    home = None
+                self.home[move.vm.key] = home
+            return home
+        if name == "op":
+            return op
+        if name == "settings":
+            return self.settings
+        if name in {"src_pool", "dst_pool"}:
+            return self.world.pool(move.src_pool if name == "src_pool" else move.dst_pool)
+        return {"host": move.host, "vdi": move.vdi, "dst_sr": move.dst_sr}.get(name)
+
+    def _key(self, rule: Rule, move: Move, op: PlanFacts, per_vm: bool) -> tuple[Any, ...] | None:
+        parts: list[Any] = [rule.id, move.kind, per_vm]
+        if rule.for_each is None:  # the finding is about this object: never share it
+            parts.append(_identity(self._var(move, op, rule.subject)))
+        for var, attr in rule.read_paths:
+            value = self._var(move, op, var)
+            if value is None or var in {"vm", "host", "vdi", "dst_sr"} or attr is None:
+                parts.append(_identity(value))
+                continue
+            if isinstance(value, Obj):
+                memo = (value.key, attr)
+                part = self.object_keys.get(memo)
+                if part is None:
+                    part = self.object_keys[memo] = _fact_key(value, attr, self.world)
+            else:
+                part = _fact_key(value, attr, self.world)
+            if part is _UNHASHABLE:
+                return None
+            parts.append(part)
+        return tuple(parts)
+
+    def _group(self, finding: Finding, move: Move, source_only: bool) -> None:
+        subject = finding.subject.key if isinstance(finding.subject, Obj) else id(finding.subject)
+        assert move.vm is not None and move.dst_host is not None
+        key = (finding.rule.id, finding.status, move.kind, move.vm.key, subject)
+        group = self.groups.get(key)
+        if group is None:
+            group = finding.at(move.id, None)
+            group.all_targets = source_only
+            self.groups[key] = group
+        if not source_only:
+            group.targets.append(move.dst_host.name)
+
+
+_UNHASHABLE = object()
+
+
+def _identity(value: Any) -> Any:
+    return value.key if isinstance(value, Obj) else id(value)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Obj):
+        return value.key
+    if isinstance(value, (list, tuple)):
+        items = tuple(_hashable(v) for v in value)
+        return _UNHASHABLE if _UNHASHABLE in items else items
+    if isinstance(value, dict):
+        return _hashable(sorted(value.items()))
+    if isinstance(value, PlanFacts):
+        return _UNHASHABLE
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return value
+
+
+def _fact_key(owner: Any, attr: str, world: World) -> Any:
+    """The value a rule would read as `owner.attr`, in hashable form, for the cache key."""
+    if isinstance(owner, Obj):
+        try:
+            return (attr, _hashable(world.value(owner, attr)))
+        except Missing as exc:
+            return (attr, "missing", exc.reason)
+        except KeyError:
+            return _UNHASHABLE
+    if isinstance(owner, PlanFacts):
+        value = owner.get(attr)
+        if isinstance(value, Unestablished):
+            return (attr, "missing", value.reason)
+        part = _hashable(value)
+        return part if part is _UNHASHABLE else (attr, part)
+    return _UNHASHABLE
+
+
 def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
     """Run every rule on every move of the plan (in wave order) and collect findings."""
     ledger = _Ledger()
@@ -82,18 +306,18 @@ def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
         "evacuation_batch_size": plan.settings.evacuation_batch_size,
     })
     waves = _wave_counts(plan)
-    cache: dict[tuple[Any, ...], list[Finding]] = {}
+    runner = _Runner(world, rules, plan, settings)
     operations: list[Operation] = []
-    ordered = sorted(plan.moves, key=lambda m: m.wave)
-    for move in ordered:
+    for move in sorted(plan.moves, key=lambda m: m.wave):
         if move.kind == "evacuate" and move.host is not None:
-            operations += _evacuate(world, rules, plan, move, ledger, settings, waves, cache)
+            operations += _evacuate(world, runner, plan, move, ledger, waves)
         else:
-            op_facts = _move_facts(world, plan, move, ledger, waves)
-            operations.append(_run(world, rules, move, op_facts, settings, cache))
+            operations.append(runner.run(move, _move_facts(world, plan, move, ledger, waves)))
+        if move.audit and move.kind == "live":
+            operations[-1].facts = None  # thousands of these: keep only what results need
     order = {m.id: i for i, m in enumerate(plan.moves)}
     operations.sort(key=lambda o: (order.get(o.move.parent or o.move.id, 0), o.move.parent is not None))
-    return Evaluation(operations, world, plan, rules)
+    return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
 
 
 # ---------------------------------------------------------------------------------
@@ -122,36 +346,6 @@ def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> 
         "op": op,
         "settings": settings,
     }
-
-
-def _run(world: World, rules: RuleSet, move: Move, op: PlanFacts, settings: PlanFacts,
-         cache: dict[tuple[Any, ...], list[Finding]]) -> Operation:
-    operation = Operation(move, estimate_seconds=op.values.get("estimate_seconds"), facts=op)
-    variables = _variables(move, op, settings, world)
-    level = "host" if move.vm is None else "vm"
-    for rule in rules.rules:
-        if move.kind not in rule.kinds or rule.level != level:
-            continue
-        key = None
-        if move.audit and rule.reads <= SOURCE_SIDE:
-            key = (rule.id, move.kind, *(_identity(variables[v]) for v in sorted(rule.reads)))
-            if key in cache:
-                operation.findings += [_copy(f, move.id) for f in cache[key]]
-                continue
-        found = evaluate_rule(rule, variables, move.id)
-        if key is not None:
-            cache[key] = found
-        operation.findings += found
-    return operation
-
-
-def _identity(value: Any) -> Any:
-    return value.key if isinstance(value, Obj) else id(value)
-
-
-def _copy(finding: Finding, operation: str) -> Finding:
-    return Finding(finding.rule, finding.status, operation, finding.subject, finding.messages,
-                   finding.evidence, finding.command, finding.unknown)
 
 
 def evaluate_rule(rule: Rule, variables: dict[str, Any], operation: str) -> list[Finding]:
@@ -184,23 +378,8 @@ def _finding(rule: Rule, status: str, operation: str, variables: dict[str, Any],
         unknown = f"{exc.path}: {exc.reason}"
     elif exc is not None:
         unknown = f"not established: {exc}"
-    subject = variables.get(rule.subject)
-    messages = {}
-    for lang, template in rule.message.items():
-        try:
-            messages[lang] = template.render(status=status, **variables).strip()
-        except (UnknownFact, UndefinedError, TypeError, ValueError):
-            messages[lang] = ""
-        if status == "unknown" and unknown:
-            prefix = "Could not be decided" if lang == "en" else "判定できません"
-            messages[lang] = f"{prefix}: {unknown}"
-    command = None
-    if rule.command is not None and status in {"fail", "unknown"}:
-        try:
-            command = rule.command.render(**variables).strip()
-        except (UnknownFact, UndefinedError, TypeError):
-            command = None
-    return Finding(rule, status, operation, subject, messages, dict(reads), command, unknown)
+    return Finding(rule, status, operation, variables.get(rule.subject), dict(reads), variables,
+                   unknown)
 
 
 # ---------------------------------------------------------------------------------
@@ -233,6 +412,9 @@ def _wave_counts(plan: Plan) -> dict[tuple[Any, ...], int]:
 
 def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
                 waves: dict[tuple[Any, ...], int]) -> PlanFacts:
+    """The plan-level facts of one move. A plan books what the move uses on its destination
+    (so later moves see it); an audit move books nothing and computes its facts only when
+    a rule reads them."""
     vm = move.vm
     values: dict[str, Any] = {
         "id": move.id, "kind": move.kind, "wave": move.wave, "compress": move.compress,
@@ -243,35 +425,54 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
         "wave_storage_moves_from_pool": max(1, waves.get(("storage", move.wave, move.src_pool), 1)),
         "wave_live_moves_from_pool": max(1, waves.get(("live", move.wave, move.src_pool), 1)),
         "wave_moves_of_vm": max(1, waves.get(("vm", move.wave, vm.key), 1)) if vm else 1,
+        "migration_network": move.migration_network,
     }
     footprint = _value(world, vm, "memory_footprint")
-    home = _value(world, vm, "home_host")
-    values["same_host"] = move.dst_host is not None and move.dst_host == home
-    # Memory on the destination, shared by every VM the plan sends there.
     dst = move.dst_host
-    free = _value(world, dst, "free_memory")
     planned = 0 if move.audit or dst is None else ledger.memory[dst] - ledger.freed[dst]
     values["memory_planned_before"] = planned
-    values["dst_free_memory"] = free if isinstance(free, Unestablished) else free - planned
     books = (vm is not None and dst is not None and not move.audit and move.parent is None
              and move.kind != "vdi" and vm.record.get("power_state") != "Halted")
     if books and not isinstance(footprint, Unestablished):  # evacuations book their own placement
         ledger.memory[dst] += footprint
         ledger.location[vm] = dst if move.dst_pool == vm.pool else None
-    values["spare_host_for_halted"] = _spare_host(world, vm, footprint, ledger) if vm else None
-    # Disks and SR space.
-    disk_moves = _disk_moves(world, move)
-    values["disk_moves"] = disk_moves
-    values["dst_srs"], values["src_srs"] = _sr_demand(world, disk_moves, ledger, move.audit)
-    values["network_map"] = _network_map(world, move)
+    facts = PlanFacts("op", values, "op")
+
+    def dst_free_memory() -> Any:
+        free = _value(world, dst, "free_memory")
+        return free if isinstance(free, Unestablished) else free - planned
+
+    demand: list[Any] = []  # (destination SRs, source SRs), computed once
+
+    def srs(which: int) -> Any:
+        if not demand:
+            demand.extend(_sr_demand(world, facts.get("disk_moves"), ledger, move.audit))
+        return demand[which]
+
+    def bandwidth() -> tuple[int, str]:
+        return _bandwidth(world, plan, move)
+
     net = move.migration_network
-    values["migration_network"] = net
-    values["migration_network_is_management"] = True if net is None else _value(
-        world, net, "is_management")
-    bandwidth, source = _bandwidth(world, plan, move)
-    values["bandwidth"], values["bandwidth_source"] = bandwidth, source
-    values["estimate_seconds"] = _estimate(world, move, footprint, disk_moves, bandwidth)
-    return PlanFacts("op", values, "op")
+    lazy: dict[str, Any] = {
+        "same_host": lambda: dst is not None and dst == _value(world, vm, "home_host"),
+        "dst_free_memory": dst_free_memory,
+        "spare_host_for_halted": lambda: _spare_host(world, vm, footprint, ledger) if vm else None,
+        "disk_moves": lambda: _disk_moves(world, move),
+        "dst_srs": lambda: srs(0),
+        "src_srs": lambda: srs(1),
+        "network_map": lambda: _network_map(world, move),
+        "migration_network_is_management":
+            lambda: True if net is None else _value(world, net, "is_management"),
+        "bandwidth": lambda: bandwidth()[0],
+        "bandwidth_source": lambda: bandwidth()[1],
+        "estimate_seconds": lambda: _estimate(world, move, footprint, facts.get("disk_moves"),
+                                              facts.get("bandwidth")),
+    }
+    facts.lazy.update(lazy)
+    if not move.audit:  # in plan order: SR space is booked as each move is seen
+        for name in list(lazy):
+            facts.get(name)
+    return facts
 
 
 def _spare_host(world: World, vm: Obj, footprint: Any, ledger: _Ledger) -> Any:
@@ -392,9 +593,8 @@ def _estimate(world: World, move: Move, footprint: Any, disk_moves: Any, bandwid
 # Host evacuation (and each step of a rolling pool upgrade)
 # ---------------------------------------------------------------------------------
 
-def _evacuate(world: World, rules: RuleSet, plan: Plan, move: Move, ledger: _Ledger,
-              settings: PlanFacts, waves: dict[tuple[Any, ...], int],
-              cache: dict[tuple[Any, ...], list[Finding]]) -> list[Operation]:
+def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Ledger,
+              waves: dict[tuple[Any, ...], int]) -> list[Operation]:
     """Place the host's VMs first-fit-decreasing on the hosts XAPI would consider, evaluate
     each VM's move, then the host-level rules (EVAC-*) over the outcome."""
     host = move.host
@@ -429,7 +629,7 @@ def _evacuate(world: World, rules: RuleSet, plan: Plan, move: Move, ledger: _Led
         child_facts = _move_facts(world, plan, child, _Ledger() if move.audit else ledger, waves)
         child_facts.values["dst_free_memory"] = (
             MISSING if best is None or best not in free else free[best] + (footprint if chosen else 0))
-        operations.append(_run(world, rules, child, child_facts, settings, cache))
+        operations.append(runner.run(child, child_facts))
         if not move.audit and chosen is not None:
             ledger.memory[chosen] += footprint
             ledger.location[vm] = chosen
@@ -451,7 +651,7 @@ def _evacuate(world: World, rules: RuleSet, plan: Plan, move: Move, ledger: _Led
             (e for e in estimates if isinstance(e, Unestablished)), MISSING),
         "window_seconds": plan.settings.window_seconds, "compress": move.compress,
     }, "op")
-    host_op = _run(world, rules, move, host_facts, settings, cache)
+    host_op = runner.run(move, host_facts)
     host_op.children = [op.move.id for op in operations]
     return [host_op, *operations]
 

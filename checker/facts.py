@@ -203,7 +203,7 @@ class Obj:
         if isinstance(value, Obj):
             value = value.with_label(path)
         if reads is not None:
-            reads[path] = evidence_value(value)
+            reads[path] = value  # raw: made JSON-friendly only for the findings that are written
         return value
 
     # -- helpers for fact functions -----------------------------------------------

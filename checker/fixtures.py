@@ -130,12 +130,13 @@ def run_fixture(folder: Path, rules: RuleSet) -> FixtureResult:
     with_na = any(status == "not_applicable" for _, status, _ in expected)
     with_ops = {s for s, _, op in expected if op}
     actual = []
-    for op in ev.operations:
-        for f in op.findings:
-            if f.status == "not_applicable" and not with_na:
-                continue
-            subject = getattr(f.subject, "name", "") if f.subject is not None else ""
-            actual.append((subject, f.status, op.move.id if subject in with_ops else ""))
+    # Audit passes are grouped: one per destination they stand for (one when for all).
+    grouped = [(g, max(1, len(g.targets))) for g in ev.groups]
+    for f, times in [(f, 1) for op in ev.operations for f in op.findings] + grouped:
+        if f.status == "not_applicable" and not with_na:
+            continue
+        subject = getattr(f.subject, "name", "") if f.subject is not None else ""
+        actual += [(subject, f.status, f.operation if subject in with_ops else "")] * times
     exp_c, act_c = Counter(expected), Counter(actual)
     result.missing = sorted((exp_c - act_c).elements())
     result.unexpected = sorted((act_c - exp_c).elements())

@@ -103,8 +103,21 @@ def _subset(vm_features: str, host_features: str) -> bool:
     return facts.features_subset(vm_features, host_features)
 
 
+class _FactsEnvironment(SandboxedEnvironment):
+    """The sandbox, with a short path for facts: an object's registered facts are its only
+    readable attributes (the loader refuses any other name), so the generic unsafe-attribute
+    checks are skipped for them; everything else goes through the full sandbox."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is facts.Obj and attribute in facts.FACTS.get(obj.cls, ()):
+            return obj.__getattr__(attribute)
+        if type(obj) is scope.PlanFacts and attribute in scope.PLAN_FACTS.get(obj.cls, ()):
+            return obj.__getattr__(attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _FactsEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters.update(gib=_gib, mib=_mib, bits=_bits, version=_version, names=_names,
                        duration=_duration)
     env.tests["subset_of"] = _subset
@@ -141,8 +154,12 @@ class Rule:
     tags: tuple[str, ...]
     file: str
     raw: dict[str, Any] = field(repr=False, compare=False)
-    #: Variables the rule reads: the evaluator caches results per the objects they hold.
+    #: Variables the rule's logic or messages read (decides what a result may stand for).
     reads: frozenset[str] = frozenset()
+    #: (variable, attribute or None) its logic reads: the evaluator's cache key.
+    read_paths: tuple[tuple[str, str | None], ...] = ()
+    #: The same for logic, messages and command: what a grouped result may stand for.
+    all_paths: frozenset[tuple[str, str | None]] = frozenset()
     builtin: bool = True
 
     @property
@@ -243,6 +260,8 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         item_cls = _expression_type(data["for_each"]["in"], var_types)
         var_types[var] = item_cls.removeprefix("list:") if item_cls else "?"
     reads: set[str] = set()
+    read_paths: set[tuple[str, str | None]] = set()
+    message_paths: set[tuple[str, str | None]] = set()
     expressions = [("applies_when", data.get("applies_when")), ("assert", data["assert"])]
     if "for_each" in data:
         expressions.insert(0, ("for_each.in", data["for_each"]["in"]))
@@ -261,6 +280,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         problems += [Problem(file, line, col, rule_id, field_path, msg)
                      for msg in check_names(tree, var_types)]
         reads |= _root_names(tree)
+        read_paths |= _read_paths(tree)
     templates: dict[str, Any] = {}
     for lang in LANGS:
         for section in ("message", "remediation"):
@@ -277,12 +297,14 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
                          for msg in check_names(tree, var_types, allow_locals=True)]
             if section == "message":
                 reads |= _root_names(tree)
+                message_paths |= _read_paths(tree)
     command = None
     if "command" in data:
         line, col = doc.where_value(("command",))
         try:
             tree = ENV.parse(data["command"])
             command = ENV.from_string(data["command"])
+            message_paths |= _read_paths(tree)
             problems += [Problem(file, line, col, rule_id, "command", msg)
                          for msg in check_names(tree, var_types, allow_locals=True)]
         except TemplateSyntaxError as exc:
@@ -305,7 +327,9 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         check=compiled["assert"],
         message={lang: templates[f"message.{lang}"] for lang in LANGS},
         command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
-        reads=frozenset(reads - ({for_each[0]} if for_each else set())), builtin=builtin,
+        reads=frozenset(reads - ({for_each[0]} if for_each else set())),
+        read_paths=tuple(sorted(read_paths, key=lambda p: (p[0], p[1] or ""))),
+        all_paths=frozenset(read_paths | message_paths), builtin=builtin,
     )
     return rule, []
 
@@ -401,6 +425,21 @@ def check_names(tree: nodes.Template, var_types: dict[str, str], *,
         problems += [f"{a!r}: access to internal attributes is not allowed"
                      for a in attr_args if str(a).startswith("_")]
     return sorted(set(problems))
+
+
+def _read_paths(tree: nodes.Template) -> set[tuple[str, str | None]]:
+    """(variable, attribute) for `var.attr` reads; (variable, None) where the whole variable
+    is used (compared, passed to a filter or test)."""
+    out: set[tuple[str, str | None]] = set()
+    attributed: set[int] = set()
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name in scope.VARIABLES:
+            out.add((node.node.name, node.attr))
+            attributed.add(id(node.node))
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in scope.VARIABLES and id(node) not in attributed:
+            out.add((node.name, None))
+    return out
 
 
 def _root_names(tree: nodes.Template) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from checker import __version__
 from checker.evaluate import Evaluation, Finding, Operation
-from checker.facts import Obj
+from checker.facts import Obj, evidence_value
 from checker.scope import PlanFacts
 
 FORMAT = "migready.results/1"
@@ -60,20 +60,30 @@ def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
     return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
 
 
-def finding_json(f: Finding, verdict_of_op: dict[str, str] | None = None) -> dict[str, Any]:
+def finding_json(f: Finding, operation: str | None = None, *, render: bool = True) -> dict[str, Any]:
+    """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
+    the audit evaluates millions of passes and the report shows them by rule."""
+    messages = f.messages if render else dict(f.rule.title)
     out: dict[str, Any] = {
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
-        "operation": f.operation, "subject": _subject(f.subject),
-        "message": f.messages.get("en", ""), "messages": f.messages,
-        "evidence": f.evidence, "remediation": f.rule.remediation["en"],
+        "operation": operation or f.operation, "subject": _subject(f.subject),
+        "message": messages.get("en", ""),
+        "evidence": {k: evidence_value(v) for k, v in f.evidence.items()},
         "seed": f.rule.seed_section, "waiver": f.waiver,
     }
-    if f.command:
-        out["command"] = f.command
+    if render:  # translations; `message` is the English text
+        out["messages"] = {lang: text for lang, text in messages.items() if lang != "en"}
+    if f.status in {"fail", "unknown", "waived"}:
+        out["remediation"] = f.rule.remediation["en"]
+        command = f.command
+        if command:
+            out["command"] = command
     if f.original_status:
         out["original_status"] = f.original_status
     if f.targets:
         out["targets"] = f.targets
+    if f.all_targets:
+        out["all_targets"] = True
     return out
 
 
@@ -106,10 +116,33 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
     return out
 
 
+def _audit_live_operations(ev: Evaluation, verdicts: dict[str, str], names: list[str],
+                           ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The audit's live moves of one VM as one operation with a verdict per destination
+    host; returns the operations and the map from each move's id to its VM's operation."""
+    by_vm: dict[Any, dict[str, Any]] = {}
+    alias: dict[str, str] = {}
+    for op in ev.operations:
+        move = op.move
+        if not (move.audit and move.kind == "live" and move.vm is not None and move.dst_host):
+            continue
+        entry = by_vm.get(move.vm.key)
+        if entry is None:
+            entry = _operation_json(op, verdicts[move.id], names)
+            entry["destination"] = {"pool": names[move.dst_pool], "hosts": {}}
+            entry.pop("estimate_seconds", None)
+            by_vm[move.vm.key] = entry
+        entry["destination"]["hosts"][move.dst_host.name] = verdicts[move.id]
+        entry["verdict"] = overall_verdict([entry["verdict"], verdicts[move.id]])
+        alias[move.id] = entry["id"]
+    return list(by_vm.values()), alias
+
+
 def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blocker",
                   waivers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The results document. In the audit, passes of one rule for one VM and kind are
-    grouped into one finding with `targets` (contracts.md); failures never are."""
+    """The results document (contracts.md). In the audit, a VM's live moves are one
+    operation with a verdict per destination, and passes are grouped per (rule, VM) with
+    `targets` (or `all_targets`); failures and unknowns are never grouped."""
     names = [inv.name for inv in ev.world.inventories]
     verdicts: dict[str, str] = {}
     for op in ev.operations:
@@ -119,9 +152,24 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
         if op.children:
             verdicts[op.move.id] = overall_verdict([verdicts[op.move.id],
                                                     *(verdicts[c] for c in op.children)])
-    operations = [_operation_json(op, verdicts[op.move.id], names) for op in ev.operations]
-    findings = _grouped(ev) if ev.plan.audit else [
-        finding_json(f) for op in ev.operations for f in op.findings]
+    live_ops, alias = _audit_live_operations(ev, verdicts, names) if ev.plan.audit else ([], {})
+    operations = live_ops + [_operation_json(op, verdicts[op.move.id], names)
+                             for op in ev.operations if op.move.id not in alias]
+    findings = []
+    for op in ev.operations:
+        target = op.move.dst_host.name if op.move.id in alias and op.move.dst_host else None
+        for f in op.findings:
+            entry = finding_json(f, alias.get(f.operation))
+            if target:
+                entry["targets"] = [target]
+            findings.append(entry)
+    destinations = {o["id"]: len(o["destination"]["hosts"]) for o in live_ops}
+    for group in ev.groups:
+        entry = finding_json(group, alias.get(group.operation), render=group.status == "fail")
+        if len(group.targets) == destinations.get(entry["operation"], -1):
+            del entry["targets"]  # every destination: say so rather than list them all
+            entry["all_targets"] = True
+        findings.append(entry)
     by_status = Counter(f["status"] for f in findings)
     by_rule: dict[str, Counter[str]] = defaultdict(Counter)
     for f in findings:
@@ -212,27 +260,3 @@ def _disk_moves_of(op: Operation) -> list[dict[str, Any]]:
     if not isinstance(moves, list):
         return []
     return [dm.values for dm in moves if dm.values.get("moves") and dm.values.get("dst_sr")]
-
-
-def _grouped(ev: Evaluation) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for op in ev.operations:
-        target = op.move.dst_host.name if op.move.dst_host else None
-        for f in op.findings:
-            if f.status not in {"pass", "not_applicable"} or op.move.kind != "live" or target is None:
-                out.append(finding_json(f))
-                continue
-            key = (f.rule.id, f.status, op.move.kind, op.move.vm.key if op.move.vm else None,
-                   _subject(f.subject)["uuid"] if _subject(f.subject) else None)
-            if key in groups:
-                groups[key]["targets"].append(target)
-                groups[key]["operations"].append(op.move.id)
-            else:
-                entry = finding_json(f)
-                entry["targets"] = [target]
-                entry["operations"] = [op.move.id]
-                entry["operation"] = op.move.id
-                groups[key] = entry
-                out.append(entry)
-    return out

@@ -8,8 +8,11 @@ against these tables, so a typo is a load error, not a silent `pass`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from checker.facts import UnknownFact, current_reads
 
 #: Variable name -> the class of what it holds ("op", "settings" are pseudo-classes).
 VARIABLES: dict[str, str] = {
@@ -97,22 +100,26 @@ class PlanFacts:
     cls: str
     values: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    #: Facts computed on first read (the audit tries thousands of moves; most rules
+    #: read few of their facts).
+    lazy: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """The value (computing a lazy one), or Unestablished; never raises."""
+        if name not in self.values and name in self.lazy:
+            self.values[name] = self.lazy.pop(name)()
+        return self.values.get(name, MISSING)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in {"cls", "values", "label"}:
+        if name.startswith("_") or name in {"cls", "values", "label", "lazy"}:
             raise AttributeError(name)
-        from checker.facts import UnknownFact, evidence_value
-
-        if name not in self.values:
-            raise UnknownFact(f"{self.label or self.cls}.{name}", "not established for this move")
-        value = self.values[name]
+        value = self.get(name)
+        path = f"{self.label or self.cls}.{name}"
         if isinstance(value, Unestablished):
-            raise UnknownFact(f"{self.label or self.cls}.{name}", value.reason)
-        from checker.facts import current_reads
-
+            raise UnknownFact(path, value.reason)
         reads = current_reads()
         if reads is not None and self.cls in {"op", "settings"}:
-            reads[f"{self.label or self.cls}.{name}"] = evidence_value(value)
+            reads[path] = value
         return value
 
     @property

@@ -141,10 +141,18 @@ def test_every_format_writes_atomically(tmp_path, fmt, capsys):
 
 
 def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
-    code = main(["check", str(BASE / "prod-ch82.json"), "--format", "json", "--only", "MEM-001"])
+    # ch82-h2 keeps room for web-01 but not db-01 (shrunk host_metrics: the one field).
+    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    code = main(["check", str(src), "--format", "json", "--only", "MEM-001"])
     results = json.loads(capsys.readouterr().out)
-    assert code == 0
+    assert code == 1
     assert results["mode"] == "audit"
-    web02 = [f for f in results["findings"] if f["subject"]["name"] == "web-02" and
-             f["operation"] in {o["id"] for o in results["operations"] if o["kind"] == "live"}]
-    assert [f["targets"] for f in web02] == [["ch82-h1"]]
+    live = {o["vm"]["name"]: o for o in results["operations"] if o["kind"] == "live"}
+    assert live["db-01"]["destination"]["hosts"] == {"ch82-h2": "blocked"}
+    assert live["web-01"]["destination"]["hosts"] == {"ch82-h2": "ready"}
+    mem = {(f["subject"]["name"], f["status"]): f for f in results["findings"]
+           if f["operation"] in {o["id"] for o in live.values()}}
+    # A failure names its one destination; a pass for every destination says so.
+    assert mem[("db-01", "fail")]["targets"] == ["ch82-h2"]
+    assert mem[("web-01", "pass")]["all_targets"] is True
+    assert "targets" not in mem[("web-01", "pass")]
