@@ -625,7 +625,7 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
             best = chosen
             placement[vm.name] = chosen.name
         child = Move(f"{move.id}.{index + 1}", "evacuate", move.wave, vm=vm, dst_pool=host.pool,
-                     dst_host=best, parent=move.id, audit=move.audit)
+                     dst_host=best, parent=move.id, audit=move.audit, unplaced=chosen is None)
         child_facts = _move_facts(world, plan, child, _Ledger() if move.audit else ledger, waves)
         child_facts.values["dst_free_memory"] = (
             MISSING if best is None or best not in free else free[best] + (footprint if chosen else 0))

@@ -52,6 +52,7 @@ class Move:
     vdi: Obj | None = None
     dst_sr: Obj | None = None
     parent: str | None = None          # evacuate: the host-level move this VM move belongs to
+    unplaced: bool = False             # evacuate: no host had room; dst_host is the best try
     audit: bool = False                # hypothetical: shares nothing with other moves
 
     @property

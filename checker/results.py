@@ -222,7 +222,7 @@ def capacity(ev: Evaluation) -> list[dict[str, Any]]:
         move = op.move
         if move.vm is None:
             continue
-        if move.dst_host is not None and move.kind != "vdi" \
+        if move.dst_host is not None and move.kind != "vdi" and not move.unplaced \
                 and move.vm.record.get("power_state") != "Halted":
             memory[move.dst_host] += _fact(ev, move.vm, "memory_footprint") or 0
         for dm in _disk_moves_of(op):

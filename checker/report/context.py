@@ -26,6 +26,9 @@ STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "n
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
 #: How many operations get a full card in the PDF; beyond that, ready ones are a table row.
 FULL_CARDS_LIMIT = 60
+#: Beyond this many findings the report lists failures only and counts the passes (the
+#: results file keeps every one): a 5,000-VM audit has hundreds of thousands.
+PASS_ROWS_LIMIT = 20_000
 
 
 @dataclass
@@ -97,6 +100,7 @@ class OperationCard:
     host: str
     problems: list[FindingRow]          # fail / unknown / waived, worst first
     passes: list[FindingRow]            # pass (and grouped passes), collapsed in HTML
+    pass_count: int = 0                 # passes, also when they are not listed
     children: list[OperationCard] = field(default_factory=list)
     search: str = ""                    # lower-case words for the HTML filter
 
@@ -176,8 +180,9 @@ class ReportContext:
     warning_cards: list[OperationCard]
     vm_cards: list[VmCard]
     host_cards: list[OperationCard]
-    ready_rows: list[OperationCard]               # summarised in the PDF when many
+    ready_rows: list[OperationCard]               # summarised when there are many operations
     full_cards: bool
+    list_passes: bool                             # False for very large audits: counts only
     waivers: list[WaiverRow]
     since: SinceSection | None
     rules: list[RuleRow]
@@ -235,6 +240,10 @@ def _describe(op: dict[str, Any], lang: str) -> tuple[str, str, str]:
     src, dst = op.get("source") or {}, op.get("destination") or {}
     source = " / ".join(str(x) for x in (src.get("pool"), src.get("host")) if x)
     destination = " / ".join(str(x) for x in (dst.get("pool"), dst.get("host"), dst.get("sr")) if x)
+    if "hosts" in dst:  # the audit: one VM tried against every other host of its pool
+        ready = sorted(h for h, v in dst["hosts"].items() if v in {"ready", "ready_with_warnings"})
+        destination = (f"{dst.get('pool')}: {len(ready)}/{len(dst['hosts'])} "
+                       f"{label(lang, 'hosts_ready')}")
     if op["kind"] == "evacuate" and "host" in op:
         title = f"{label(lang, 'evacuate')}: {op['host']['name']}"
     elif op["kind"] == "vdi":
@@ -245,11 +254,15 @@ def _describe(op: dict[str, Any], lang: str) -> tuple[str, str, str]:
 
 
 def _card(op: dict[str, Any], findings: list[dict[str, Any]], rules: dict[str, dict[str, Any]],
-          lang: str) -> OperationCard:
-    rows = [finding_row(f, rules, lang) for f in findings if f["status"] != "not_applicable"]
+          lang: str, list_passes: bool = True) -> OperationCard:
+    shown = [f for f in findings if f["status"] not in {"not_applicable", "pass"}]
+    passed = [f for f in findings if f["status"] == "pass"]
+    rows = [finding_row(f, rules, lang) for f in shown + (passed if list_passes else [])]
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], SEVERITY_ORDER[r.severity], r.rule, r.subject))
     problems = [r for r in rows if r.status in {"fail", "unknown", "waived", "advice"}]
     passes = [r for r in rows if r.status == "pass"]
+    if "hosts" in (op.get("destination") or {}):
+        problems = _merge_destinations(problems)
     title, source, destination = _describe(op, lang)
     vm = (op.get("vm") or {}).get("name", "")
     host = (op.get("host") or {}).get("name", "") or (op.get("source") or {}).get("host") or ""
@@ -259,8 +272,22 @@ def _card(op: dict[str, Any], findings: list[dict[str, Any]], rules: dict[str, d
         verdict=op["verdict"], verdict_label=label(lang, op["verdict"]), wave=op.get("wave", 1),
         source=source, destination=destination,
         estimate=format_duration(op.get("estimate_seconds"), lang) if op.get("estimate_seconds") else "—",
-        vm=vm, host=host, problems=problems, passes=passes, search=words,
+        vm=vm, host=host, problems=problems, passes=passes, search=words, pass_count=len(passed),
     )
+
+
+def _merge_destinations(rows: list[FindingRow]) -> list[FindingRow]:
+    """The audit tries a VM against every host: show one row per (rule, status, subject)
+    naming the destinations, with the first one's message (the results keep them all)."""
+    merged: dict[tuple[str, str, str], FindingRow] = {}
+    for row in rows:
+        key = (row.rule, row.status, row.subject)
+        if key in merged:
+            first = merged[key]
+            first.targets = ", ".join(filter(None, [first.targets, row.targets]))
+        else:
+            merged[key] = row
+    return list(merged.values())
 
 
 def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
@@ -283,11 +310,13 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         if op.get("parent"):
             children[op["parent"]].append(op)
     cards: list[OperationCard] = []
+    list_passes = len(results["findings"]) <= PASS_ROWS_LIMIT
     for op in ops:
         if op.get("parent"):
             continue
-        card = _card(op, findings_by_op[op["id"]], rules, lang)
-        card.children = [_card(c, findings_by_op[c["id"]], rules, lang) for c in children[op["id"]]]
+        card = _card(op, findings_by_op[op["id"]], rules, lang, list_passes)
+        card.children = [_card(c, findings_by_op[c["id"]], rules, lang, list_passes)
+                         for c in children[op["id"]]]
         card.search += " " + " ".join(c.search for c in card.children)
         cards.append(card)
     rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
@@ -335,6 +364,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         rule_bars=rule_bars, capacity=capacity,
         blocker_cards=blocker_cards, warning_cards=warning_cards, vm_cards=vm_cards,
         host_cards=host_cards, ready_rows=ready, full_cards=len(cards) <= FULL_CARDS_LIMIT,
+        list_passes=list_passes,
         waivers=[_waiver_row(w, lang) for w in results.get("waivers", [])],
         since=_since(since, results, lang) if since else None,
         rules=[RuleRow(r["id"], _text(r["title"], lang), label(lang, r["severity"]),
