@@ -75,3 +75,16 @@ def test_policy_test_command_reports_a_broken_fixture(tmp_path, capsys):
     assert 'missing:    ["db-01 disk 1", "pass", ""]' in out
     assert 'unexpected: ["db-01 disk 1", "fail", ""]' in out
     assert "0 passed, 1 failed" in out
+
+
+CJK = r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]"
+
+
+@pytest.mark.parametrize("rule", RULES.rules, ids=lambda r: r.id)
+def test_japanese_texts_have_no_stray_spaces(rule):
+    # Folded YAML (`>-`) joins lines with a space, which Japanese does not use.
+    for section in ("title", "description", "remediation"):
+        text = getattr(rule, section)["ja"]
+        assert not re.search(rf"(?<={CJK}) (?={CJK})|(?<=[。、]) ", text), (section, text)
+    assert rule.raw["message"]["ja"] and not re.search(rf"(?<={CJK}) (?={CJK})",
+                                                       rule.raw["message"]["ja"])
