@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import subprocess
 import sys
 from pathlib import Path
+
+import harness
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,16 +42,7 @@ print(json.dumps({{"seconds": elapsed, "rss": rss}}))
 
 
 def measure(what: str, inventory: Path, out: Path, runs: int) -> dict[str, float]:
-    best: dict[str, float] | None = None
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHILD.format(root=str(ROOT)), what, str(inventory), str(out)],
-            check=True, capture_output=True, text=True)
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        if best is None or result["seconds"] < best["seconds"]:
-            best = result
-    assert best is not None
-    return best
+    return harness.measure(_CHILD, [what, str(inventory), str(out)], runs)
 
 
 def inventory_for(hosts: int, vms: int) -> Path:
@@ -63,7 +54,10 @@ def inventory_for(hosts: int, vms: int) -> Path:
     from checker.inventory import save_document
 
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"audit-{hosts}h-{vms}vm.json"
+    import hashlib  # the cached inventory is only reused while the generator is unchanged
+
+    version = hashlib.sha256((HERE / "synth.py").read_bytes()).hexdigest()[:8]
+    path = OUT / f"audit-{hosts}h-{vms}vm-{version}.json"
     if not path.exists():
         dump = OUT / f"audit-{hosts}h-{vms}vm.xml"
         write_dump(dump, hosts=hosts, vms=vms, vdis=vms * 4, seed=1)

@@ -10,10 +10,10 @@ subprocess (best of 3) so that `ru_maxrss` is that measurement's own peak.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
+
+import harness
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -44,16 +44,7 @@ print(json.dumps({{"seconds": elapsed, "rss": rss, **phases}}))
 
 
 def measure(what: str, dump: Path, out: Path, runs: int) -> dict[str, float]:
-    best: dict[str, float] | None = None
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHILD.format(root=str(ROOT)), what, str(dump), str(out)],
-            check=True, capture_output=True, text=True)
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        if best is None or result["seconds"] < best["seconds"]:
-            best = result
-    assert best is not None
-    return best
+    return harness.measure(_CHILD, [what, str(dump), str(out)], runs)
 
 
 def main() -> int:
