@@ -30,8 +30,9 @@ OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_se
 
 
 def source_only(rule: Rule) -> bool:
-    """The rule's result and messages cannot depend on where the VM goes."""
-    return all(var in SOURCE_SIDE or (var == "op" and attr in OP_SOURCE_SIDE)
+    """The rule's result and messages cannot depend on which host of its own pool the VM
+    goes to (the destination pool, in a live move, is its own)."""
+    return all(var in SOURCE_SIDE or var == "dst_pool" or (var == "op" and attr in OP_SOURCE_SIDE)
                for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
 
 
@@ -102,6 +103,8 @@ class Operation:
     findings: list[Finding] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     facts: PlanFacts | None = None
+    #: Audit sweep: destination host name -> the problems of the move there.
+    destinations: dict[str, list[Finding]] | None = None
 
 
 @dataclass
@@ -131,14 +134,26 @@ class _Ledger:
         return here + [vm for vm, where in self.location.items() if where == host and vm not in here]
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """A rule's result for one subject, independent of which move produced it."""
+
+    status: str
+    unknown: str | None
+    evidence: dict[str, Any]
+
+
 class _Runner:
     """Evaluates rules on moves, reusing results whose inputs are equal.
 
-    A rule's result depends only on the values its expressions read (policy.Rule.read_paths):
-    two moves that give those the same values get the same status and evidence. Keys use
-    the object itself for the VM (its facts are its own) and the values of the facts read
-    for hosts, pools and the move. In the audit, a rule that reads nothing of the
-    destination is evaluated once per VM for all destinations.
+    A rule's result depends only on the values its expressions read (the rule's head_paths
+    and assert_paths, found in its syntax tree at load time): two moves, or two items of a
+    loop, that give those the same values get the same status and evidence. Objects count
+    by identity (so deeper reads through them are covered), everything else by value. In
+    the readiness audit that is what makes pair rules cheap: VMs of equal footprint tried
+    against hosts of equal free memory share one evaluation of MEM-001; a disk on a given
+    SR tried against hosts that see the same SRs shares one of LIVE-001. Rules that read
+    nothing of the destination run once per VM for all its destinations.
     """
 
     def __init__(self, world: World, rules: RuleSet, plan: Plan, settings: PlanFacts) -> None:
@@ -146,89 +161,118 @@ class _Runner:
         self.rules = rules
         self.plan = plan
         self.settings = settings
-        self.cache: dict[tuple[Any, ...], list[Finding]] = {}
+        self.head_cache: dict[tuple[Any, ...], Any] = {}
+        self.assert_cache: dict[tuple[Any, ...], _Outcome] = {}
         self.groups: dict[tuple[Any, ...], Finding] = {}
         self.source_only = {rule.id: source_only(rule) for rule in rules.rules}
         self.applicable: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in rules.rules:
-            for kind in rule.kinds:
+            for kind in sorted(rule.kinds):
                 self.applicable[(kind, rule.level)].append(rule)
-        self.grouped_per_vm: set[tuple[str, Any]] = set()
         self.object_keys: dict[tuple[Any, str], Any] = {}
         self.home: dict[Any, Any] = {}
 
+    # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
+        """Every applicable rule on one move: its operation with all its findings."""
         operation = Operation(move, facts=op)
-        variables: dict[str, Any] | None = None  # built only when a rule must really run
+        context = _Context(self, move, op)
         level = "host" if move.vm is None else "vm"
-        grouping = move.audit and move.kind == "live" and move.dst_host is not None
-        vm_key = move.vm.key if move.vm is not None else None
         for rule in self.applicable[(move.kind, level)]:
-            per_vm = move.audit and self.source_only[rule.id]
-            if grouping and per_vm and (rule.id, vm_key) in self.grouped_per_vm:
-                continue  # one finding already stands for every destination of this VM
-            key = self._key(rule, move, op, per_vm)
-            cached = self.cache.get(key) if key is not None else None
-            if cached is None:
-                if variables is None:
-                    variables = _variables(move, op, self.settings, self.world)
-                found = evaluate_rule(rule, variables, move.id)
-                if key is not None:
-                    self.cache[key] = found
-            elif grouping:
-                found = cached  # grouped findings keep the first move's variables
-            else:
-                if variables is None:
-                    variables = _variables(move, op, self.settings, self.world)
-                found = [f.at(move.id, variables) for f in cached]
-            for finding in found:
-                if grouping and (finding.status in {"pass", "not_applicable"}
-                                 or (finding.status == "fail" and rule.severity == "info")):
-                    self._group(finding, move, per_vm)
-                else:
-                    if finding.operation != move.id:
-                        if variables is None:
-                            variables = _variables(move, op, self.settings, self.world)
-                        finding = finding.at(move.id, variables)
-                    operation.findings.append(finding)
-            if grouping and per_vm:
-                self.grouped_per_vm.add((rule.id, vm_key))
+            for subject, outcome in self.outcomes(rule, context):
+                operation.findings.append(context.finding(rule, subject, outcome))
         estimate = op.get("estimate_seconds")
         operation.estimate_seconds = estimate if isinstance(estimate, int) else None
         return operation
 
-    def _var(self, move: Move, op: PlanFacts, name: str) -> Any:
-        """A rule variable's object, without building the whole variable set."""
-        if name == "vm":
-            return move.vm
-        if name == "dst_host":
-            return move.dst_host
-        if name == "src_host":
-            if move.vm is None:
-                return move.host
-            home = self.home.get(move.vm.key, _UNHASHABLE)
-            if home is _UNHASHABLE:
-                try:
-                    home = self.world.value(move.vm, "home_host")
-                except Missing:
-                    home = None
-                self.home[move.vm.key] = home
-            return home
-        if name == "op":
-            return op
-        if name == "settings":
-            return self.settings
-        if name in {"src_pool", "dst_pool"}:
-            return self.world.pool(move.src_pool if name == "src_pool" else move.dst_pool)
-        return {"host": move.host, "vdi": move.vdi, "dst_sr": move.dst_sr}.get(name)
+    # -- the audit: one VM against every other host of its pool -------------------------
+    def sweep(self, move: Move, make_facts: Any) -> Operation:
+        """A live move of `move.vm` to each host of `move.sweep`, as one operation: a verdict
+        per destination, failures per destination, passes grouped per (rule, subject).
 
-    def _key(self, rule: Rule, move: Move, op: PlanFacts, per_vm: bool) -> tuple[Any, ...] | None:
-        parts: list[Any] = [rule.id, move.kind, per_vm]
-        if rule.for_each is None:  # the finding is about this object: never share it
-            parts.append(_identity(self._var(move, op, rule.subject)))
-        for var, attr in rule.read_paths:
-            value = self._var(move, op, var)
-            if value is None or var in {"vm", "host", "vdi", "dst_sr"} or attr is None:
+        A rule that cannot depend on the destination (`source_only`) is judged once, with
+        the first destination; what it finds wrong is wrong for every destination: one
+        finding marked `all_targets`, counted in each destination's verdict.
+        """
+        assert move.vm is not None and move.sweep is not None
+        operation = Operation(move, destinations={})
+        rules = self.applicable[("live", "vm")]
+        everywhere: list[Finding] = []
+        for index, host in enumerate(move.sweep):
+            host_name = host.name
+            pair = Move(move.id, "live", move.wave, vm=move.vm, dst_pool=move.dst_pool,
+                        dst_host=host, audit=True)
+            context = _Context(self, pair, make_facts(pair))
+            problems: list[Finding] = []
+            for rule in rules:
+                once = self.source_only[rule.id]
+                if once and index:
+                    continue
+                for subject, outcome in self.outcomes(rule, context):
+                    if outcome.status in {"pass", "not_applicable"} or (
+                            outcome.status == "fail" and rule.severity == "info"):
+                        self._group(rule, subject, outcome, context, host_name, once)
+                        continue
+                    finding = context.finding(rule, subject, outcome)
+                    if once:
+                        finding.all_targets = True
+                        everywhere.append(finding)
+                    else:
+                        finding.targets = [host_name]
+                        problems.append(finding)
+            operation.findings += problems
+            operation.destinations[host_name] = problems
+        operation.findings += everywhere
+        for problems in operation.destinations.values():
+            problems += everywhere
+        return operation
+
+    def _group(self, rule: Rule, subject: Any, outcome: _Outcome, context: _Context,
+               host_name: str, once: bool) -> None:
+        vm = context.move.vm
+        assert vm is not None
+        key = (rule.id, outcome.status, vm.key, _identity(subject))
+        group = self.groups.get(key)
+        if group is None:
+            group = context.finding(rule, subject, outcome)
+            group.all_targets = once
+            self.groups[key] = group
+        if not once:
+            group.targets.append(host_name)
+
+    # -- evaluation with reuse ----------------------------------------------------------
+    def outcomes(self, rule: Rule, context: _Context) -> list[tuple[Any, _Outcome]]:
+        """(subject, outcome) for each subject of the rule on this move."""
+        if rule.applies_when is None and rule.for_each is None:
+            head: Any = _NO_LOOP
+        else:
+            head_key = self._key(rule.id, rule.head_paths, context, None, None)
+            head = self.head_cache.get(head_key) if head_key is not None else None
+        if head is None:
+            head = _evaluate_head(rule, context.variables())
+            if head_key is not None:
+                self.head_cache[head_key] = head
+        if isinstance(head, _Outcome):  # not applicable, or the head was undecided
+            return [(context.subject(rule, None), head)]
+        out = []
+        var = rule.for_each[0] if rule.for_each else None
+        for item in head:
+            key = self._key(rule.id, rule.assert_paths, context, var, item)
+            outcome = self.assert_cache.get(key) if key is not None else None
+            if outcome is None:
+                outcome = _evaluate_assert(rule, context.variables(), var, item)
+                if key is not None:
+                    self.assert_cache[key] = outcome
+            out.append((context.subject(rule, item), outcome))
+        return out
+
+    def _key(self, rule_id: str, paths: tuple[tuple[str, str | None], ...], context: _Context,
+             loop_var: str | None, item: Any) -> tuple[Any, ...] | None:
+        parts: list[Any] = [rule_id, context.move.kind]
+        objects = context.objects
+        for var, attr in paths:
+            value = item if var == loop_var else objects.get(var)
+            if value is None or attr is None:
                 parts.append(_identity(value))
                 continue
             if isinstance(value, Obj):
@@ -243,20 +287,57 @@ class _Runner:
             parts.append(part)
         return tuple(parts)
 
-    def _group(self, finding: Finding, move: Move, source_only: bool) -> None:
-        subject = finding.subject.key if isinstance(finding.subject, Obj) else id(finding.subject)
-        assert move.vm is not None and move.dst_host is not None
-        key = (finding.rule.id, finding.status, move.kind, move.vm.key, subject)
-        group = self.groups.get(key)
-        if group is None:
-            group = finding.at(move.id, None)
-            group.all_targets = source_only
-            self.groups[key] = group
-        if not source_only:
-            group.targets.append(move.dst_host.name)
+    def home_host(self, vm: Obj) -> Any:
+        home = self.home.get(vm.key, _UNHASHABLE)
+        if home is _UNHASHABLE:
+            try:
+                home = self.world.value(vm, "home_host")
+            except Missing:
+                home = None
+            self.home[vm.key] = home
+        return home
+
+
+class _Context:
+    """One move as the rules see it; its variables are built only if a rule must run."""
+
+    __slots__ = ("_variables", "move", "objects", "op", "runner")
+
+    def __init__(self, runner: _Runner, move: Move, op: PlanFacts) -> None:
+        self.runner = runner
+        self.move = move
+        self.op = op
+        self._variables: dict[str, Any] | None = None
+        world = runner.world
+        self.objects: dict[str, Any] = {
+            "vm": move.vm, "dst_host": move.dst_host, "op": op, "settings": runner.settings,
+            "src_host": runner.home_host(move.vm) if move.vm is not None else move.host,
+            "src_pool": world.pool(move.src_pool), "dst_pool": world.pool(move.dst_pool),
+            "host": move.host, "vdi": move.vdi, "dst_sr": move.dst_sr,
+        }
+
+    def variables(self) -> dict[str, Any]:
+        if self._variables is None:
+            self._variables = _variables(self.move, self.op, self.runner.settings, self.runner.world)
+        return self._variables
+
+    def var(self, name: str) -> Any:
+        """A rule variable's object, without building the whole variable set."""
+        return self.objects.get(name)
+
+    def subject(self, rule: Rule, item: Any) -> Any:
+        return item if rule.for_each else self.var(rule.subject)
+
+    def finding(self, rule: Rule, subject: Any, outcome: _Outcome) -> Finding:
+        variables = self.variables()
+        if rule.for_each:
+            variables = {**variables, rule.for_each[0]: subject}
+        return Finding(rule, outcome.status, self.move.id, subject, outcome.evidence, variables,
+                       outcome.unknown)
 
 
 _UNHASHABLE = object()
+_NO_LOOP = [None]  # the one "item" of a rule without for_each
 
 
 def _identity(value: Any) -> Any:
@@ -309,12 +390,13 @@ def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
     runner = _Runner(world, rules, plan, settings)
     operations: list[Operation] = []
     for move in sorted(plan.moves, key=lambda m: m.wave):
-        if move.kind == "evacuate" and move.host is not None:
+        if move.sweep is not None:
+            operations.append(runner.sweep(
+                move, lambda pair: _move_facts(world, plan, pair, ledger, waves)))
+        elif move.kind == "evacuate" and move.host is not None:
             operations += _evacuate(world, runner, plan, move, ledger, waves)
         else:
             operations.append(runner.run(move, _move_facts(world, plan, move, ledger, waves)))
-        if move.audit and move.kind == "live":
-            operations[-1].facts = None  # thousands of these: keep only what results need
     order = {m.id: i for i, m in enumerate(plan.moves)}
     operations.sort(key=lambda o: (order.get(o.move.parent or o.move.id, 0), o.move.parent is not None))
     return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
@@ -348,38 +430,43 @@ def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> 
     }
 
 
-def evaluate_rule(rule: Rule, variables: dict[str, Any], operation: str) -> list[Finding]:
-    """One rule on one move: a finding per subject (per item with for_each)."""
+def _evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | _Outcome:
+    """applies_when and for_each: the items to check, or the outcome that ends it here."""
     with recording() as reads:
         try:
             if rule.applies_when is not None and not rule.applies_when(**variables):
-                return [_finding(rule, "not_applicable", operation, variables, reads)]
-            items = list(rule.for_each[1](**variables)) if rule.for_each else [None]
+                return _Outcome("not_applicable", None, dict(reads))
+            if not rule.for_each:
+                return [None]
+            var = rule.for_each[0]
+            return [_as_loop_item(item, var) for item in rule.for_each[1](**variables)]
         except (UnknownFact, UndefinedError) as exc:
-            return [_finding(rule, "unknown", operation, variables, reads, exc)]
-    if not items:
-        return []
-    out = []
-    for item in items:
-        scoped = {**variables, rule.for_each[0]: item} if rule.for_each else variables
-        with recording() as reads:
-            try:
-                status = "pass" if rule.check(**scoped) else "fail"
-                out.append(_finding(rule, status, operation, scoped, reads))
-            except (UnknownFact, UndefinedError) as exc:
-                out.append(_finding(rule, "unknown", operation, scoped, reads, exc))
-    return out
+            return _Outcome("unknown", _reason(exc), dict(reads))
 
 
-def _finding(rule: Rule, status: str, operation: str, variables: dict[str, Any],
-             reads: dict[str, Any], exc: Exception | None = None) -> Finding:
-    unknown = None
+def _evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> _Outcome:
+    scoped = {**variables, var: item} if var else variables
+    with recording() as reads:
+        try:
+            status = "pass" if rule.check(**scoped) else "fail"
+            return _Outcome(status, None, dict(reads))
+        except (UnknownFact, UndefinedError) as exc:
+            return _Outcome("unknown", _reason(exc), dict(reads))
+
+
+def _as_loop_item(item: Any, var: str) -> Any:
+    """Loop items read as `<var>.fact` in evidence, so that equal items share results."""
+    if isinstance(item, Obj):
+        return item.with_label(var)
+    if isinstance(item, PlanFacts):
+        return PlanFacts(item.cls, item.values, var, item.lazy)
+    return item
+
+
+def _reason(exc: Exception) -> str:
     if isinstance(exc, UnknownFact):
-        unknown = f"{exc.path}: {exc.reason}"
-    elif exc is not None:
-        unknown = f"not established: {exc}"
-    return Finding(rule, status, operation, variables.get(rule.subject), dict(reads), variables,
-                   unknown)
+        return f"{exc.path}: {exc.reason}"
+    return f"not established: {exc}"
 
 
 # ---------------------------------------------------------------------------------

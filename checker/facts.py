@@ -136,7 +136,7 @@ class World:
 class Obj:
     """A XenAPI object seen through its facts: `vm.power_state`, `dst_host.free_memory`."""
 
-    __slots__ = ("cls", "label", "pool", "ref", "world")
+    __slots__ = ("cls", "key", "label", "pool", "ref", "world")
 
     def __init__(self, world: World, pool: int, cls: str, ref: str, label: str) -> None:
         self.world = world
@@ -144,6 +144,8 @@ class Obj:
         self.cls = cls
         self.ref = ref
         self.label = label
+        #: Identity across labels: (pool index, class, ref).
+        self.key: tuple[int, str, str] = (pool, cls, ref)
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -158,10 +160,6 @@ class Obj:
         return self.world.inventories[self.pool]
 
     @property
-    def key(self) -> tuple[int, str, str]:
-        return (self.pool, self.cls, self.ref)
-
-    @property
     def uuid(self) -> str:
         return str(self.record.get("uuid", ""))
 
@@ -171,7 +169,11 @@ class Obj:
         return str(rec.get("name_label") or rec.get("device") or rec.get("uuid") or self.ref)
 
     def with_label(self, label: str) -> Obj:
-        return Obj(self.world, self.pool, self.cls, self.ref, label)
+        twin = Obj.__new__(Obj)
+        twin.world, twin.pool, twin.cls, twin.ref, twin.key = (
+            self.world, self.pool, self.cls, self.ref, self.key)
+        twin.label = label
+        return twin
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Obj) and other.key == self.key

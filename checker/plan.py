@@ -53,6 +53,8 @@ class Move:
     dst_sr: Obj | None = None
     parent: str | None = None          # evacuate: the host-level move this VM move belongs to
     unplaced: bool = False             # evacuate: no host had room; dst_host is the best try
+    #: Audit: a live move of the VM to each of these hosts, judged one by one (a sweep).
+    sweep: list[Obj] | None = None
     audit: bool = False                # hypothetical: shares nothing with other moves
 
     @property
@@ -419,10 +421,10 @@ def audit_plan(world: World) -> Plan:
                    if is_real_vm(rec) and rec.get("power_state") == "Running"]
         for vm in running:
             here = vm.record.get("resident_on")
-            for host in hosts:
-                if host.ref != here:
-                    moves.append(Move(next_id(), "live", 1, vm=vm, dst_pool=pool, dst_host=host,
-                                      audit=True))
+            targets = [host for host in hosts if host.ref != here]
+            if targets:
+                moves.append(Move(next_id(), "live", 1, vm=vm, dst_pool=pool, audit=True,
+                                  sweep=targets))
         for host in hosts:
             moves.append(Move(next_id(), "evacuate", 1, host=host, dst_pool=pool, audit=True))
         for other, other_inv in enumerate(world.inventories):

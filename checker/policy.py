@@ -156,8 +156,10 @@ class Rule:
     raw: dict[str, Any] = field(repr=False, compare=False)
     #: Variables the rule's logic or messages read (decides what a result may stand for).
     reads: frozenset[str] = frozenset()
-    #: (variable, attribute or None) its logic reads: the evaluator's cache key.
-    read_paths: tuple[tuple[str, str | None], ...] = ()
+    #: (variable, attribute or None) its logic reads: the evaluator's cache keys, for the
+    #: head (applies_when, for_each) and for the assertion (the loop variable included).
+    head_paths: tuple[tuple[str, str | None], ...] = ()
+    assert_paths: tuple[tuple[str, str | None], ...] = ()
     #: The same for logic, messages and command: what a grouped result may stand for.
     all_paths: frozenset[tuple[str, str | None]] = frozenset()
     builtin: bool = True
@@ -260,8 +262,10 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         item_cls = _expression_type(data["for_each"]["in"], var_types)
         var_types[var] = item_cls.removeprefix("list:") if item_cls else "?"
     reads: set[str] = set()
-    read_paths: set[tuple[str, str | None]] = set()
+    head_paths: set[tuple[str, str | None]] = set()
+    assert_paths: set[tuple[str, str | None]] = set()
     message_paths: set[tuple[str, str | None]] = set()
+    loop_var = data["for_each"]["var"] if "for_each" in data else None
     expressions = [("applies_when", data.get("applies_when")), ("assert", data["assert"])]
     if "for_each" in data:
         expressions.insert(0, ("for_each.in", data["for_each"]["in"]))
@@ -280,7 +284,10 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         problems += [Problem(file, line, col, rule_id, field_path, msg)
                      for msg in check_names(tree, var_types)]
         reads |= _root_names(tree)
-        read_paths |= _read_paths(tree)
+        if field_path == "assert":
+            assert_paths |= _read_paths(tree, loop_var)
+        else:
+            head_paths |= _read_paths(tree)
     templates: dict[str, Any] = {}
     for lang in LANGS:
         for section in ("message", "remediation"):
@@ -297,14 +304,14 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
                          for msg in check_names(tree, var_types, allow_locals=True)]
             if section == "message":
                 reads |= _root_names(tree)
-                message_paths |= _read_paths(tree)
+                message_paths |= _read_paths(tree, loop_var)
     command = None
     if "command" in data:
         line, col = doc.where_value(("command",))
         try:
             tree = ENV.parse(data["command"])
             command = ENV.from_string(data["command"])
-            message_paths |= _read_paths(tree)
+            message_paths |= _read_paths(tree, loop_var)
             problems += [Problem(file, line, col, rule_id, "command", msg)
                          for msg in check_names(tree, var_types, allow_locals=True)]
         except TemplateSyntaxError as exc:
@@ -328,8 +335,8 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         message={lang: templates[f"message.{lang}"] for lang in LANGS},
         command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
         reads=frozenset(reads - ({for_each[0]} if for_each else set())),
-        read_paths=tuple(sorted(read_paths, key=lambda p: (p[0], p[1] or ""))),
-        all_paths=frozenset(read_paths | message_paths), builtin=builtin,
+        head_paths=_sorted_paths(head_paths), assert_paths=_sorted_paths(assert_paths),
+        all_paths=frozenset(head_paths | assert_paths | message_paths), builtin=builtin,
     )
     return rule, []
 
@@ -427,19 +434,24 @@ def check_names(tree: nodes.Template, var_types: dict[str, str], *,
     return sorted(set(problems))
 
 
-def _read_paths(tree: nodes.Template) -> set[tuple[str, str | None]]:
+def _read_paths(tree: nodes.Template, loop_var: str | None = None) -> set[tuple[str, str | None]]:
     """(variable, attribute) for `var.attr` reads; (variable, None) where the whole variable
     is used (compared, passed to a filter or test)."""
+    names = set(scope.VARIABLES) | ({loop_var} if loop_var else set())
     out: set[tuple[str, str | None]] = set()
     attributed: set[int] = set()
     for node in tree.find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Name) and node.node.name in scope.VARIABLES:
+        if isinstance(node.node, nodes.Name) and node.node.name in names:
             out.add((node.node.name, node.attr))
             attributed.add(id(node.node))
     for node in tree.find_all(nodes.Name):
-        if node.ctx == "load" and node.name in scope.VARIABLES and id(node) not in attributed:
+        if node.ctx == "load" and node.name in names and id(node) not in attributed:
             out.add((node.name, None))
     return out
+
+
+def _sorted_paths(paths: set[tuple[str, str | None]]) -> tuple[tuple[str, str | None], ...]:
+    return tuple(sorted(paths, key=lambda p: (p[0], p[1] or "")))
 
 
 def _root_names(tree: nodes.Template) -> set[str]:

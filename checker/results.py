@@ -60,13 +60,13 @@ def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
     return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
 
 
-def finding_json(f: Finding, operation: str | None = None, *, render: bool = True) -> dict[str, Any]:
+def finding_json(f: Finding, *, render: bool = True) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
-    the audit evaluates millions of passes and the report shows them by rule."""
+    an audit evaluates hundreds of thousands of passes and a report shows them by rule."""
     messages = f.messages if render else dict(f.rule.title)
     out: dict[str, Any] = {
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
-        "operation": operation or f.operation, "subject": _subject(f.subject),
+        "operation": f.operation, "subject": _subject(f.subject),
         "message": messages.get("en", ""),
         "evidence": {k: evidence_value(v) for k, v in f.evidence.items()},
         "seed": f.rule.seed_section, "waiver": f.waiver,
@@ -116,28 +116,6 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
     return out
 
 
-def _audit_live_operations(ev: Evaluation, verdicts: dict[str, str], names: list[str],
-                           ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The audit's live moves of one VM as one operation with a verdict per destination
-    host; returns the operations and the map from each move's id to its VM's operation."""
-    by_vm: dict[Any, dict[str, Any]] = {}
-    alias: dict[str, str] = {}
-    for op in ev.operations:
-        move = op.move
-        if not (move.audit and move.kind == "live" and move.vm is not None and move.dst_host):
-            continue
-        entry = by_vm.get(move.vm.key)
-        if entry is None:
-            entry = _operation_json(op, verdicts[move.id], names)
-            entry["destination"] = {"pool": names[move.dst_pool], "hosts": {}}
-            entry.pop("estimate_seconds", None)
-            by_vm[move.vm.key] = entry
-        entry["destination"]["hosts"][move.dst_host.name] = verdicts[move.id]
-        entry["verdict"] = overall_verdict([entry["verdict"], verdicts[move.id]])
-        alias[move.id] = entry["id"]
-    return list(by_vm.values()), alias
-
-
 def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blocker",
                   waivers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The results document (contracts.md). In the audit, a VM's live moves are one
@@ -145,28 +123,31 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     `targets` (or `all_targets`); failures and unknowns are never grouped."""
     names = [inv.name for inv in ev.world.inventories]
     verdicts: dict[str, str] = {}
+    hosts: dict[str, dict[str, str]] = {}
     for op in ev.operations:
-        verdicts[op.move.id] = operation_verdict(op.findings, fail_on)
+        if op.destinations is not None:  # audit sweep: a verdict per destination host
+            hosts[op.move.id] = {h: operation_verdict(p, fail_on) for h, p in op.destinations.items()}
+            verdicts[op.move.id] = overall_verdict(list(hosts[op.move.id].values()))
+        else:
+            verdicts[op.move.id] = operation_verdict(op.findings, fail_on)
     # A host evacuation is blocked when any of its VM moves is.
     for op in ev.operations:
         if op.children:
             verdicts[op.move.id] = overall_verdict([verdicts[op.move.id],
                                                     *(verdicts[c] for c in op.children)])
-    live_ops, alias = _audit_live_operations(ev, verdicts, names) if ev.plan.audit else ([], {})
-    operations = live_ops + [_operation_json(op, verdicts[op.move.id], names)
-                             for op in ev.operations if op.move.id not in alias]
-    findings = []
+    operations = []
     for op in ev.operations:
-        target = op.move.dst_host.name if op.move.id in alias and op.move.dst_host else None
-        for f in op.findings:
-            entry = finding_json(f, alias.get(f.operation))
-            if target:
-                entry["targets"] = [target]
-            findings.append(entry)
-    destinations = {o["id"]: len(o["destination"]["hosts"]) for o in live_ops}
+        entry = _operation_json(op, verdicts[op.move.id], names)
+        if op.move.id in hosts:
+            entry["destination"] = {"pool": names[op.move.dst_pool], "hosts": hosts[op.move.id]}
+        operations.append(entry)
+    # The audit renders messages for what is wrong; a pass shows its rule's title.
+    audit = ev.plan.audit
+    findings = [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"})
+                for op in ev.operations for f in op.findings]
     for group in ev.groups:
-        entry = finding_json(group, alias.get(group.operation), render=group.status == "fail")
-        if len(group.targets) == destinations.get(entry["operation"], -1):
+        entry = finding_json(group, render=group.status == "fail")
+        if len(group.targets) == len(hosts.get(group.operation, ())):
             del entry["targets"]  # every destination: say so rather than list them all
             entry["all_targets"] = True
         findings.append(entry)

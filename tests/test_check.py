@@ -156,3 +156,21 @@ def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
     assert mem[("db-01", "fail")]["targets"] == ["ch82-h2"]
     assert mem[("web-01", "pass")]["all_targets"] is True
     assert "targets" not in mem[("web-01", "pass")]
+
+
+def test_audit_failure_that_holds_for_every_destination(tmp_path, capsys):
+    # web-02 gets the no-migrate flag (the one field LIM-004 reads): blocked to every host.
+    def nomigrate(objects):
+        vm = by_name(objects, "VM", "web-02")
+        objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
+
+    src = derived(tmp_path, "prod-ch82.json", nomigrate)
+    assert main(["check", str(src), "--format", "json", "--only", "LIM-004,MEM-001"]) == 1
+    results = json.loads(capsys.readouterr().out)
+    live = {o["vm"]["name"]: o for o in results["operations"] if o["kind"] == "live"}
+    assert live["web-02"]["destination"]["hosts"] == {"ch82-h1": "blocked"}
+    assert live["web-02"]["verdict"] == "blocked"
+    lim = [f for f in results["findings"] if f["rule"] == "LIM-004" and f["status"] == "fail"
+           and f["operation"] == live["web-02"]["id"]]
+    assert [(f["subject"]["name"], f.get("all_targets")) for f in lim] == [("web-02", True)]
+    assert live["web-01"]["destination"]["hosts"] == {"ch82-h2": "ready"}
