@@ -194,7 +194,10 @@ def write_dump(path: str | Path, hosts: int = 64, vms: int = 5000, vdis: int = 2
             "features": sx_map({"SR_PROBE": "1", "VDI_MIRROR": "1"}), "other_config": "()",
             "driver_filename": f"/opt/xensource/sm/{stype}SR", "required_cluster_stack": "()"}))
 
-    # hosts, their metrics, CPUs, control domains
+    # hosts, their metrics, CPUs, control domains. A real pool cannot hold more than its
+    # memory: hosts are sized for their share of the VMs (7.5 GiB on average) at about 70%
+    # use, and never below 512 GiB.
+    host_gib = max(512, -(-int(vms / hosts * 7.5 * 1.4) // 128) * 128)
     for h, href in enumerate(host_refs):
         t["host"].append(row(href, {
             "uuid": host_uuids[h], "name__label": f"xs{h + 1:02d}", "name__description": "",
@@ -218,7 +221,8 @@ def write_dump(path: str | Path, hosts: int = 64, vms: int = 5000, vdis: int = 2
             "display": "enabled", "ssl_legacy": "false", "tls_verification_enabled": "true",
             "iscsi_iqn": f"iqn.2026-01.example:xs{h + 1:02d}", "multipathing": "true"}))
         t["host_metrics"].append(row(hm_refs[h], {
-            "uuid": ids.uuid(), "memory__total": str(512 * GiB), "memory__free": str(200 * GiB),
+            "uuid": ids.uuid(), "memory__total": str(host_gib * GiB),
+            "memory__free": str(host_gib * GiB * 3 // 10),
             "live": "true", "last_updated": "20260101T00:00:00Z", "other_config": "()"}))
         for c in range(16):
             t["host_cpu"].append(row(ids.ref(), {

@@ -37,7 +37,10 @@ def _keys(results: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
         who = (op.get("vm") or op.get("host") or {}).get("uuid") or (op.get("vm") or {}).get("name")
         dest = op.get("destination") or {}
         subject = f.get("subject") or {}
-        targets = tuple(f.get("targets") or [dest.get("host")])
+        if f.get("all_targets") and "hosts" in dest:
+            targets = tuple(dest["hosts"])  # one finding for every destination of the sweep
+        else:
+            targets = tuple(f.get("targets") or [dest.get("host")])
         for target in targets:
             key = (f["rule"], op.get("kind"), who, dest.get("pool"), target, dest.get("sr"),
                    subject.get("uuid") or subject.get("name"))
@@ -64,7 +67,10 @@ def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
                 persisting.append(_describe(key, f))
         if before is not None and before["status"] != f["status"]:
             changes.append({**_describe(key, f), "from": before["status"], "to": f["status"]})
+    checked_now = {r["id"] for r in new.get("rules", [])}
     for key, f in a.items():
+        if f["rule"] not in checked_now and checked_now:
+            continue  # not resolved: no longer checked (see rules_removed)
         if f["status"] in PROBLEMS and (key not in b or b[key]["status"] not in PROBLEMS):
             resolved.append(_describe(key, f))
     waivers_old = {(w["rule"], w["ticket"]): w["state"] for w in old.get("waivers", [])}

@@ -171,13 +171,14 @@ class _Runner:
                 self.applicable[(kind, rule.level)].append(rule)
         self.object_keys: dict[tuple[Any, str], Any] = {}
         self.home: dict[Any, Any] = {}
+        self.names: dict[Any, str] = {}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
         """Every applicable rule on one move: its operation with all its findings."""
         operation = Operation(move, facts=op)
         context = _Context(self, move, op)
-        level = "host" if move.vm is None else "vm"
+        level = "host" if move.host is not None else "vm"  # a vdi move of a lone disk: vm rules
         for rule in self.applicable[(move.kind, level)]:
             for subject, outcome in self.outcomes(rule, context):
                 operation.findings.append(context.finding(rule, subject, outcome))
@@ -190,45 +191,88 @@ class _Runner:
         """A live move of `move.vm` to each host of `move.sweep`, as one operation: a verdict
         per destination, failures per destination, passes grouped per (rule, subject).
 
-        A rule that cannot depend on the destination (`source_only`) is judged once, with
-        the first destination; what it finds wrong is wrong for every destination: one
-        finding marked `all_targets`, counted in each destination's verdict.
+        Work is shared three ways. A rule that cannot depend on the destination
+        (`source_only`) is judged once, with the first destination; what it finds wrong is
+        wrong everywhere: one finding marked `all_targets`, counted in every destination's
+        verdict. A rule that reads the destination is judged once per class of hosts that
+        give it the same values (`host_classes`): one host stands for its class. And equal
+        inputs share one evaluation across VMs (the caches in `outcomes`).
         """
-        assert move.vm is not None and move.sweep is not None
-        operation = Operation(move, destinations={})
-        rules = self.applicable[("live", "vm")]
+        vm = move.vm
+        assert vm is not None and move.sweep is not None
+        operation = Operation(move, destinations={self.name_of(h): [] for h in move.sweep})
+        contexts: dict[Obj, _Context] = {}
+
+        def context_for(host: Obj) -> _Context:
+            context = contexts.get(host)
+            if context is None:
+                pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
+                            dst_host=host, audit=True)
+                context = contexts[host] = _Context(self, pair, make_facts(pair))
+            return context
+
         everywhere: list[Finding] = []
-        for index, host in enumerate(move.sweep):
-            host_name = host.name
-            pair = Move(move.id, "live", move.wave, vm=move.vm, dst_pool=move.dst_pool,
-                        dst_host=host, audit=True)
-            context = _Context(self, pair, make_facts(pair))
-            problems: list[Finding] = []
-            for rule in rules:
-                once = self.source_only[rule.id]
-                if once and index:
-                    continue
-                for subject, outcome in self.outcomes(rule, context):
+        for rule in self.applicable[("live", "vm")]:
+            once = self.source_only[rule.id]
+            classes = [(move.sweep[0], move.sweep)] if once else self.host_classes(rule, move)
+            for representative, members in classes:
+                for subject, outcome in self.outcomes(rule, context_for(representative)):
                     if outcome.status in {"pass", "not_applicable"} or (
                             outcome.status == "fail" and rule.severity == "info"):
-                        self._group(rule, subject, outcome, context, host_name, once)
-                        continue
-                    finding = context.finding(rule, subject, outcome)
-                    if once:
+                        self._group(rule, subject, outcome, context_for(representative),
+                                    members, once)
+                    elif once:
+                        finding = context_for(representative).finding(rule, subject, outcome)
                         finding.all_targets = True
                         everywhere.append(finding)
                     else:
-                        finding.targets = [host_name]
-                        problems.append(finding)
-            operation.findings += problems
-            operation.destinations[host_name] = problems
+                        for host in members:  # the same result, each with its own message
+                            finding = context_for(host).finding(rule, subject, outcome)
+                            finding.targets = [self.name_of(host)]
+                            operation.findings.append(finding)
+                            operation.destinations[self.name_of(host)].append(finding)
         operation.findings += everywhere
         for problems in operation.destinations.values():
             problems += everywhere
         return operation
 
+    def host_classes(self, rule: Rule, move: Move) -> list[tuple[Obj, list[Obj]]]:
+        """The sweep's hosts grouped by the values this rule can read of them (and of the
+        move, which in a live sweep depends on the host only through its free memory and
+        its NIC speed); a rule that reads the host as a whole gets one class per host."""
+        paths = [p for p in rule.head_paths + rule.assert_paths
+                 if p[0] == "dst_host" or (p[0] == "op" and p[1] not in OP_SOURCE_SIDE)]
+        by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
+        for host in move.sweep or ():
+            key: list[Any] = []
+            for var, attr in paths:
+                if var == "dst_host" and attr is not None:
+                    key.append(self._object_key(host, attr))
+                elif var == "op" and attr == "dst_free_memory":
+                    key.append(self._object_key(host, "free_memory"))
+                elif var == "op" and attr in {"bandwidth", "bandwidth_source", "estimate_seconds"}:
+                    key.append(self._object_key(host, "management_nic_speed"))
+                else:
+                    key.append(host.key)  # anything else: this host alone
+            entry = by_key.setdefault(tuple(key), (host, []))
+            entry[1].append(host)
+        return list(by_key.values())
+
+    def name_of(self, obj: Obj) -> str:
+        name = self.names.get(obj.key)
+        if name is None:
+            name = self.names[obj.key] = obj.name
+        return name
+
+    def _object_key(self, obj: Obj, attr: str) -> Any:
+        memo = (obj.key, attr)
+        part = self.object_keys.get(memo)
+        if part is None:
+            part = self.object_keys[memo] = _fact_key(obj, attr, self.world)
+        return part
+
     def _group(self, rule: Rule, subject: Any, outcome: _Outcome, context: _Context,
-               host_name: str, once: bool) -> None:
+               members: list[Obj], once: bool) -> None:
         vm = context.move.vm
         assert vm is not None
         key = (rule.id, outcome.status, vm.key, _identity(subject))
@@ -238,7 +282,7 @@ class _Runner:
             group.all_targets = once
             self.groups[key] = group
         if not once:
-            group.targets.append(host_name)
+            group.targets += [self.name_of(host) for host in members]
 
     # -- evaluation with reuse ----------------------------------------------------------
     def outcomes(self, rule: Rule, context: _Context) -> list[tuple[Any, _Outcome]]:
@@ -276,10 +320,7 @@ class _Runner:
                 parts.append(_identity(value))
                 continue
             if isinstance(value, Obj):
-                memo = (value.key, attr)
-                part = self.object_keys.get(memo)
-                if part is None:
-                    part = self.object_keys[memo] = _fact_key(value, attr, self.world)
+                part = self._object_key(value, attr)
             else:
                 part = _fact_key(value, attr, self.world)
             if part is _UNHASHABLE:
@@ -725,7 +766,8 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
         ledger.memory[host] = 0
     blocked = [op.move.vm for op in operations
                if any(f.status == "fail" and f.rule.severity == "blocker" for f in op.findings)]
-    estimates = [op.estimate_seconds for op in operations]
+    # Each VM's estimate, or why it is unknown (the reason the host's estimate carries).
+    estimates = [op.facts.get("estimate_seconds") if op.facts else MISSING for op in operations]
     batches = -(-len(residents) // batch) if residents else 0
     total = None if any(e is None or isinstance(e, Unestablished) for e in estimates) else sum(
         max(estimates[i:i + batch], default=0) for i in range(0, len(estimates), batch))

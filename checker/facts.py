@@ -102,6 +102,8 @@ class World:
     def __init__(self, inventories: Iterable[Inventory]) -> None:
         self.inventories: list[Inventory] = list(inventories)
         self._cache: dict[tuple[int, str, str, str], Any] = {}
+        #: Names are read for every message and evidence line: looked up once.
+        self.names: dict[tuple[int, str, str], str] = {}
 
     def obj(self, pool: int, cls: str, ref: str, label: str | None = None) -> Obj:
         return Obj(self, pool, cls, ref, label or cls)
@@ -165,8 +167,13 @@ class Obj:
 
     @property
     def name(self) -> str:
-        rec = self.world.inventories[self.pool].get(self.cls, self.ref) or {}
-        return str(rec.get("name_label") or rec.get("device") or rec.get("uuid") or self.ref)
+        names = self.world.names
+        name = names.get(self.key)
+        if name is None:
+            rec = self.world.inventories[self.pool].get(self.cls, self.ref) or {}
+            name = str(rec.get("name_label") or rec.get("device") or rec.get("uuid") or self.ref)
+            names[self.key] = name
+        return name
 
     def with_label(self, label: str) -> Obj:
         twin = Obj.__new__(Obj)
@@ -1164,9 +1171,12 @@ def immobile(o: Obj) -> bool:
 
 @fact("VM")
 def ha_protected(o: Obj) -> bool:
-    """Protected by HA: restart priority "restart" and ha_always_run (helpers.ml)."""
+    """Protected by HA: restart priority "restart" and ha_always_run (helpers.ml). XenServer
+    5.x wrote the protected priorities as "1", "2", "3"; XAPI's database upgrade turns
+    them into "restart", so a 5.x dump reads them as that."""
     rec = o.record
-    return rec.get("ha_restart_priority") == "restart" and as_bool(o.field("ha_always_run"))
+    return (rec.get("ha_restart_priority") in {"restart", "1", "2", "3"}
+            and as_bool(o.field("ha_always_run")))
 
 
 @fact("VM")

@@ -41,6 +41,9 @@ def _describe(op: dict[str, Any]) -> str:
     if op["kind"] == "vdi":
         return f"vdi {(op.get('vdi') or {}).get('name')} of {what} -> SR {dst.get('sr')}"
     target = dst.get("host")
+    if "hosts" in dst:  # the audit: every other host of the VM's pool
+        ready = sum(v in {"ready", "ready_with_warnings"} for v in dst["hosts"].values())
+        target = f"{ready} of {len(dst['hosts'])} hosts ready"
     if src.get("pool") != dst.get("pool"):
         target = f"{dst.get('pool')}/{target}"
     return f"{op['kind']} {what}: {src.get('host') or 'halted'} -> {target}"

@@ -47,12 +47,18 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _subject(subject: Any) -> dict[str, Any] | None:
+def _subject(subject: Any, memo: dict[Any, dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """{class, uuid, name}; `memo` saves the lookups when thousands of findings share subjects."""
     if isinstance(subject, Obj):
-        return {"class": subject.cls, "uuid": subject.uuid, "name": subject.name}
+        cached = memo.get(subject.key) if memo is not None else None
+        if cached is None:
+            cached = {"class": subject.cls, "uuid": subject.uuid, "name": subject.name}
+            if memo is not None:
+                memo[subject.key] = cached
+        return dict(cached)
     if isinstance(subject, PlanFacts):
         inner = subject.values.get("sr") or subject.values.get("vdi") or subject.values.get("network")
-        return _subject(inner) if inner is not None else {"class": subject.cls, "name": subject.name}
+        return _subject(inner, memo) if inner is not None else {"class": subject.cls, "name": subject.name}
     return None
 
 
@@ -60,13 +66,14 @@ def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
     return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
 
 
-def finding_json(f: Finding, *, render: bool = True) -> dict[str, Any]:
+def finding_json(f: Finding, *, render: bool = True,
+                 subjects: dict[Any, dict[str, Any]] | None = None) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
     an audit evaluates hundreds of thousands of passes and a report shows them by rule."""
     messages = f.messages if render else dict(f.rule.title)
     out: dict[str, Any] = {
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
-        "operation": f.operation, "subject": _subject(f.subject),
+        "operation": f.operation, "subject": _subject(f.subject, subjects),
         "message": messages.get("en", ""),
         "evidence": {k: evidence_value(v) for k, v in f.evidence.items()},
         "seed": f.rule.seed_section, "waiver": f.waiver,
@@ -143,10 +150,12 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
         operations.append(entry)
     # The audit renders messages for what is wrong; a pass shows its rule's title.
     audit = ev.plan.audit
-    findings = [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"})
+    subjects: dict[Any, dict[str, Any]] = {}
+    findings = [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
+                             subjects=subjects)
                 for op in ev.operations for f in op.findings]
     for group in ev.groups:
-        entry = finding_json(group, render=group.status == "fail")
+        entry = finding_json(group, render=group.status == "fail", subjects=subjects)
         if len(group.targets) == len(hosts.get(group.operation, ())):
             del entry["targets"]  # every destination: say so rather than list them all
             entry["all_targets"] = True

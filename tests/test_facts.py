@@ -1083,17 +1083,17 @@ def test_immobile_with_dangling_vm_metrics_is_unknown():
 
 
 def test_ha_protected_state2():
-    # state2's four VMs have ha_restart_priority "1" and ha_always_run true. XAPI
-    # (helpers.ml vm_should_always_run) protects only priority "restart": NOT protected.
+    # state2's four VMs have ha_restart_priority "1" and ha_always_run true: XenServer
+    # 5.x's protected priorities, which XAPI's database upgrade turns into "restart".
     for vm in ("Debian Etch 4.0 (1)", "Debian Etch 4.0 (2)", "Debian Etch 4.0 (3)",
                "Debian Etch 4.0 (4)"):
-        assert value(STATE2, "VM", vm, "ha_protected") is False
+        assert value(STATE2, "VM", vm, "ha_protected") is True
         assert value(STATE2, "VM", vm, "ha_restart") is True
 
-    # Derived from state2: "Debian Etch 4.0 (1)" ha_restart_priority "1" → "restart".
+    # Derived from state2: "Debian Etch 4.0 (1)" ha_always_run → false: not protected.
     def derive(objects):
-        vm_by_name(objects, "Debian Etch 4.0 (1)")["ha_restart_priority"] = "restart"
-    assert value(STATE2, "VM", "Debian Etch 4.0 (1)", "ha_protected", derive) is True
+        vm_by_name(objects, "Debian Etch 4.0 (1)")["ha_always_run"] = False
+    assert value(STATE2, "VM", "Debian Etch 4.0 (1)", "ha_protected", derive) is False
 
 
 def test_ha_best_effort_is_not_protected():
