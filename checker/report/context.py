@@ -148,6 +148,13 @@ class RuleRow:
 
 
 @dataclass
+class Remedy:
+    id: str
+    title: str
+    remediation: str
+
+
+@dataclass
 class SignOff:
     prepared_by: str = ""
     reviewed_by: str = ""
@@ -177,6 +184,7 @@ class ReportContext:
     rule_bars: list[Bar]
     capacity: list[CapacityRow]
     blocker_cards: list[OperationCard]            # blocked and undecided, worst first
+    blocker_remedies: list[Remedy]                # the remedy of each rule that blocks, once
     warning_cards: list[OperationCard]
     vm_cards: list[VmCard]
     host_cards: list[OperationCard]
@@ -363,6 +371,11 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         operation_bars=_bars([(lbl, n, v, v) for v, lbl, n in summary]),
         rule_bars=rule_bars, capacity=capacity,
         blocker_cards=blocker_cards, warning_cards=warning_cards, vm_cards=vm_cards,
+        blocker_remedies=[Remedy(rid, _text(rules[rid]["title"], lang),
+                                 _text(rules[rid].get("remediation"), lang))
+                          for rid in sorted({f.rule for c in blocker_cards for f in c.problems}
+                                            | {f.rule for c in blocker_cards for ch in c.children
+                                               for f in ch.problems}) if rid in rules],
         host_cards=host_cards, ready_rows=ready, full_cards=len(cards) <= FULL_CARDS_LIMIT,
         list_passes=list_passes,
         waivers=[_waiver_row(w, lang) for w in results.get("waivers", [])],
