@@ -43,7 +43,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
     waivers = []
     if opts.waivers and not opts.no_waivers:
         waivers = load_waivers(opts.waivers, today=opts.today, known_rules={r.id for r in rules.rules})
-    ev = _without_gc(lambda: evaluate(world, rules, plan))
+    ev = _with_frozen_heap(lambda: evaluate(world, rules, plan))
     register = apply_waivers(ev, waivers, today=opts.today) if waivers else []
     inputs: dict[str, Any] = {
         "inventories": [
@@ -63,10 +63,11 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
     return build_results(ev, inputs=inputs, fail_on=opts.fail_on, waivers=register)
 
 
-def _without_gc(work: Callable[[], Any]) -> Any:
-    """Run with the cyclic garbage collector paused: an audit builds millions of objects
-    that live until the results are written, and the collector would walk them all
-    again and again (about a third of the run time)."""
+def _with_frozen_heap(work: Callable[[], Any]) -> Any:
+    """Run with the cyclic garbage collector paused: an audit creates objects by the
+    million and keeps most of them until its results are written, and each collection
+    would walk them all again (about a third of the run time). The evaluator creates no
+    reference cycles, so reference counting frees what it drops."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -36,6 +36,9 @@ def source_only(rule: Rule) -> bool:
                for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
 
 
+_UNSET = object()
+
+
 @dataclass
 class Finding:
     """One (rule, operation, subject) result. Messages render on demand, from the move's
@@ -55,6 +58,7 @@ class Finding:
     targets: list[str] = field(default_factory=list)
     all_targets: bool = False
     _messages: dict[str, str] | None = field(default=None, repr=False)
+    _command: Any = field(default=_UNSET, repr=False)
 
     @property
     def messages(self) -> dict[str, str]:
@@ -76,8 +80,17 @@ class Finding:
             out[lang] = out[lang] or f"{self.rule.title[lang]}: {self.status}"
         return out
 
+    def settle(self) -> None:
+        """Render the messages and command now and let go of the move's variables (an
+        audit keeps many thousands of findings; their moves need not stay in memory)."""
+        self._messages = self._render()
+        self._command = self.command
+        self.variables = None
+
     @property
     def command(self) -> str | None:
+        if self._command is not _UNSET:
+            return self._command
         if self.rule.command is None or self.status not in {"fail", "unknown"} or not self.variables:
             return None
         try:
@@ -229,6 +242,7 @@ class _Runner:
                         for host in members:  # the same result, each with its own message
                             finding = context_for(host).finding(rule, subject, outcome)
                             finding.targets = [self.name_of(host)]
+                            finding.settle()  # render now: the move's context can then go
                             operation.findings.append(finding)
                             operation.destinations[self.name_of(host)].append(finding)
         operation.findings += everywhere
@@ -570,22 +584,30 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
         free = _value(world, dst, "free_memory")
         return free if isinstance(free, Unestablished) else free - planned
 
-    demand: list[Any] = []  # (destination SRs, source SRs), computed once
+    # The closures below share `memo`, never `facts` itself: no reference cycle, so an
+    # audit's thousands of moves are freed by reference counting as soon as they are done.
+    memo: dict[str, Any] = {}
+
+    def once(name: str, compute: Any) -> Any:
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
+    def disk_moves() -> Any:
+        return once("disk_moves", lambda: _disk_moves(world, move))
 
     def srs(which: int) -> Any:
-        if not demand:
-            demand.extend(_sr_demand(world, facts.get("disk_moves"), ledger, move.audit))
-        return demand[which]
+        return once("srs", lambda: _sr_demand(world, disk_moves(), ledger, move.audit))[which]
 
     def bandwidth() -> tuple[int, str]:
-        return _bandwidth(world, plan, move)
+        return once("bandwidth", lambda: _bandwidth(world, plan, move))
 
     net = move.migration_network
     lazy: dict[str, Any] = {
         "same_host": lambda: dst is not None and dst == _value(world, vm, "home_host"),
         "dst_free_memory": dst_free_memory,
         "spare_host_for_halted": lambda: _spare_host(world, vm, footprint, ledger) if vm else None,
-        "disk_moves": lambda: _disk_moves(world, move),
+        "disk_moves": disk_moves,
         "dst_srs": lambda: srs(0),
         "src_srs": lambda: srs(1),
         "network_map": lambda: _network_map(world, move),
@@ -593,8 +615,7 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
             lambda: True if net is None else _value(world, net, "is_management"),
         "bandwidth": lambda: bandwidth()[0],
         "bandwidth_source": lambda: bandwidth()[1],
-        "estimate_seconds": lambda: _estimate(world, move, footprint, facts.get("disk_moves"),
-                                              facts.get("bandwidth")),
+        "estimate_seconds": lambda: _estimate(world, move, footprint, disk_moves(), bandwidth()[0]),
     }
     facts.lazy.update(lazy)
     if not move.audit:  # in plan order: SR space is booked as each move is seen

@@ -62,12 +62,23 @@ def _subject(subject: Any, memo: dict[Any, dict[str, Any]] | None = None) -> dic
     return None
 
 
+def _evidence_json(raw: dict[str, Any], memo: dict[int, dict[str, Any]] | None) -> dict[str, Any]:
+    """Evidence as JSON. Findings that share a result share its evidence dict: convert once."""
+    if memo is None:
+        return {k: evidence_value(v) for k, v in raw.items()}
+    converted = memo.get(id(raw))
+    if converted is None:
+        converted = memo[id(raw)] = {k: evidence_value(v) for k, v in raw.items()}
+    return converted
+
+
 def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
     return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
 
 
 def finding_json(f: Finding, *, render: bool = True,
-                 subjects: dict[Any, dict[str, Any]] | None = None) -> dict[str, Any]:
+                 subjects: dict[Any, dict[str, Any]] | None = None,
+                 evidence: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
     an audit evaluates hundreds of thousands of passes and a report shows them by rule."""
     messages = f.messages if render else dict(f.rule.title)
@@ -75,7 +86,7 @@ def finding_json(f: Finding, *, render: bool = True,
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
         "operation": f.operation, "subject": _subject(f.subject, subjects),
         "message": messages.get("en", ""),
-        "evidence": {k: evidence_value(v) for k, v in f.evidence.items()},
+        "evidence": _evidence_json(f.evidence, evidence),
         "seed": f.rule.seed_section, "waiver": f.waiver,
     }
     if render:  # translations; `message` is the English text
@@ -151,11 +162,13 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     # The audit renders messages for what is wrong; a pass shows its rule's title.
     audit = ev.plan.audit
     subjects: dict[Any, dict[str, Any]] = {}
+    evidence: dict[int, dict[str, Any]] = {}
     findings = [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
-                             subjects=subjects)
+                             subjects=subjects, evidence=evidence)
                 for op in ev.operations for f in op.findings]
     for group in ev.groups:
-        entry = finding_json(group, render=group.status == "fail", subjects=subjects)
+        entry = finding_json(group, render=group.status == "fail", subjects=subjects,
+                             evidence=evidence)
         if len(group.targets) == len(hosts.get(group.operation, ())):
             del entry["targets"]  # every destination: say so rather than list them all
             entry["all_targets"] = True
