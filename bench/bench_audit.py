@@ -32,9 +32,10 @@ if what == "json.load":
         json.load(f)
 else:
     from checker.check import CheckOptions, run_check
+    from checker.output import iter_json
     results = run_check(CheckOptions(inventories=[inventory]))
-    with open(out, "w") as f:
-        json.dump(results, f, ensure_ascii=False)
+    with open(out, "w", encoding="utf-8") as f:  # as `migready check --format json -o` does
+        f.writelines(iter_json(results))
 elapsed = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({{"seconds": elapsed, "rss": rss}}))

@@ -151,6 +151,19 @@ def _print_summary(inv: Any, output: Path) -> None:
 
 
 
+def _write_or_print_pieces(pieces: Any, output: Path | None) -> None:
+    if output is None:
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
+    from checker.atomic import atomic_writer
+
+    with atomic_writer(output) as handle:
+        handle.writelines(pieces)
+    click.echo(f"migready: wrote {output}", err=True)
+
+
 def _write_or_print(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -200,6 +213,9 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
                         only=[i.strip() for i in only.split(",") if i.strip()] if only else (),
                         fail_on=fail_on, no_waivers=no_waivers)
     results = run_check(opts)
+    if fmt == "json":  # streamed: an audit's results can be hundreds of megabytes
+        _write_or_print_pieces(out.iter_json(results), output)
+        sys.exit(int(exit_code(results)))
     if fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
