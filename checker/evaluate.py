@@ -185,6 +185,7 @@ class _Runner:
         self.object_keys: dict[tuple[Any, str], Any] = {}
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
+        self.partitions: dict[tuple[str, int], list[tuple[Obj, list[Obj]]]] = {}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -221,7 +222,7 @@ class _Runner:
             if context is None:
                 pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
                             dst_host=host, audit=True)
-                context = contexts[host] = _Context(self, pair, make_facts(pair))
+                context = contexts[host] = _Context(self, pair, make_facts)
             return context
 
         everywhere: list[Finding] = []
@@ -254,10 +255,25 @@ class _Runner:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
         move, which in a live sweep depends on the host only through its free memory and
         its NIC speed); a rule that reads the host as a whole gets one class per host."""
+        hosts = move.sweep or []
+        memo = (rule.id, move.dst_pool)
+        partition = self.partitions.get(memo)
+        if partition is None:  # the pool's hosts, once per rule; each VM leaves out its own
+            pool_hosts = self.world.objects(move.dst_pool, "host")
+            partition = self.partitions[memo] = self._partition(rule, pool_hosts)
+        wanted = set(hosts)
+        classes = []
+        for _, members in partition:
+            kept = [h for h in members if h in wanted]
+            if kept:
+                classes.append((kept[0], kept))
+        return classes
+
+    def _partition(self, rule: Rule, hosts: list[Obj]) -> list[tuple[Obj, list[Obj]]]:
         paths = [p for p in rule.head_paths + rule.assert_paths
                  if p[0] == "dst_host" or (p[0] == "op" and p[1] not in OP_SOURCE_SIDE)]
         by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
-        for host in move.sweep or ():
+        for host in hosts:
             key: list[Any] = []
             for var, attr in paths:
                 if var == "dst_host" and attr is not None:
@@ -329,7 +345,12 @@ class _Runner:
         parts: list[Any] = [rule_id, context.move.kind]
         objects = context.objects
         for var, attr in paths:
-            value = item if var == loop_var else objects.get(var)
+            if var == loop_var:
+                value = item
+            elif var == "op":
+                value = context.op
+            else:
+                value = objects.get(var)
             if value is None or attr is None:
                 parts.append(_identity(value))
                 continue
@@ -354,22 +375,32 @@ class _Runner:
 
 
 class _Context:
-    """One move as the rules see it; its variables are built only if a rule must run."""
+    """One move as the rules see it. Its plan facts and its variables are built only when
+    a rule reads them: most of an audit's moves are answered from the caches."""
 
-    __slots__ = ("_variables", "move", "objects", "op", "runner")
+    __slots__ = ("_op", "_variables", "make_facts", "move", "objects", "runner")
 
-    def __init__(self, runner: _Runner, move: Move, op: PlanFacts) -> None:
+    def __init__(self, runner: _Runner, move: Move, op: Any) -> None:
         self.runner = runner
         self.move = move
-        self.op = op
+        #: The move's PlanFacts, or a callable making them on first use.
+        self._op: PlanFacts | None = op if isinstance(op, PlanFacts) else None
+        self.make_facts = None if self._op is not None else op
         self._variables: dict[str, Any] | None = None
         world = runner.world
         self.objects: dict[str, Any] = {
-            "vm": move.vm, "dst_host": move.dst_host, "op": op, "settings": runner.settings,
+            "vm": move.vm, "dst_host": move.dst_host, "settings": runner.settings,
             "src_host": runner.home_host(move.vm) if move.vm is not None else move.host,
             "src_pool": world.pool(move.src_pool), "dst_pool": world.pool(move.dst_pool),
             "host": move.host, "vdi": move.vdi, "dst_sr": move.dst_sr,
         }
+
+    @property
+    def op(self) -> PlanFacts:
+        if self._op is None:
+            self._op = self.make_facts(self.move)
+            self.make_facts = None
+        return self._op
 
     def variables(self) -> dict[str, Any]:
         if self._variables is None:
@@ -378,7 +409,7 @@ class _Context:
 
     def var(self, name: str) -> Any:
         """A rule variable's object, without building the whole variable set."""
-        return self.objects.get(name)
+        return self.op if name == "op" else self.objects.get(name)
 
     def subject(self, rule: Rule, item: Any) -> Any:
         return item if rule.for_each else self.var(rule.subject)
