@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System libraries that pip cannot provide: Pango and HarfBuzz (WeasyPrint), a Japanese font for
-# PDF reports, poppler-utils for the PDF tests. Installs only what is missing.
+# PDF reports, poppler-utils for the PDF tests, openssl for the test servers' certificates.
+# Installs only what is missing.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipaexfont-gothic poppler-utils; do
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipaexfont-gothic poppler-utils openssl; do
   have "$pkg" || need+=("$pkg")
 done
 ((${#need[@]})) || exit 0
