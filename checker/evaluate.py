@@ -185,7 +185,10 @@ class _Runner:
         self.object_keys: dict[tuple[Any, str], Any] = {}
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
-        self.partitions: dict[tuple[str, int], list[tuple[Obj, list[Obj]]]] = {}
+        self.partitions: dict[tuple[str, int], list[_HostClass]] = {}
+        self.head_reads_host = {rule.id: any(
+            var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
+            for var, attr in rule.head_paths) for rule in rules.rules}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -215,26 +218,35 @@ class _Runner:
         vm = move.vm
         assert vm is not None and move.sweep is not None
         operation = Operation(move, destinations={self.name_of(h): [] for h in move.sweep})
-        contexts: dict[Obj, _Context] = {}
+        contexts: dict[tuple[int, str, str], _Context] = {}
 
         def context_for(host: Obj) -> _Context:
-            context = contexts.get(host)
+            context = contexts.get(host.key)
             if context is None:
                 pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
                             dst_host=host, audit=True)
-                context = contexts[host] = _Context(self, pair, make_facts)
+                context = contexts[host.key] = _Context(self, pair, make_facts)
             return context
 
         everywhere: list[Finding] = []
         for rule in self.applicable[("live", "vm")]:
             once = self.source_only[rule.id]
-            classes = [(move.sweep[0], move.sweep)] if once else self.host_classes(rule, move)
-            for representative, members in classes:
-                for subject, outcome in self.outcomes(rule, context_for(representative)):
+            if once:
+                classes = [(move.sweep[0], move.sweep, None, [])]
+            else:
+                classes = self.host_classes(rule, move)
+                vm_parts = self._vm_parts(rule, context_for(move.sweep[0]))
+            for representative, members, class_key, names in classes:
+                if once or vm_parts is None:
+                    found = self.outcomes(rule, context_for(representative))
+                else:
+                    found = self.outcomes(rule, context_for(representative),
+                                          (vm_parts, class_key))
+                for subject, outcome in found:
                     if outcome.status in {"pass", "not_applicable"} or (
                             outcome.status == "fail" and rule.severity == "info"):
                         self._group(rule, subject, outcome, context_for(representative),
-                                    members, once)
+                                    names, once)
                     elif once:
                         finding = context_for(representative).finding(rule, subject, outcome)
                         finding.all_targets = True
@@ -251,7 +263,7 @@ class _Runner:
             problems += everywhere
         return operation
 
-    def host_classes(self, rule: Rule, move: Move) -> list[tuple[Obj, list[Obj]]]:
+    def host_classes(self, rule: Rule, move: Move) -> list[_HostClass]:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
         move, which in a live sweep depends on the host only through its free memory and
         its NIC speed); a rule that reads the host as a whole gets one class per host."""
@@ -261,15 +273,17 @@ class _Runner:
         if partition is None:  # the pool's hosts, once per rule; each VM leaves out its own
             pool_hosts = self.world.objects(move.dst_pool, "host")
             partition = self.partitions[memo] = self._partition(rule, pool_hosts)
-        wanted = set(hosts)
+        if len(hosts) == sum(len(c[1]) for c in partition):
+            return partition
+        wanted = {h.key for h in hosts}  # all but the VM's own host
         classes = []
-        for _, members in partition:
-            kept = [h for h in members if h in wanted]
+        for _, members, key, names in partition:
+            kept = [(h, n) for h, n in zip(members, names, strict=True) if h.key in wanted]
             if kept:
-                classes.append((kept[0], kept))
+                classes.append((kept[0][0], [h for h, _ in kept], key, [n for _, n in kept]))
         return classes
 
-    def _partition(self, rule: Rule, hosts: list[Obj]) -> list[tuple[Obj, list[Obj]]]:
+    def _partition(self, rule: Rule, hosts: list[Obj]) -> list[_HostClass]:
         paths = [p for p in rule.head_paths + rule.assert_paths
                  if p[0] == "dst_host" or (p[0] == "op" and p[1] not in OP_SOURCE_SIDE)]
         by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
@@ -286,7 +300,57 @@ class _Runner:
                     key.append(host.key)  # anything else: this host alone
             entry = by_key.setdefault(tuple(key), (host, []))
             entry[1].append(host)
-        return list(by_key.values())
+        return [(rep, members, key, [self.name_of(h) for h in members])
+                for key, (rep, members) in by_key.items()]
+
+    def _vm_parts(self, rule: Rule, context: _Context) -> tuple[Any, Any] | None:
+        """`_vm_part` for the rule's head and for its assertion, or None."""
+        head = self._vm_part(rule, rule.head_paths, context)
+        check = self._vm_part(rule, rule.assert_paths, context)
+        return None if head is None or check is None else (head, check)
+
+    def _vm_part(self, rule: Rule, paths: tuple[tuple[str, str | None], ...],
+                 context: _Context) -> Any:
+        """The values a rule reads that are the same for every move of a sweep (the VM, its
+        source, the pool, settings, the move's fixed facts), or None when the rule reads
+        something of the move this split does not know (then keys are built per move)."""
+        parts: list[Any] = []
+        var = rule.for_each[0] if rule.for_each else None
+        for name, attr in paths:
+            if name == var or name == "dst_host":
+                continue  # the loop item, or the host class
+            if name == "op" and attr not in OP_SOURCE_SIDE:
+                if attr == "estimate_seconds":  # the footprint over the host's bandwidth
+                    parts.append(self._object_key(context.move.vm, "memory_footprint"))
+                elif attr not in {"dst_free_memory", "bandwidth", "bandwidth_source"}:
+                    return None
+                continue
+            value = context.var(name)
+            if value is None or attr is None:
+                parts.append(_identity(value))
+            elif isinstance(value, Obj):
+                parts.append(self._object_key(value, attr))
+            else:
+                part = _fact_key(value, attr, self.world)
+                if part is _UNHASHABLE:
+                    return None
+                parts.append(part)
+        return tuple(parts)
+
+    def _item_part(self, rule: Rule, var: str | None, item: Any) -> Any:
+        if var is None:
+            return None
+        parts: list[Any] = []
+        for name, attr in rule.assert_paths:
+            if name != var:
+                continue
+            if attr is None or not isinstance(item, Obj):
+                parts.append(_identity(item))
+                if not isinstance(item, Obj):
+                    return _UNHASHABLE
+            else:
+                parts.append(self._object_key(item, attr))
+        return tuple(parts)
 
     def name_of(self, obj: Obj) -> str:
         name = self.names.get(obj.key)
@@ -302,7 +366,7 @@ class _Runner:
         return part
 
     def _group(self, rule: Rule, subject: Any, outcome: _Outcome, context: _Context,
-               members: list[Obj], once: bool) -> None:
+               names: list[str], once: bool) -> None:
         vm = context.move.vm
         assert vm is not None
         key = (rule.id, outcome.status, vm.key, _identity(subject))
@@ -312,15 +376,23 @@ class _Runner:
             group.all_targets = once
             self.groups[key] = group
         if not once:
-            group.targets += [self.name_of(host) for host in members]
+            group.targets += names
 
     # -- evaluation with reuse ----------------------------------------------------------
-    def outcomes(self, rule: Rule, context: _Context) -> list[tuple[Any, _Outcome]]:
-        """(subject, outcome) for each subject of the rule on this move."""
+    def outcomes(self, rule: Rule, context: _Context,
+                 parts: tuple[tuple[Any, Any], Any] | None = None) -> list[tuple[Any, _Outcome]]:
+        """(subject, outcome) for each subject of the rule on this move. `parts`, in a sweep:
+        ((VM side of the head, VM side of the assertion), host class): the values the rule
+        reads, computed once for all the sweep's moves instead of per move."""
         if rule.applies_when is None and rule.for_each is None:
             head: Any = _NO_LOOP
         else:
-            head_key = self._key(rule.id, rule.head_paths, context, None, None)
+            if parts is None:
+                head_key = self._key(rule.id, rule.head_paths, context, None, None)
+            elif self.head_reads_host[rule.id]:
+                head_key = (rule.id, "h", parts[0][0], parts[1])
+            else:  # the same head for every host of the sweep
+                head_key = (rule.id, "h", parts[0][0])
             head = self.head_cache.get(head_key) if head_key is not None else None
         if head is None:
             head = _evaluate_head(rule, context.variables())
@@ -331,7 +403,12 @@ class _Runner:
         out = []
         var = rule.for_each[0] if rule.for_each else None
         for item in head:
-            key = self._key(rule.id, rule.assert_paths, context, var, item)
+            if parts is None:
+                key = self._key(rule.id, rule.assert_paths, context, var, item)
+            else:
+                item_part = self._item_part(rule, var, item)
+                key = None if item_part is _UNHASHABLE else (
+                    rule.id, "a", parts[0][1], parts[1], item_part)
             outcome = self.assert_cache.get(key) if key is not None else None
             if outcome is None:
                 outcome = _evaluate_assert(rule, context.variables(), var, item)
@@ -422,6 +499,8 @@ class _Context:
                        outcome.unknown)
 
 
+#: (representative host, member hosts, the values the rule reads of them, member names)
+_HostClass = tuple[Obj, list[Obj], Any, list[str]]
 _UNHASHABLE = object()
 _NO_LOOP = [None]  # the one "item" of a rule without for_each
 
