@@ -18,7 +18,7 @@ from jinja2.exceptions import UndefinedError
 
 from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
-from checker.policy import Rule, RuleSet
+from checker.policy import Rule, RuleSet, render
 from checker.scope import MISSING, PlanFacts, Unestablished
 
 #: Variables whose value is the same for every destination a VM is tried against.
@@ -74,7 +74,8 @@ class Finding:
                 out[lang] = f"{prefix}: {self.unknown}"
                 continue
             try:
-                out[lang] = template.render(status=self.status, **(self.variables or {})).strip()
+                out[lang] = render(template, {**(self.variables or {}),
+                                              "status": self.status}).strip()
             except (UnknownFact, UndefinedError, TypeError, ValueError):
                 out[lang] = ""
             out[lang] = out[lang] or f"{self.rule.title[lang]}: {self.status}"
