@@ -60,7 +60,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
                      "disabled": opts.no_waivers} if opts.waivers else None),
         **opts.extra_inputs,
     }
-    return build_results(ev, inputs=inputs, fail_on=opts.fail_on, waivers=register)
+    return build_results(ev, inputs=inputs, fail_on=opts.fail_on, waivers=register, consume=True)
 
 
 def _with_frozen_heap(work: Callable[[], Any]) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,14 @@ def _subject(subject: Any, memo: dict[Any, dict[str, Any]] | None = None) -> dic
     return None
 
 
-def _evidence_json(raw: dict[str, Any], memo: dict[int, dict[str, Any]] | None) -> dict[str, Any]:
+def _evidence_json(raw: dict[str, Any], memo: dict[int, Any] | None) -> dict[str, Any]:
     """Evidence as JSON. Findings that share a result share its evidence dict: convert once."""
     if memo is None:
         return {k: evidence_value(v) for k, v in raw.items()}
-    converted = memo.get(id(raw))
-    if converted is None:
-        converted = memo[id(raw)] = {k: evidence_value(v) for k, v in raw.items()}
-    return converted
+    entry = memo.get(id(raw))
+    if entry is None:  # keeps `raw` alive with it, so its id cannot be reused meanwhile
+        entry = memo[id(raw)] = (raw, {k: evidence_value(v) for k, v in raw.items()})
+    return entry[1]
 
 
 def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
@@ -78,7 +79,7 @@ def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
 
 def finding_json(f: Finding, *, render: bool = True,
                  subjects: dict[Any, dict[str, Any]] | None = None,
-                 evidence: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+                 evidence: dict[int, Any] | None = None) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
     an audit evaluates hundreds of thousands of passes and a report shows them by rule."""
     messages = f.messages if render else dict(f.rule.title)
@@ -135,10 +136,14 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
 
 
 def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blocker",
-                  waivers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  waivers: list[dict[str, Any]] | None = None,
+                  consume: bool = False) -> dict[str, Any]:
     """The results document (contracts.md). In the audit, a VM's live moves are one
     operation with a verdict per destination, and passes are grouped per (rule, VM) with
-    `targets` (or `all_targets`); failures and unknowns are never grouped."""
+    `targets` (or `all_targets`); failures and unknowns are never grouped.
+
+    `consume` empties the evaluation's findings as they become JSON, so that a large
+    audit does not hold both at once (the caller must not use `ev`'s findings after)."""
     names = [inv.name for inv in ev.world.inventories]
     verdicts: dict[str, str] = {}
     hosts: dict[str, dict[str, str]] = {}
@@ -162,11 +167,17 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     # The audit renders messages for what is wrong; a pass shows its rule's title.
     audit = ev.plan.audit
     subjects: dict[Any, dict[str, Any]] = {}
-    evidence: dict[int, dict[str, Any]] = {}
-    findings = [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
-                             subjects=subjects, evidence=evidence)
-                for op in ev.operations for f in op.findings]
-    for group in ev.groups:
+    evidence: dict[int, Any] = {}
+    findings = []
+    for op in ev.operations:
+        findings += [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
+                                  subjects=subjects, evidence=evidence) for f in op.findings]
+        if consume:  # each finding is now JSON: let the object go (an audit has 100,000s)
+            op.findings, op.destinations = [], None
+    groups = ev.groups
+    if consume:
+        ev.groups = []
+    for group in _drain(groups) if consume else groups:
         entry = finding_json(group, render=group.status == "fail", subjects=subjects,
                              evidence=evidence)
         if len(group.targets) == len(hosts.get(group.operation, ())):
@@ -211,6 +222,13 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
                    "seed": r.seed_section, "seed_text": (r.seed or {}).get("text"),
                    "reference": r.reference or None} for r in ev.rules.rules],
     }
+
+
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """Items in order, each removed from the list as it is handed out."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def capacity(ev: Evaluation) -> list[dict[str, Any]]:
