@@ -99,16 +99,6 @@ class Finding:
         except (UnknownFact, UndefinedError, TypeError):
             return None
 
-    def at(self, operation: str, variables: dict[str, Any] | None) -> Finding:
-        """The same result for another move (a cache hit), rendered with its own variables."""
-        if variables is None:
-            variables = self.variables
-        elif self.rule.for_each and self.variables:
-            var = self.rule.for_each[0]
-            variables = {**variables, var: self.variables.get(var)}
-        return Finding(self.rule, self.status, operation, self.subject, self.evidence, variables,
-                       self.unknown)
-
 
 @dataclass
 class Operation:
