@@ -58,12 +58,13 @@ from xml.parsers.expat import ExpatError
 
 import XenAPI
 
-from checker.dump import dangling_gaps, redact_secrets
+from checker.dump import redact_secrets
 from checker.errors import ExternalError, InputError
 from checker.inventory import (
     CLASSES,
     Gap,
     Record,
+    dangling_gaps,
     envelope,
     rebuild_back_references,
 )

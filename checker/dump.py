@@ -27,7 +27,7 @@ The result has the shape `get_all_records` gives over XML-RPC (see contracts.md)
 Only the classes of `checker.inventory.CLASSES` are kept. A class absent from the dump
 is a gap. References into tables the dump holds but the inventory drops (console, VMPP,
 VBD_metrics, task…) are not reported as dangling; references that name no row at all
-are, one gap each, except that more than `MAX_GAPS_PER_FIELD` of one `class.field` are
+are, one gap each, except that more than `inventory.MAX_GAPS_PER_FIELD` of one `class.field` are
 summarised as one gap (a huge pool's snapshot chains must not make a huge gaps list).
 
 Secrets never reach the inventory: see `redact_secrets`. The manifest's `pool_token`
@@ -62,7 +62,6 @@ from checker.errors import InputError
 from checker.inventory import CLASSES, NULL_REF, Gap, Record
 
 REDACTED = "(redacted)"
-MAX_GAPS_PER_FIELD = 20
 
 #: Fields whose empty S-expression `()` is an empty map, not an empty set.
 MAP_FIELDS: frozenset[str] = frozenset({
@@ -784,52 +783,6 @@ def _xmlrpc_shape(value: Any) -> Any:
 
 # -- gaps -------------------------------------------------------------------------------------
 
-def dangling_gaps(objects: dict[str, dict[str, Record]],
-                  known_elsewhere: Collection[str] = ()) -> list[Gap]:
-    """Dangling references as gaps, aggregated per class.field beyond MAX_GAPS_PER_FIELD.
-
-    Same rule as `inventory.find_dangling_references` (a ref-valued field or set member
-    naming no record), but found with set operations first, so a 5,000-VM pool costs
-    one pass to collect values and a second only if something dangles. `known_elsewhere`:
-    refs of rows in tables the inventory does not keep; a reference to one of those is
-    out of scope, not dangling.
-    """
-    known: set[str] = set(known_elsewhere)
-    values: list[Any] = []
-    for table in objects.values():
-        known.update(table)
-        for rec in table.values():
-            values.extend(rec.values())
-    strings = {v for v in values if v.__class__ is str}
-    for v in values:
-        if v.__class__ is list:
-            strings.update(x for x in v if x.__class__ is str)
-    del values
-    dangling = {v for v in strings.difference(known) if v.startswith("OpaqueRef:")}
-    dangling.discard(NULL_REF)
-    if not dangling:
-        return []
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for cls, table in objects.items():
-        for ref, rec in table.items():
-            for name, value in rec.items():
-                if value.__class__ is str:
-                    if value in dangling:
-                        groups.setdefault((cls, name), []).append((ref, value))
-                elif value.__class__ is list and not dangling.isdisjoint(value):
-                    group = groups.setdefault((cls, name), [])
-                    group.extend((ref, t) for t in sorted(set(value) & dangling))
-    out: list[Gap] = []
-    for (cls, fld), items in groups.items():
-        if len(items) <= MAX_GAPS_PER_FIELD:
-            out.extend(Gap(cls, f"dangling reference {t}", ref=r, field=fld) for r, t in items)
-            continue
-        ref, target = items[0]
-        out.append(Gap(cls, f"{len(items)} dangling references in {cls}.{fld} "
-                            f"(first: {target} in {ref})", field=fld))
-    return out
-
-
 def _required_fields() -> dict[str, list[str]]:
     defs = inventory._schema().get("$defs", {})
     return {cls: list(defs[cls].get("required", [])) for cls in CLASSES if cls in defs}
@@ -892,9 +845,9 @@ def _build(tables: dict[str, dict[str, Record]], *, source: dict[str, Any],
     gaps = [Gap(cls, absent_reason) for cls in CLASSES if cls not in objects]
     gaps += _drop_incomplete(objects)
     gaps += _fix_non_refs(objects)
-    _rebuild_back_references(objects)
+    inventory.rebuild_back_references(objects)
     if strings is None or _may_dangle(objects, known_elsewhere, strings):
-        gaps += dangling_gaps(objects, known_elsewhere)
+        gaps += inventory.dangling_gaps(objects, known_elsewhere)
     doc = inventory.envelope(objects, source=source, gaps=gaps)
     inventory.validate_document(doc, origin)
     return doc
@@ -908,30 +861,6 @@ def _may_dangle(objects: dict[str, dict[str, Record]], known_elsewhere: Collecti
         unknown.difference_update(table)
     unknown.discard(NULL_REF)
     return any(v.startswith("OpaqueRef:") for v in unknown)
-
-
-def _rebuild_back_references(objects: dict[str, dict[str, Record]]) -> None:
-    """`inventory.rebuild_back_references`, with its loops inlined."""
-    for (parent_cls, parent_field), (child_cls, child_field) in (
-            inventory.BACK_REFERENCES.items()):
-        parents = objects.get(parent_cls)
-        if not parents or all(parent_field in rec for rec in parents.values()):
-            continue
-        children: dict[str, list[str]] = {}
-        table = objects.get(child_cls, {})
-        for child_ref, target in zip(table, map(dict.get, table.values(),
-                                                repeat(child_field)), strict=True):
-            if isinstance(target, str) and target.startswith("OpaqueRef:") and (
-                    target != NULL_REF):
-                group = children.get(target)
-                if group is None:
-                    children[target] = [child_ref]
-                else:
-                    group.append(child_ref)
-        get = children.get
-        for ref, rec in parents.items():
-            if parent_field not in rec:
-                rec[parent_field] = sorted(get(ref, ()))
 
 
 # -- entry point ------------------------------------------------------------------------------

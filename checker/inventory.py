@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +80,22 @@ def rebuild_back_references(objects: dict[str, dict[str, Record]]) -> None:
     """
     for (parent_cls, parent_field), (child_cls, child_field) in BACK_REFERENCES.items():
         parents = objects.get(parent_cls)
-        if not parents or not any(parent_field not in rec for rec in parents.values()):
+        if not parents or all(parent_field in rec for rec in parents.values()):
             continue
         children: dict[str, list[str]] = {}
-        for child_ref, child in objects.get(child_cls, {}).items():
-            target = child.get(child_field)
+        table = objects.get(child_cls, {})
+        for child_ref, target in zip(table, map(dict.get, table.values(),
+                                                repeat(child_field)), strict=True):
             if is_ref(target):
-                children.setdefault(target, []).append(child_ref)
+                group = children.get(target)
+                if group is None:
+                    children[target] = [child_ref]
+                else:
+                    group.append(child_ref)
+        get = children.get
         for ref, rec in parents.items():
-            rec.setdefault(parent_field, sorted(children.get(ref, [])))
+            if parent_field not in rec:
+                rec[parent_field] = sorted(get(ref, ()))
 
 
 @dataclass(frozen=True)
@@ -108,19 +116,54 @@ class Gap:
         return out
 
 
-def find_dangling_references(objects: Mapping[str, Mapping[str, Record]]) -> list[Gap]:
-    """Every ref-valued field (or set member) that names no record of any class."""
-    known = {ref for table in objects.values() for ref in table}
-    gaps: list[Gap] = []
+#: Beyond this many dangling references in one class.field, one gap summarises them.
+MAX_GAPS_PER_FIELD = 20
+
+
+def dangling_gaps(objects: dict[str, dict[str, Record]],
+                  known_elsewhere: Collection[str] = ()) -> list[Gap]:
+    """Dangling references as gaps, aggregated per class.field beyond MAX_GAPS_PER_FIELD.
+
+    A ref-valued field or set member naming no record dangles. Found with set operations
+    first, so a 5,000-VM pool costs one pass to collect values and a second only if
+    something dangles. `known_elsewhere`:
+    refs of rows in tables the inventory does not keep; a reference to one of those is
+    out of scope, not dangling.
+    """
+    known: set[str] = set(known_elsewhere)
+    values: list[Any] = []
+    for table in objects.values():
+        known.update(table)
+        for rec in table.values():
+            values.extend(rec.values())
+    strings = {v for v in values if v.__class__ is str}
+    for v in values:
+        if v.__class__ is list:
+            strings.update(x for x in v if x.__class__ is str)
+    del values
+    dangling = {v for v in strings.difference(known) if v.startswith("OpaqueRef:")}
+    dangling.discard(NULL_REF)
+    if not dangling:
+        return []
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for cls, table in objects.items():
         for ref, rec in table.items():
             for name, value in rec.items():
-                targets = value if isinstance(value, list) else [value]
-                dangling = sorted({t for t in targets if is_ref(t) and t not in known})
-                gaps.extend(
-                    Gap(cls, f"dangling reference {t}", ref=ref, field=name) for t in dangling
-                )
-    return gaps
+                if value.__class__ is str:
+                    if value in dangling:
+                        groups.setdefault((cls, name), []).append((ref, value))
+                elif value.__class__ is list and not dangling.isdisjoint(value):
+                    group = groups.setdefault((cls, name), [])
+                    group.extend((ref, t) for t in sorted(set(value) & dangling))
+    out: list[Gap] = []
+    for (cls, fld), items in groups.items():
+        if len(items) <= MAX_GAPS_PER_FIELD:
+            out.extend(Gap(cls, f"dangling reference {t}", ref=r, field=fld) for r, t in items)
+            continue
+        ref, target = items[0]
+        out.append(Gap(cls, f"{len(items)} dangling references in {cls}.{fld} "
+                            f"(first: {target} in {ref})", field=fld))
+    return out
 
 
 def envelope(

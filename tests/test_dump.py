@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REALDATA, TEST_DATA
 
-from checker import dump
+from checker import dump, inventory
 from checker.cli import main
 from checker.errors import InputError
 from checker.facts import is_real_vm
@@ -237,10 +237,10 @@ def test_gaps_missing_tables_and_dangling_refs():
 def test_many_dangling_refs_are_summarised():
     objects = {"VM": {f"OpaqueRef:{i}": {"uuid": str(i), "metrics": f"OpaqueRef:m{i}"}
                       for i in range(50)}}
-    gaps = dump.dangling_gaps(objects)
+    gaps = inventory.dangling_gaps(objects)
     assert len(gaps) == 1
     assert gaps[0].field == "metrics" and gaps[0].reason.startswith("50 dangling references")
-    few = dump.dangling_gaps({"VM": dict(list(objects["VM"].items())[:3])})
+    few = inventory.dangling_gaps({"VM": dict(list(objects["VM"].items())[:3])})
     assert len(few) == 3 and all(g.ref and g.reason.startswith("dangling reference") for g in few)
 
 
