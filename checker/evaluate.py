@@ -316,38 +316,33 @@ class _Runner:
                 elif attr not in {"dst_free_memory", "bandwidth", "bandwidth_source"}:
                     return None
                 continue
-            value = context.var(name)
-            if value is None or attr is None:
-                parts.append(_identity(value))
-            elif isinstance(value, Obj):
-                parts.append(self._object_key(value, attr))
-            else:
-                part = _fact_key(value, attr, self.world)
-                if part is _UNHASHABLE:
-                    return None
-                parts.append(part)
+            part = self._value_key(context.var(name), attr)
+            if part is _UNHASHABLE:
+                return None
+            parts.append(part)
         return tuple(parts)
 
     def _item_part(self, rule: Rule, var: str | None, item: Any) -> Any:
         if var is None:
             return None
-        parts: list[Any] = []
-        for name, attr in rule.assert_paths:
-            if name != var:
-                continue
-            if attr is None or not isinstance(item, Obj):
-                parts.append(_identity(item))
-                if not isinstance(item, Obj):
-                    return _UNHASHABLE
-            else:
-                parts.append(self._object_key(item, attr))
-        return tuple(parts)
+        if not isinstance(item, Obj):
+            return _UNHASHABLE  # a plan item (disk move, SR demand): not shared
+        return tuple(self._value_key(item, attr) for name, attr in rule.assert_paths if name == var)
 
     def name_of(self, obj: Obj) -> str:
         name = self.names.get(obj.key)
         if name is None:
             name = self.names[obj.key] = obj.name
         return name
+
+    def _value_key(self, value: Any, attr: str | None) -> Any:
+        """What a rule reading `value.attr` (or `value` whole) sees, as part of a cache key:
+        identity for a whole object, the fact's value otherwise; _UNHASHABLE if neither."""
+        if value is None or attr is None:
+            return _identity(value)
+        if isinstance(value, Obj):
+            return self._object_key(value, attr)
+        return _fact_key(value, attr, self.world)
 
     def _object_key(self, obj: Obj, attr: str) -> Any:
         memo = (obj.key, attr)
@@ -419,13 +414,7 @@ class _Runner:
                 value = context.op
             else:
                 value = objects.get(var)
-            if value is None or attr is None:
-                parts.append(_identity(value))
-                continue
-            if isinstance(value, Obj):
-                part = self._object_key(value, attr)
-            else:
-                part = _fact_key(value, attr, self.world)
+            part = self._value_key(value, attr)
             if part is _UNHASHABLE:
                 return None
             parts.append(part)
