@@ -18,32 +18,23 @@ from pathlib import Path
 import harness
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-GiB = 1 << 30
+ROOT, OUT, GiB = harness.ROOT, harness.OUT, harness.GiB
 
-_CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, {root!r})
-what, inventory, out = sys.argv[1:4]
-t0 = time.perf_counter()
+_BODY = """
 if what == "json.load":
-    with open(inventory) as f:
+    with open(src) as f:
         json.load(f)
 else:
     from checker.check import CheckOptions, run_check
     from checker.output import iter_json
-    results = run_check(CheckOptions(inventories=[inventory]))
+    results = run_check(CheckOptions(inventories=[src]))
     with open(out, "w", encoding="utf-8") as f:  # as `migready check --format json -o` does
         f.writelines(iter_json(results))
-elapsed = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"seconds": elapsed, "rss": rss}}))
 """
 
 
 def measure(what: str, inventory: Path, out: Path, runs: int) -> dict[str, float]:
-    return harness.measure(_CHILD, [what, str(inventory), str(out)], runs)
+    return harness.measure(_BODY, what, inventory, out, runs)
 
 
 def inventory_for(hosts: int, vms: int) -> Path:

@@ -16,35 +16,25 @@ from pathlib import Path
 import harness
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-GiB = 1 << 30
+ROOT, OUT, GiB = harness.ROOT, harness.OUT, harness.GiB
 
-_CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, {root!r})
-what, dump, out = sys.argv[1:4]
-t0 = time.perf_counter()
-phases = {{}}
+_BODY = """
 if what == "iterparse":
     import xml.etree.ElementTree as ET
-    for _, elem in ET.iterparse(dump):
+    for _, elem in ET.iterparse(src):
         elem.clear()
 else:
-    from checker import dump as dump_mod
+    from checker import dump
     from checker.inventory import save_document
-    doc = dump_mod.import_file(dump)
+    doc = dump.import_file(src)
     phases["import"] = time.perf_counter() - t0
     if what == "import+write":
         save_document(doc, out)
-elapsed = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"seconds": elapsed, "rss": rss, **phases}}))
 """
 
 
 def measure(what: str, dump: Path, out: Path, runs: int) -> dict[str, float]:
-    return harness.measure(_CHILD, [what, str(dump), str(out)], runs)
+    return harness.measure(_BODY, what, dump, out, runs)
 
 
 def main() -> int:
