@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SAMPLE_WAIVERS
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -36,20 +37,9 @@ operations:
     destination: {pool: dr-xs8, host: xs8-h1}
 """
 
-WAIVERS = """waivers:
-  - rule: LIM-005
-    subjects: ["db-01 disk 1"]
-    reason: Backup vendor re-enables CBT after the move
-    approved_by: J. Sato
-    ticket: CHG-2026-1204
-    expires: 2026-12-31
-  - rule: MEM-001
-    subjects: [web-99]
-    reason: never matches
-    approved_by: J. Sato
-    ticket: CHG-2026-1205
-    expires: 2026-12-31
-"""
+
+
+WAIVERS = SAMPLE_WAIVERS.format(expires="2026-12-31")
 
 
 # ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_WAIVERS
 
 from checker.check import CheckOptions, run_check
 from checker.waivers import WaiverError, load_waivers
@@ -36,20 +37,6 @@ def write_waivers(tmp_path, body):
     return path
 
 
-WAIVER = """waivers:
-  - rule: LIM-005
-    subjects: ["db-01 disk 1"]
-    reason: Backup vendor re-enables CBT after the move
-    approved_by: J. Sato
-    ticket: CHG-2026-1204
-    expires: {expires}
-  - rule: MEM-001
-    subjects: [web-99]
-    reason: never matches
-    approved_by: J. Sato
-    ticket: CHG-2026-1205
-    expires: 2026-12-31
-"""
 
 
 def run(pools, plan, waivers=None, **kw):
@@ -60,7 +47,7 @@ def run(pools, plan, waivers=None, **kw):
 def test_waiver_turns_fail_into_waived_and_keeps_the_original(tmp_path, cbt_pools):
     pools, plan = cbt_pools
     assert run(pools, plan)["verdict"] == "blocked"
-    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-12-31")))
+    results = run(pools, plan, write_waivers(tmp_path, SAMPLE_WAIVERS.format(expires="2026-12-31")))
     waived = [f for f in results["findings"] if f["status"] == "waived"]
     assert [(f["rule"], f["subject"]["name"], f["original_status"]) for f in waived] == [
         ("LIM-005", "db-01 disk 1", "fail")]
@@ -72,7 +59,7 @@ def test_waiver_turns_fail_into_waived_and_keeps_the_original(tmp_path, cbt_pool
 
 def test_expired_waiver_waives_nothing_and_is_reported(tmp_path, cbt_pools):
     pools, plan = cbt_pools
-    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-11-01")))
+    results = run(pools, plan, write_waivers(tmp_path, SAMPLE_WAIVERS.format(expires="2026-11-01")))
     assert results["verdict"] == "blocked"
     assert not [f for f in results["findings"] if f["status"] == "waived"]
     assert {w["ticket"]: w["state"] for w in results["waivers"]}["CHG-2026-1204"] == "expired"
@@ -80,7 +67,7 @@ def test_expired_waiver_waives_nothing_and_is_reported(tmp_path, cbt_pools):
 
 def test_no_waivers_gives_the_raw_picture(tmp_path, cbt_pools):
     pools, plan = cbt_pools
-    results = run(pools, plan, write_waivers(tmp_path, WAIVER.format(expires="2026-12-31")),
+    results = run(pools, plan, write_waivers(tmp_path, SAMPLE_WAIVERS.format(expires="2026-12-31")),
                   no_waivers=True)
     assert results["verdict"] == "blocked"
     assert results["waivers"] == []
