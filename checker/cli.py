@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,8 @@ def _print_summary(inv: Any, output: Path) -> None:
 
 
 
-def _write_or_print_pieces(pieces: Any, output: Path | None) -> None:
+def _emit(pieces: Iterable[str], output: Path | None) -> None:
+    """Text to stdout, or to a file written whole or not at all."""
     if output is None:
         for piece in pieces:
             sys.stdout.write(piece)
@@ -161,17 +162,6 @@ def _write_or_print_pieces(pieces: Any, output: Path | None) -> None:
 
     with atomic_writer(output) as handle:
         handle.writelines(pieces)
-    click.echo(f"migready: wrote {output}", err=True)
-
-
-def _write_or_print(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from checker.atomic import atomic_writer
-
-    with atomic_writer(output) as handle:
-        handle.write(text)
     click.echo(f"migready: wrote {output}", err=True)
 
 
@@ -214,18 +204,17 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
                         fail_on=fail_on, no_waivers=no_waivers)
     results = run_check(opts)
     if fmt == "json":  # streamed: an audit's results can be hundreds of megabytes
-        _write_or_print_pieces(out.iter_json(results), output)
-        sys.exit(int(exit_code(results)))
-    if fmt == "text":
+        pieces: Iterable[str] = out.iter_json(results)
+    elif fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
         def style(text: str, key: str) -> str:
             return click.style(text, fg=out.COLOURS.get(key), bold=True) if colour else text
 
-        text = out.format_text(results, style, verbose=verbose)
+        pieces = [out.format_text(results, style, verbose=verbose)]
     else:
-        text = out.FORMATS[fmt](results)
-    _write_or_print(text, output)
+        pieces = [out.FORMATS[fmt](results)]
+    _emit(pieces, output)
     sys.exit(int(exit_code(results)))
 
 

@@ -803,7 +803,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
     from checker.atomic import atomic_writer
     from checker.check import CheckOptions, exit_code, run_check
     from checker.diff import diff_results, failure_set, load_results
-    from checker.output import format_csv, format_json
+    from checker.output import format_csv, iter_json
 
     outcome = CheckOutcome(spec.name, spec.pools)
     failed = [p for p in spec.pools if pools[p].error]
@@ -828,7 +828,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
             plan=spec.plan, waivers=spec.waivers, policies=job.policies, fail_on=job.fail_on,
             extra_inputs={"job": {"name": job.name, "check": spec.name}}))
         with atomic_writer(folder / "results.json") as handle:
-            handle.write(format_json(results))
+            handle.writelines(iter_json(results))
         outcome.results_path = folder / "results.json"
         if "csv" in job.report.formats:
             with atomic_writer(folder / "results.csv") as handle:
@@ -877,11 +877,11 @@ def _render_reports(job: Job, results: dict[str, Any], previous: dict[str, Any] 
 
 def _save_state(state: Path, check: CheckOutcome) -> None:
     from checker.atomic import atomic_writer
-    from checker.output import format_json
+    from checker.output import iter_json
 
     assert check.results is not None
     with atomic_writer(state / check.name / "last-results.json") as handle:
-        handle.write(format_json(check.results))
+        handle.writelines(iter_json(check.results))
 
 
 # -- the e-mail -----------------------------------------------------------------------------
