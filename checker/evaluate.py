@@ -29,6 +29,17 @@ OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_se
                             "wave_live_moves_from_pool", "wave_moves_of_vm"})
 
 
+def _destination_side(var: str, attr: str | None) -> bool:
+    return var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
+
+
+def names_destination_only(rule: Rule) -> bool:
+    """The rule's messages and command read nothing of the destination but its name: in
+    a sweep, one rendering (with a stand-in name) serves every host it fails for."""
+    return all(not _destination_side(var, attr) or (var, attr) == ("dst_host", "name")
+               for var, attr in rule.message_paths)
+
+
 def source_only(rule: Rule) -> bool:
     """The rule's result and messages cannot depend on which host of its own pool the VM
     goes to (the destination pool, in a live move, is its own)."""
@@ -95,7 +106,7 @@ class Finding:
         if self.rule.command is None or self.status not in {"fail", "unknown"} or not self.variables:
             return None
         try:
-            return self.rule.command.render(**self.variables).strip() or None
+            return render(self.rule.command, {**self.variables, "status": self.status}).strip() or None
         except (UnknownFact, UndefinedError, TypeError):
             return None
 
@@ -177,9 +188,9 @@ class _Runner:
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
         self.partitions: dict[tuple[str, int], list[_HostClass]] = {}
-        self.head_reads_host = {rule.id: any(
-            var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
-            for var, attr in rule.head_paths) for rule in rules.rules}
+        self.head_reads_host = {rule.id: any(_destination_side(var, attr) for var, attr in rule.head_paths)
+                                for rule in rules.rules}
+        self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -220,6 +231,7 @@ class _Runner:
             return context
 
         everywhere: list[Finding] = []
+        stencils: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
             once = self.source_only[rule.id]
             if once:
@@ -244,15 +256,39 @@ class _Runner:
                         everywhere.append(finding)
                     else:
                         for host in members:  # the same result, each with its own message
-                            finding = context_for(host).finding(rule, subject, outcome)
-                            finding.targets = [self.name_of(host)]
-                            finding.settle()  # render now: the move's context can then go
+                            finding = self._destination_finding(rule, subject, outcome, host,
+                                                                context_for, stencils)
                             operation.findings.append(finding)
-                            operation.destinations[self.name_of(host)].append(finding)
+                            operation.destinations[finding.targets[0]].append(finding)
         operation.findings += everywhere
         for problems in operation.destinations.values():
             problems += everywhere
         return operation
+
+    def _destination_finding(self, rule: Rule, subject: Any, outcome: _Outcome, host: Obj,
+                             context_for: Any, stencils: dict[tuple[Any, ...], Finding]) -> Finding:
+        """A sweep's failure on one destination, its messages rendered now (so the move's
+        context can go). A VM with a local disk fails LIVE-001 on every other host: when the
+        messages read nothing of the destination but its name, they are rendered once, with
+        a stand-in name, and each host's copy is that text with its name put in."""
+        name = self.name_of(host)
+        if not self.names_destination_only[rule.id]:
+            finding = context_for(host).finding(rule, subject, outcome)
+            finding.settle()
+        else:
+            key = (rule.id, _identity(subject), outcome.status, outcome.unknown)
+            stencil = stencils.get(key)
+            if stencil is None:
+                stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
+                stencil.variables = {**(stencil.variables or {}), "dst_host": _ANY_HOST}
+                stencil.settle()
+            finding = Finding(rule, outcome.status, stencil.operation, subject, outcome.evidence,
+                              unknown=outcome.unknown)
+            finding._messages = {lang: text.replace(_ANY_HOST.name, name)
+                                 for lang, text in stencil.messages.items()}
+            finding._command = stencil.command and stencil.command.replace(_ANY_HOST.name, name)
+        finding.targets = [name]
+        return finding
 
     def host_classes(self, rule: Rule, move: Move) -> list[_HostClass]:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
@@ -479,6 +515,16 @@ class _Context:
                        outcome.unknown)
 
 
+class _AnyHost:
+    """The destination in a message rendered once for many hosts: only its name is read."""
+
+    name = "\x00destination host\x00"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_ANY_HOST = _AnyHost()
 #: (representative host, member hosts, the values the rule reads of them, member names)
 _HostClass = tuple[Obj, list[Obj], Any, list[str]]
 _UNHASHABLE = object()

@@ -168,7 +168,9 @@ class Rule:
     #: head (applies_when, for_each) and for the assertion (the loop variable included).
     head_paths: tuple[tuple[str, str | None], ...] = ()
     assert_paths: tuple[tuple[str, str | None], ...] = ()
-    #: The same for logic, messages and command: what a grouped result may stand for.
+    #: The same for messages and command, and for everything the rule reads: what a
+    #: shared result or a shared rendering may stand for.
+    message_paths: frozenset[tuple[str, str | None]] = frozenset()
     all_paths: frozenset[tuple[str, str | None]] = frozenset()
     builtin: bool = True
 
@@ -297,6 +299,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         else:
             head_paths |= _read_paths(tree)
     templates: dict[str, Any] = {}
+    message_types = {**var_types, "status": "value"}  # messages also see the finding's status
     for lang in LANGS:
         for section in ("message", "remediation"):
             source = data[section][lang]
@@ -309,7 +312,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
                                         f"{section}.{lang}", f"template does not compile: {exc.message}"))
                 continue
             problems += [Problem(file, line, col, rule_id, f"{section}.{lang}", msg)
-                         for msg in check_names(tree, var_types, allow_locals=True)]
+                         for msg in check_names(tree, message_types, allow_locals=True)]
             if section == "message":
                 reads |= _root_names(tree)
                 message_paths |= _read_paths(tree, loop_var)
@@ -321,7 +324,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
             command = ENV.from_string(data["command"])
             message_paths |= _read_paths(tree, loop_var)
             problems += [Problem(file, line, col, rule_id, "command", msg)
-                         for msg in check_names(tree, var_types, allow_locals=True)]
+                         for msg in check_names(tree, message_types, allow_locals=True)]
         except TemplateSyntaxError as exc:
             problems.append(Problem(file, line, col, rule_id, "command",
                                     f"template does not compile: {exc.message}"))
@@ -344,6 +347,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, l
         command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
         reads=frozenset(reads - ({for_each[0]} if for_each else set())),
         head_paths=_sorted_paths(head_paths), assert_paths=_sorted_paths(assert_paths),
+        message_paths=frozenset(message_paths),
         all_paths=frozenset(head_paths | assert_paths | message_paths), builtin=builtin,
     )
     return rule, []

@@ -6,7 +6,13 @@ root; tests read it from there and never copy it into the project.
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+Objects = dict[str, dict[str, dict[str, Any]]]
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -31,3 +37,66 @@ SAMPLE_WAIVERS = """waivers:
     ticket: CHG-2026-1205
     expires: 2026-12-31
 """
+
+
+# ---------------------------------------------------------------------------------
+# The sample pools (tests/policies/_base) and the one-field changes tests make to them
+# ---------------------------------------------------------------------------------
+
+BASE = Path(__file__).resolve().parent / "policies" / "_base"
+PROD, DR = BASE / "prod-ch82.json", BASE / "dr-xs8.json"
+
+#: web-01 (8 GiB) and app-01 (16 GiB) to ch82-h2, which `shrink_h2` leaves room for one of.
+TWO_TO_ONE = """plan: CHG-MEM
+operations:
+  - kind: live
+    vms: [web-01, app-01]
+    destination: {host: ch82-h2}
+"""
+
+
+def derived(tmp_path: Path, change: Callable[[Objects], None], base: Path = PROD) -> Path:
+    """A copy of a sample pool with `change(objects)` applied: the one field a case is about."""
+    doc = json.loads(base.read_text())
+    change(doc["objects"])
+    path = tmp_path / f"{base.stem}-{change.__name__.strip('<>')}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def by_name(objects: Objects, cls: str, name: str) -> dict[str, Any]:
+    return next(rec for rec in objects[cls].values() if rec.get("name_label") == name)
+
+
+def shrink_h2(objects: Objects) -> None:
+    """ch82-h2 keeps 20 GiB free: room for web-01 (8 GiB) or app-01 (16 GiB), not both."""
+    host_ref, host = next((ref, rec) for ref, rec in objects["host"].items()
+                          if rec["name_label"] == "ch82-h2")
+    used = sum(int(vm["memory_dynamic_min"]) + int(vm["memory_overhead"])
+               for vm in objects["VM"].values() if vm["resident_on"] == host_ref)
+    objects["host_metrics"][host["metrics"]]["memory_total"] = str(
+        int(host["memory_overhead"]) + used + 20 * 1024**3)
+
+
+def add_host(objects: Objects, like: str, name: str) -> None:
+    """A new host made like `like`: its metrics, its PIFs (so the same networks) and its
+    PBDs of shared SRs, under a new name, with no VMs (the sample pools have two hosts)."""
+    def new(cls: str, record: dict[str, Any], **changes: Any) -> str:
+        ref = f"OpaqueRef:{name}-{cls}-{len(objects[cls])}"
+        objects[cls][ref] = {**record, "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, ref)), **changes}
+        return ref
+
+    ref = f"OpaqueRef:{name}"
+    model = by_name(objects, "host", like)
+    pbds = [new("PBD", pbd, host=ref) for pbd in map(objects["PBD"].get, model["PBDs"])
+            if objects["SR"][pbd["SR"]]["shared"]]
+    pifs = [new("PIF", pif, host=ref, metrics=new("PIF_metrics", objects["PIF_metrics"][pif["metrics"]]))
+            for pif in map(objects["PIF"].get, model["PIFs"])]
+    objects["host"][ref] = {**model, "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, ref)),
+                            "name_label": name, "hostname": name, "resident_VMs": [],
+                            "PBDs": pbds, "PIFs": pifs,
+                            "metrics": new("host_metrics", objects["host_metrics"][model["metrics"]])}
+    for pbd in pbds:
+        objects["SR"][objects["PBD"][pbd]["SR"]]["PBDs"].append(pbd)
+    for pif in pifs:
+        objects["network"][objects["PIF"][pif]["network"]]["PIFs"].append(pif)

@@ -8,25 +8,12 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
+from conftest import PROD, TWO_TO_ONE, by_name, derived, shrink_h2
 
 from checker.cli import main
 
 HERE = Path(__file__).parent
-BASE = HERE / "policies" / "_base"
 SCHEMA = json.loads((HERE.parent / "checker" / "schemas" / "results.schema.json").read_text())
-
-
-def derived(tmp_path, name, change):
-    """A copy of a base pool with `change(objects)` applied: the one field a case is about."""
-    doc = json.loads((BASE / name).read_text())
-    change(doc["objects"])
-    path = tmp_path / name
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def by_name(objects, cls, name):
-    return next(rec for rec in objects[cls].values() if rec.get("name_label") == name)
 
 
 def plan_file(tmp_path, text):
@@ -35,26 +22,8 @@ def plan_file(tmp_path, text):
     return path
 
 
-TWO_TO_ONE = """plan: CHG-MEM
-operations:
-  - kind: live
-    vms: [web-01, app-01]
-    destination: {host: ch82-h2}
-"""
-
-
-def shrink_h2(objects):
-    """ch82-h2 keeps room for app-01 (16 GiB) or web-01 (8 GiB), not both."""
-    host_ref, host = next((ref, rec) for ref, rec in objects["host"].items()
-                          if rec["name_label"] == "ch82-h2")
-    used = sum(int(vm["memory_dynamic_min"]) + int(vm["memory_overhead"])
-               for vm in objects["VM"].values() if vm["resident_on"] == host_ref)
-    metrics = objects["host_metrics"][host["metrics"]]
-    metrics["memory_total"] = str(int(host["memory_overhead"]) + used + 20 * 1024**3)
-
-
 def test_two_vms_that_fit_alone_but_not_together_block(tmp_path, capsys):
-    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    src = derived(tmp_path, shrink_h2)
     code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)),
                  "--format", "json", "--only", "MEM-001"])
     results = json.loads(capsys.readouterr().out)
@@ -74,7 +43,7 @@ def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
     def drop_metrics(objects):
         by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
 
-    src = derived(tmp_path, "prod-ch82.json", drop_metrics)
+    src = derived(tmp_path, drop_metrics)
     code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)),
                  "--only", "MEM-001"])
     out = capsys.readouterr().out
@@ -88,14 +57,14 @@ def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
 def test_invalid_plan_exits_2_without_evaluating(tmp_path, capsys):
     bad = plan_file(tmp_path, "operations:\n  - kind: live\n    vms: [nobody]\n"
                               "    destination: {host: ch82-h2}\n")
-    assert main(["check", str(BASE / "prod-ch82.json"), "--plan", str(bad)]) == 2
+    assert main(["check", str(PROD), "--plan", str(bad)]) == 2
     captured = capsys.readouterr()
     assert "no VM matches 'nobody'" in captured.err
     assert captured.out == ""
 
 
 def test_invalid_inventory_names_the_json_path(tmp_path, capsys):
-    doc = json.loads((BASE / "prod-ch82.json").read_text())
+    doc = json.loads(PROD.read_text())
     vm_ref = next(iter(doc["objects"]["VM"]))
     doc["objects"]["VM"][vm_ref]["power_state"] = "Levitating"
     path = tmp_path / "broken.json"
@@ -112,12 +81,12 @@ def test_interrupt_exits_130(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(checker.check, "run_check", interrupted)
-    assert main(["check", str(BASE / "prod-ch82.json")]) == 130
+    assert main(["check", str(PROD)]) == 130
 
 
 @pytest.mark.parametrize("fmt", ["json", "junit", "csv", "markdown", "text"])
 def test_every_format_writes_atomically(tmp_path, fmt, capsys):
-    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    src = derived(tmp_path, shrink_h2)
     out = tmp_path / f"results.{fmt}"
     code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)), "--format", fmt,
                  "-o", str(out), "--only", "MEM-001"])
@@ -142,7 +111,7 @@ def test_every_format_writes_atomically(tmp_path, fmt, capsys):
 
 def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
     # ch82-h2 keeps room for web-01 but not db-01 (shrunk host_metrics: the one field).
-    src = derived(tmp_path, "prod-ch82.json", shrink_h2)
+    src = derived(tmp_path, shrink_h2)
     code = main(["check", str(src), "--format", "json", "--only", "MEM-001"])
     results = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -164,7 +133,7 @@ def test_audit_failure_that_holds_for_every_destination(tmp_path, capsys):
         vm = by_name(objects, "VM", "web-02")
         objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
 
-    src = derived(tmp_path, "prod-ch82.json", nomigrate)
+    src = derived(tmp_path, nomigrate)
     assert main(["check", str(src), "--format", "json", "--only", "LIM-004,MEM-001"]) == 1
     results = json.loads(capsys.readouterr().out)
     live = {o["vm"]["name"]: o for o in results["operations"] if o["kind"] == "live"}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE_WAIVERS
+from conftest import DR, PROD, SAMPLE_WAIVERS, TWO_TO_ONE, by_name, derived, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -18,17 +18,7 @@ from checker.diff import diff_results, load_results
 from checker.errors import InputError
 from checker.output import format_json
 
-HERE = Path(__file__).parent
-BASE = HERE / "policies" / "_base"
-PROD, DR = BASE / "prod-ch82.json", BASE / "dr-xs8.json"
 TODAY = dt.date(2026, 11, 25)
-
-TWO_TO_ONE = """plan: CHG-MEM
-operations:
-  - kind: live
-    vms: [web-01, app-01]
-    destination: {host: ch82-h2}
-"""
 
 STORAGE = """plan: CHG-W
 operations:
@@ -45,29 +35,6 @@ WAIVERS = SAMPLE_WAIVERS.format(expires="2026-12-31")
 # ---------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------
-
-def derived(tmp_path: Path, change) -> Path:
-    """prod-ch82 with `change(objects)` applied: the one field a case is about."""
-    doc = json.loads(PROD.read_text())
-    change(doc["objects"])
-    path = tmp_path / f"prod-{change.__name__}.json"
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def by_name(objects, cls, name):
-    return next(rec for rec in objects[cls].values() if rec.get("name_label") == name)
-
-
-def shrink_h2(objects):
-    """ch82-h2 keeps 20 GiB free: room for web-01 (8 GiB) or app-01 (16 GiB), not both."""
-    host_ref, host = next((ref, rec) for ref, rec in objects["host"].items()
-                          if rec["name_label"] == "ch82-h2")
-    used = sum(int(vm["memory_dynamic_min"]) + int(vm["memory_overhead"])
-               for vm in objects["VM"].values() if vm["resident_on"] == host_ref)
-    objects["host_metrics"][host["metrics"]]["memory_total"] = str(
-        int(host["memory_overhead"]) + used + 20 * 1024**3)
-
 
 def drop_h2_metrics(objects):
     """ch82-h2's host.metrics dangles: its free memory (MEM-001) cannot be decided."""

@@ -1,0 +1,53 @@
+"""The evaluator's sharing of work in the readiness audit (checker/evaluate.py): what it
+reuses across destinations must give exactly what evaluating each destination would."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import add_host, derived
+
+import checker.evaluate
+from checker.check import CheckOptions, run_check
+
+
+def three_hosts(objects):
+    """ch82-h3, made like ch82-h2: db-01's disks on ch82-h1's local SR fail LIVE-001 twice."""
+    add_host(objects, "ch82-h2", "ch82-h3")
+
+
+@pytest.fixture
+def pool(tmp_path):
+    return derived(tmp_path, three_hosts)
+
+
+def live_failures(results):
+    return {(f["subject"]["name"], *f["targets"]): f for f in results["findings"]
+            if f["rule"] == "LIVE-001" and f["status"] == "fail" and "targets" in f}
+
+
+def test_per_destination_failures_each_name_their_host(pool):
+    failures = live_failures(run_check(CheckOptions([pool], only=["LIVE-001"])))
+    assert sorted(failures) == [("db-01 disk 0", "ch82-h2"), ("db-01 disk 0", "ch82-h3"),
+                                ("db-01 disk 1", "ch82-h2"), ("db-01 disk 1", "ch82-h3")]
+    on_h3 = failures[("db-01 disk 1", "ch82-h3")]
+    assert on_h3["message"] == ("VM 'db-01': disk 'db-01 disk 1' is on SR 'Local storage ch82-h1', "
+                                "which is not attached on destination host 'ch82-h3'")
+    assert on_h3["messages"]["ja"].endswith("移行先ホスト「ch82-h3」に接続されていません")
+    assert on_h3["evidence"]["dst_host.attached_srs"] == ["Shared iSCSI", "ISO library"]
+
+
+def test_messages_rendered_once_for_many_hosts_equal_each_hosts_own(pool, monkeypatch):
+    shared = run_check(CheckOptions([pool], only=["LIVE-001", "LIVE-003"]))["findings"]
+    monkeypatch.setattr(checker.evaluate, "names_destination_only", lambda rule: False)
+    one_by_one = run_check(CheckOptions([pool], only=["LIVE-001", "LIVE-003"]))["findings"]
+    assert live_failures({"findings": shared}) and shared == one_by_one
+
+
+def test_which_rules_may_share_a_rendering():
+    from checker.policy import load_rules
+
+    rules = {rule.id: rule for rule in load_rules().rules}
+    # LIVE-001 names the destination only; LIVE-003 lists the networks it lacks.
+    assert checker.evaluate.names_destination_only(rules["LIVE-001"])
+    assert not checker.evaluate.names_destination_only(rules["LIVE-003"])
+    assert not checker.evaluate.names_destination_only(rules["MEM-001"])  # its free memory
