@@ -188,6 +188,10 @@ class _Runner:
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
         self.partitions: dict[tuple[str, int], list[_HostClass]] = {}
+        #: Each distinct set of sweep destinations (a pool's hosts but one), numbered: VMs
+        #: on the same host share their classes.
+        self.sweeps: dict[tuple[Any, ...], int] = {}
+        self.sweep_classes: dict[tuple[str, int], list[_HostClass]] = {}
         self.head_reads_host = {rule.id: any(_destination_side(var, attr) for var, attr in rule.head_paths)
                                 for rule in rules.rules}
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
@@ -227,9 +231,11 @@ class _Runner:
             if context is None:
                 pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
                             dst_host=host, audit=True)
-                context = contexts[host.key] = _Context(self, pair, make_facts)
+                like = next(iter(contexts.values()), None)  # the same VM and source
+                context = contexts[host.key] = _Context(self, pair, make_facts, like)
             return context
 
+        sweep_id = self.sweeps.setdefault(tuple(h.key for h in move.sweep), len(self.sweeps))
         everywhere: list[Finding] = []
         stencils: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
@@ -237,7 +243,9 @@ class _Runner:
             if once:
                 classes = [(move.sweep[0], move.sweep, None, [])]
             else:
-                classes = self.host_classes(rule, move)
+                classes = self.sweep_classes.get((rule.id, sweep_id))
+                if classes is None:
+                    classes = self.sweep_classes[(rule.id, sweep_id)] = self.host_classes(rule, move)
                 vm_parts = self._vm_parts(rule, context_for(move.sweep[0]))
             for representative, members, class_key, names in classes:
                 if once or vm_parts is None:
@@ -473,15 +481,18 @@ class _Context:
 
     __slots__ = ("_op", "_variables", "make_facts", "move", "objects", "runner")
 
-    def __init__(self, runner: _Runner, move: Move, op: Any) -> None:
+    def __init__(self, runner: _Runner, move: Move, op: Any, like: _Context | None = None) -> None:
         self.runner = runner
         self.move = move
         #: The move's PlanFacts, or a callable making them on first use.
         self._op: PlanFacts | None = op if isinstance(op, PlanFacts) else None
         self.make_facts = None if self._op is not None else op
         self._variables: dict[str, Any] | None = None
+        if like is not None:  # the same VM and source, another destination host
+            self.objects = {**like.objects, "dst_host": move.dst_host}
+            return
         world = runner.world
-        self.objects: dict[str, Any] = {
+        self.objects = {
             "vm": move.vm, "dst_host": move.dst_host, "settings": runner.settings,
             "src_host": runner.home_host(move.vm) if move.vm is not None else move.host,
             "src_pool": world.pool(move.src_pool), "dst_pool": world.pool(move.dst_pool),
