@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.evaluate import Evaluation, Finding
+from checker.evaluate import Evaluation, Finding, Operation
 from checker.facts import Obj
 from checker.yamlsrc import YamlError
 from checker.yamlsrc import load as load_yaml
@@ -130,23 +130,15 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
     return out
 
 
-def _names(finding: Finding, ev: Evaluation) -> tuple[set[str], str]:
-    """Names a waiver may use for the finding: the subject's and the moved VM's name, uuid, tags."""
+def _names(finding: Finding, op: Operation, ev: Evaluation) -> tuple[set[str], str]:
+    """Names a waiver may use for the finding: the subject's and the moved VM's name (as
+    findings show it), uuid, tags."""
+    objs = [o for o in (finding.subject, op.move.vm, op.move.host) if isinstance(o, Obj)]
     names: set[str] = set()
-    objs: list[Obj] = []
-    if isinstance(finding.subject, Obj):
-        objs.append(finding.subject)
-    op = next((o for o in ev.operations if o.move.id == finding.operation), None)
-    pool_name = ""
-    if op is not None:
-        for obj in (op.move.vm, op.move.host):
-            if obj is not None:
-                objs.append(obj)
-        pool_name = ev.world.inventories[op.move.src_pool].name
     for obj in objs:
         rec = obj.inv.get(obj.cls, obj.ref) or {}
         names |= {obj.name, f"uuid:{obj.uuid}", *map(str, rec.get("tags") or [])}
-    return names, pool_name
+    return names, ev.world.inventories[op.move.src_pool].name
 
 
 def apply_waivers(ev: Evaluation, waivers: list[Waiver], *, today: dt.date | None = None,
@@ -157,7 +149,7 @@ def apply_waivers(ev: Evaluation, waivers: list[Waiver], *, today: dt.date | Non
         for finding in op.findings:
             if finding.status not in {"fail", "unknown"}:
                 continue
-            names, pool_name = _names(finding, ev)
+            names, pool_name = _names(finding, op, ev)
             for waiver in waivers:
                 if not waiver.covers(finding, names, pool_name):
                     continue
