@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -104,6 +105,16 @@ class World:
         self._cache: dict[tuple[int, str, str, str], Any] = {}
         #: Names are read for every message and evidence line: looked up once.
         self.names: dict[tuple[int, str, str], str] = {}
+        self._repeated: dict[int, set[str]] = {}
+
+    def repeated_sr_names(self, pool: int) -> set[str]:
+        """SR names used more than once in the pool: the installer names every host's local
+        SR "Local storage", so such names need their host to say which SR is meant."""
+        repeated = self._repeated.get(pool)
+        if repeated is None:
+            counts = Counter(rec.get("name_label") for _, rec in self.inventories[pool].all("SR"))
+            repeated = self._repeated[pool] = {name for name, n in counts.items() if n > 1}
+        return repeated
 
     def obj(self, pool: int, cls: str, ref: str, label: str | None = None) -> Obj:
         return Obj(self, pool, cls, ref, label or cls)
@@ -133,6 +144,17 @@ class World:
         if isinstance(cached, Missing):
             raise cached
         return cached
+
+
+def _local_sr_name(sr: Obj, rec: Record, name: str) -> str:
+    """`Local storage (xs37)` for an SR plugged into one host only; a shared SR whose name
+    repeats keeps it (its uuid tells it apart in the results)."""
+    inv = sr.world.inventories[sr.pool]
+    hosts = {(inv.get("PBD", ref) or {}).get("host") for ref in rec.get("PBDs") or []}
+    if len(hosts) != 1 or rec.get("shared") is True:
+        return name
+    host = inv.get("host", hosts.pop() or "")
+    return f"{name} ({host['name_label']})" if host and host.get("name_label") else name
 
 
 class Obj:
@@ -172,6 +194,8 @@ class Obj:
         if name is None:
             rec = self.world.inventories[self.pool].get(self.cls, self.ref) or {}
             name = str(rec.get("name_label") or rec.get("device") or rec.get("uuid") or self.ref)
+            if self.cls == "SR" and name in self.world.repeated_sr_names(self.pool):
+                name = _local_sr_name(self, rec, name)
             names[self.key] = name
         return name
 

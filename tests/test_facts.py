@@ -540,6 +540,22 @@ def test_attached_srs_and_pgpus():
     assert [p.ref for p in w.value(dt16, "pgpus")] == [TAMPA_DT16_PGPU]
 
 
+def test_sr_names_repeated_in_a_pool_name_their_host():
+    # Real Cowley: the installer named both hosts' local SRs "Local storage" (and their
+    # udev SRs "DVD drives", "Removable storage"); shared SRs keep their names.
+    assert sorted(names(world(COWLEY1).objects(0, "SR"))) == [
+        "DVD drives (chester)", "DVD drives (grimsby)",
+        "Local storage (chester)", "Local storage (grimsby)",
+        "Removable storage (chester)", "Removable storage (grimsby)",
+        "XenServer Tools", "iSCSI virtual disk storage",
+        "tund:/vol/linux_images/images", "tund:/vol/linux_images/images/autoinstall"]
+
+    def rename(objects):  # derived: grimsby's local SR renamed, so "Local storage" is unique
+        local = next(rec for rec in objects["SR"].values() if rec["name_label"] == "Local storage")
+        local["name_label"] = "Local storage 2"
+    assert {"Local storage", "Local storage 2"} <= set(names(world(COWLEY1, rename).objects(0, "SR")))
+
+
 def test_host_is_master_and_resident_vms():
     w = world(TAMPA)
     assert w.value(obj(w, "host", TAMPA_DT16), "is_master") is True
