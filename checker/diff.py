@@ -7,6 +7,7 @@ subject), not by operation id, which changes when a plan is edited.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +30,51 @@ def load_results(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def _keys(results: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
+#: The destination of an audit finding marked `all_targets`: every host of its sweep.
+EVERY = "*"
+
+#: (rule, kind, VM or host, destination pool, destination SR, subject): a finding's
+#: identity but for the destination host.
+_Base = tuple[Any, ...]
+
+
+def _problem(f: dict[str, Any]) -> bool:
+    """A failure or an unknown; advice (an info rule's fail) is not a failure."""
+    return f["status"] in PROBLEMS and f.get("severity") != "info"
+
+
+def _index(results: dict[str, Any]) -> dict[_Base, dict[str, dict[str, Any]]]:
+    """Findings by identity, then by destination host. An audit finding for every
+    destination stays one entry (EVERY): expanding the 5,000-VM audit's grouped passes
+    host by host would take millions of entries."""
     ops = {o["id"]: o for o in results["operations"]}
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out: dict[_Base, dict[str, dict[str, Any]]] = {}
     for f in results["findings"]:
         op = ops.get(f["operation"], {})
         who = (op.get("vm") or op.get("host") or {}).get("uuid") or (op.get("vm") or {}).get("name")
         dest = op.get("destination") or {}
         subject = f.get("subject") or {}
-        if f.get("all_targets") and "hosts" in dest:
-            targets = tuple(dest["hosts"])  # one finding for every destination of the sweep
-        else:
-            targets = tuple(f.get("targets") or [dest.get("host")])
+        base = (f["rule"], op.get("kind"), who, dest.get("pool"), dest.get("sr"),
+                subject.get("uuid") or subject.get("name"))
+        targets = [EVERY] if f.get("all_targets") and "hosts" in dest else \
+            f.get("targets") or [dest.get("host")]
+        slot = out.setdefault(base, {})
         for target in targets:
-            key = (f["rule"], op.get("kind"), who, dest.get("pool"), target, dest.get("sr"),
-                   subject.get("uuid") or subject.get("name"))
-            out[key] = f
+            slot[target] = f
     return out
+
+
+def _pairs(old: dict[_Base, dict[str, dict[str, Any]]], new: dict[_Base, dict[str, dict[str, Any]]],
+           ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any] | None, dict[str, Any] | None]]:
+    """(key, old finding, new finding) for each destination either side names, in the new
+    results' order; a side's finding for every destination stands for the ones it does not
+    name."""
+    for base in [*new, *(b for b in old if b not in new)]:
+        before, after = old.get(base, {}), new.get(base, {})
+        for target in [*after, *(t for t in before if t not in after)]:
+            key = (*base[:4], target, *base[4:])
+            yield (key, before.get(target) or before.get(EVERY),
+                   after.get(target) or after.get(EVERY))
 
 
 def _describe(key: tuple[Any, ...], f: dict[str, Any]) -> dict[str, Any]:
@@ -56,23 +85,17 @@ def _describe(key: tuple[Any, ...], f: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    a, b = _keys(old), _keys(new)
     new_failures, resolved, persisting, changes = [], [], [], []
-    for key, f in b.items():
-        before = a.get(key)
-        if f["status"] in PROBLEMS:
-            if before is None or before["status"] not in PROBLEMS:
-                new_failures.append(_describe(key, f))
-            else:
-                persisting.append(_describe(key, f))
-        if before is not None and before["status"] != f["status"]:
-            changes.append({**_describe(key, f), "from": before["status"], "to": f["status"]})
     checked_now = {r["id"] for r in new.get("rules", [])}
-    for key, f in a.items():
-        if f["rule"] not in checked_now and checked_now:
-            continue  # not resolved: no longer checked (see rules_removed)
-        if f["status"] in PROBLEMS and (key not in b or b[key]["status"] not in PROBLEMS):
-            resolved.append(_describe(key, f))
+    for key, before, after in _pairs(_index(old), _index(new)):
+        if after is not None and _problem(after):
+            (persisting if before is not None and _problem(before) else new_failures).append(
+                _describe(key, after))
+        if before is not None and after is not None and before["status"] != after["status"]:
+            changes.append({**_describe(key, after), "from": before["status"], "to": after["status"]})
+        if before is not None and _problem(before) and (after is None or not _problem(after)) \
+                and (before["rule"] in checked_now or not checked_now):
+            resolved.append(_describe(key, before))  # not if no longer checked: rules_removed
     waivers_old = {(w["rule"], w["ticket"]): w["state"] for w in old.get("waivers", [])}
     waivers_new = {(w["rule"], w["ticket"]): w["state"] for w in new.get("waivers", [])}
     rules_old = {r["id"] for r in old.get("rules", [])}
@@ -95,7 +118,8 @@ def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def failure_set(results: dict[str, Any]) -> set[tuple[Any, ...]]:
     """The unwaived failures and unknowns: what `only_on_change` compares."""
-    return {k for k, f in _keys(results).items() if f["status"] in PROBLEMS}
+    return {(base, target) for base, slot in _index(results).items()
+            for target, f in slot.items() if _problem(f)}
 
 
 def format_diff_text(d: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from conftest import DR, PROD, SAMPLE_WAIVERS, TWO_TO_ONE, by_name, derived, shr
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
-from checker.diff import diff_results, load_results
+from checker.diff import diff_results, failure_set, load_results
 from checker.errors import InputError
 from checker.output import format_json
 
@@ -183,6 +183,36 @@ def test_audit_failures_are_matched_per_destination(tmp_path, capsys):
     assert sorted((c["kind"], c["subject"], c["from"], c["to"]) for c in d["status_changes"]
                   if c["kind"] == "evacuate") == [
         ("evacuate", "db-01", "pass", "fail"), ("evacuate", "web-01", "pass", "fail")]
+
+
+def nomigrate(objects):
+    """web-02 gets the no-migrate flag (the one field LIM-004 reads)."""
+    vm = by_name(objects, "VM", "web-02")
+    objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
+
+
+def test_audit_failure_for_every_destination_is_one_entry(tmp_path, capsys):
+    # LIM-004 blocks web-02 whatever the host: one finding for every destination of its
+    # sweep ("*"), and one in its host's evacuation (to ch82-h1).
+    old = results_file(tmp_path, "old", [PROD], only=("LIM-004",))
+    new = results_file(tmp_path, "new", [derived(tmp_path, nomigrate)], only=("LIM-004",))
+    d = diff(capsys, old, new)
+    assert sorted((f["kind"], f["subject"], f["destination"]) for f in d["new_failures"]) == [
+        ("evacuate", "web-02", "ch82-h1"), ("live", "web-02", "*")]
+    assert sorted((c["kind"], c["from"], c["to"]) for c in d["status_changes"]) == [
+        ("evacuate", "pass", "fail"), ("live", "pass", "fail")]
+    d = diff(capsys, new, old)
+    assert sorted((f["kind"], f["destination"]) for f in d["resolved"]) == [
+        ("evacuate", "ch82-h1"), ("live", "*")]
+
+
+def test_advice_is_not_a_failure(tmp_path, capsys):
+    # LIM-008 (info) "fails" for every running VM: advice, neither new nor persisting.
+    old = results_file(tmp_path, "old", [PROD], only=("LIM-008",))
+    assert any(f["status"] == "fail" for f in load_results(old)["findings"])
+    d = diff(capsys, old, old)
+    assert d["new_failures"] == d["persisting"] == d["resolved"] == d["status_changes"] == []
+    assert failure_set(load_results(old)) == set()
 
 
 # ---------------------------------------------------------------------------------
