@@ -99,6 +99,15 @@ class Finding:
         self._command = self.command
         self.variables = None
 
+    def for_destination(self, stand_in: str, name: str, evidence: dict[str, Any]) -> Finding:
+        """This settled finding, rendered with `stand_in` for the destination's name, as the
+        same result on destination `name` (with that host's evidence)."""
+        twin = Finding(self.rule, self.status, self.operation, self.subject, evidence,
+                       unknown=self.unknown, targets=[name])
+        twin._messages = {lang: text.replace(stand_in, name) for lang, text in self.messages.items()}
+        twin._command = self.command and self.command.replace(stand_in, name)
+        return twin
+
     @property
     def command(self) -> str | None:
         if self._command is not _UNSET:
@@ -282,21 +291,16 @@ class _Runner:
         name = self.name_of(host)
         if not self.names_destination_only[rule.id]:
             finding = context_for(host).finding(rule, subject, outcome)
+            finding.targets = [name]
             finding.settle()
-        else:
-            key = (rule.id, _identity(subject), outcome.status, outcome.unknown)
-            stencil = stencils.get(key)
-            if stencil is None:
-                stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
-                stencil.variables = {**(stencil.variables or {}), "dst_host": _ANY_HOST}
-                stencil.settle()
-            finding = Finding(rule, outcome.status, stencil.operation, subject, outcome.evidence,
-                              unknown=outcome.unknown)
-            finding._messages = {lang: text.replace(_ANY_HOST.name, name)
-                                 for lang, text in stencil.messages.items()}
-            finding._command = stencil.command and stencil.command.replace(_ANY_HOST.name, name)
-        finding.targets = [name]
-        return finding
+            return finding
+        key = (rule.id, _identity(subject), outcome.status, outcome.unknown)
+        stencil = stencils.get(key)
+        if stencil is None:
+            stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
+            stencil.variables = {**(stencil.variables or {}), "dst_host": _ANY_HOST}
+            stencil.settle()
+        return stencil.for_destination(_ANY_HOST.name, name, outcome.evidence)
 
     def host_classes(self, rule: Rule, move: Move) -> list[_HostClass]:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
