@@ -47,7 +47,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
     register = apply_waivers(ev, waivers, today=opts.today) if waivers else []
     inputs: dict[str, Any] = {
         "inventories": [
-            {"file": Path(p).name, "sha256": sha256_file(p), "pool": inv.name,
+            {"file": Path(p).name, "sha256": inv.sha256, "pool": inv.name,
              "collected_at": inv.doc.get("collected_at"), "uuid": (inv.pool or {}).get("uuid"),
              "versions": _versions(world, i)}
             for i, (p, inv) in enumerate(zip(opts.inventories, inventories, strict=True))

@@ -8,6 +8,7 @@ references safely: a dangling or null ref gives None, never a KeyError.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -237,6 +238,8 @@ class Inventory:
 
     doc: dict[str, Any]
     origin: str = "<memory>"
+    #: SHA-256 of the file it was loaded from, as stored (for the results' inputs).
+    sha256: str | None = None
     _uuid_index: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -292,24 +295,25 @@ class Inventory:
         return self._uuid_index.get(uuid)
 
     @classmethod
-    def from_document(cls, doc: Any, origin: str = "<memory>") -> Inventory:
+    def from_document(cls, doc: Any, origin: str = "<memory>", sha256: str | None = None) -> Inventory:
         validate_document(doc, origin)
-        return cls(doc, origin)
+        return cls(doc, origin, sha256)
 
     @classmethod
     def load(cls, path: str | Path) -> Inventory:
+        """Read, hash and parse the file in one pass over its bytes."""
         path = Path(path)
         try:
-            opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rt", encoding="utf-8") as handle:
-                doc = json.load(handle)
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            doc = json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except (OSError, UnicodeDecodeError, EOFError) as exc:
             raise InputError(f"{path}: cannot read inventory: {exc}") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-        return cls.from_document(doc, str(path))
+        return cls.from_document(doc, str(path), digest)
 
     def save(self, path: str | Path) -> None:
         save_document(self.doc, path)

@@ -78,6 +78,12 @@ def shrink_h2(objects: Objects) -> None:
         int(host["memory_overhead"]) + used + 20 * 1024**3)
 
 
+def nomigrate(objects: Objects) -> None:
+    """web-02 gets the no-migrate flag (the one field LIM-004 reads)."""
+    vm = by_name(objects, "VM", "web-02")
+    objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
+
+
 def add_host(objects: Objects, like: str, name: str) -> None:
     """A new host made like `like`: its metrics, its PIFs (so the same networks) and its
     PBDs of shared SRs, under a new name, with no VMs (the sample pools have two hosts)."""

@@ -1,6 +1,8 @@
 """`migready check` end to end through the CLI: verdicts, exit codes, output formats."""
 
 import csv
+import gzip
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -8,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
-from conftest import PROD, TWO_TO_ONE, by_name, derived, shrink_h2
+from conftest import PROD, TWO_TO_ONE, by_name, derived, nomigrate, shrink_h2
 
 from checker.cli import main
 
@@ -109,6 +111,17 @@ def test_every_format_writes_atomically(tmp_path, fmt, capsys):
         assert "\x1b[" not in text  # no colour when not a terminal
 
 
+@pytest.mark.parametrize("name", ["prod.json", "prod.json.gz"])
+def test_inputs_name_each_inventory_file_by_its_sha256(tmp_path, capsys, name):
+    data = PROD.read_bytes()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    main(["check", str(path), "--format", "json", "--only", "MEM-001"])
+    (entry,) = json.loads(capsys.readouterr().out)["inputs"]["inventories"]
+    assert (entry["file"], entry["pool"]) == (name, "prod-ch82")
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()  # the file as stored
+
+
 def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
     # ch82-h2 keeps room for web-01 but not db-01 (shrunk host_metrics: the one field).
     src = derived(tmp_path, shrink_h2)
@@ -129,10 +142,6 @@ def test_audit_groups_passes_by_vm_with_targets(tmp_path, capsys):
 
 def test_audit_failure_that_holds_for_every_destination(tmp_path, capsys):
     # web-02 gets the no-migrate flag (the one field LIM-004 reads): blocked to every host.
-    def nomigrate(objects):
-        vm = by_name(objects, "VM", "web-02")
-        objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
-
     src = derived(tmp_path, nomigrate)
     assert main(["check", str(src), "--format", "json", "--only", "LIM-004,MEM-001"]) == 1
     results = json.loads(capsys.readouterr().out)

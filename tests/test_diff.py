@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DR, PROD, SAMPLE_WAIVERS, TWO_TO_ONE, by_name, derived, shrink_h2
+from conftest import DR, PROD, SAMPLE_WAIVERS, TWO_TO_ONE, by_name, derived, nomigrate, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -183,12 +183,6 @@ def test_audit_failures_are_matched_per_destination(tmp_path, capsys):
     assert sorted((c["kind"], c["subject"], c["from"], c["to"]) for c in d["status_changes"]
                   if c["kind"] == "evacuate") == [
         ("evacuate", "db-01", "pass", "fail"), ("evacuate", "web-01", "pass", "fail")]
-
-
-def nomigrate(objects):
-    """web-02 gets the no-migrate flag (the one field LIM-004 reads)."""
-    vm = by_name(objects, "VM", "web-02")
-    objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
 
 
 def test_audit_failure_for_every_destination_is_one_entry(tmp_path, capsys):
