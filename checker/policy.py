@@ -212,8 +212,14 @@ def load_rules(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = True) -
         if not directory.is_dir():
             raise InputError(f"{directory}: not a policy directory")
         for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-            rule, file_problems = load_rule_file(path, builtin=is_builtin)
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                problems.append(Problem(str(path), 0, 0, path.stem, "",
+                                        f"cannot read: {exc.strerror or exc}"))
+                continue
+            digest.update(path.name.encode() + b"\0" + content)
+            rule, file_problems = load_rule_file(path, builtin=is_builtin, content=content)
             problems += file_problems
             if rule is None:
                 continue
@@ -249,11 +255,13 @@ def _where_id(path: Path) -> tuple[int, int]:
         return (1, 1)
 
 
-def load_rule_file(path: Path, *, builtin: bool = False) -> tuple[Rule | None, list[Problem]]:
-    """Parse, validate and compile one rule file: (rule or None, problems)."""
+def load_rule_file(path: Path, *, builtin: bool = False,
+                   content: bytes | None = None) -> tuple[Rule | None, list[Problem]]:
+    """Parse, validate and compile one rule file (from `content`, its bytes, when already
+    read): (rule or None, problems)."""
     file = str(path)
     try:
-        doc = load_yaml(path)
+        doc = load_yaml(path, content)
     except YamlError as exc:
         return None, [Problem(file, exc.line, exc.col, path.stem, "", exc.message)]
     data = doc.data

@@ -41,11 +41,12 @@ class YamlError(Exception):
         self.file, self.line, self.col, self.message = file, line, col, message
 
 
-def load(path: str | Path) -> Located:
-    """Parse one YAML document with positions; raise YamlError with file:line:col."""
+def load(path: str | Path, content: bytes | None = None) -> Located:
+    """Parse one YAML document with positions; raise YamlError with file:line:col.
+    `content`: the file's bytes, when the caller has read them already."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = (Path(path).read_bytes() if content is None else content).decode("utf-8")
     except FileNotFoundError:
         raise YamlError(file, 0, 0, "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

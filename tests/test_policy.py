@@ -40,6 +40,14 @@ def test_validate_command_prints_every_error_and_exits_2(capsys, monkeypatch):
     assert "Traceback" not in err
 
 
+def test_unreadable_policy_file_is_an_error_naming_it(tmp_path, capsys):
+    (tmp_path / "USR-009.yaml").mkdir()  # a directory where a rule file should be
+    assert main(["validate", "--policies", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}/USR-009.yaml:0:0: USR-009: cannot read: Is a directory\n" in err
+    assert "Traceback" not in err
+
+
 def test_override_replaces_a_builtin_rule(tmp_path):
     source = (load_rules().get("MEM-001").file)
     text = Path(source).read_text(encoding="utf-8").replace("severity: blocker", "severity: warning")
