@@ -162,17 +162,24 @@ class Rule:
     tags: tuple[str, ...]
     file: str
     raw: dict[str, Any] = field(repr=False, compare=False)
-    #: Variables the rule's logic or messages read (decides what a result may stand for).
-    reads: frozenset[str] = frozenset()
     #: (variable, attribute or None) its logic reads: the evaluator's cache keys, for the
     #: head (applies_when, for_each) and for the assertion (the loop variable included).
     head_paths: tuple[tuple[str, str | None], ...] = ()
     assert_paths: tuple[tuple[str, str | None], ...] = ()
-    #: The same for messages and command, and for everything the rule reads: what a
-    #: shared result or a shared rendering may stand for.
+    #: The same for its messages and command: what a shared rendering may stand for.
     message_paths: frozenset[tuple[str, str | None]] = frozenset()
-    all_paths: frozenset[tuple[str, str | None]] = frozenset()
     builtin: bool = True
+
+    @property
+    def all_paths(self) -> frozenset[tuple[str, str | None]]:
+        """Everything the rule reads: what a shared result may stand for."""
+        return frozenset(self.head_paths + self.assert_paths) | self.message_paths
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The variables its logic or messages read (its loop variable aside)."""
+        loop_var = self.for_each[0] if self.for_each else None
+        return frozenset(var for var, _ in self.all_paths if var != loop_var)
 
     @property
     def seed_section(self) -> str:
@@ -279,7 +286,6 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         var = data["for_each"]["var"]
         item_cls = _expression_type(data["for_each"]["in"], var_types)
         var_types[var] = item_cls.removeprefix("list:") if item_cls else "?"
-    reads: set[str] = set()
     head_paths: set[tuple[str, str | None]] = set()
     assert_paths: set[tuple[str, str | None]] = set()
     message_paths: set[tuple[str, str | None]] = set()
@@ -301,29 +307,25 @@ def load_rule_file(path: Path, *, builtin: bool = False,
             continue
         problems += [Problem(file, line, col, rule_id, field_path, msg)
                      for msg in check_names(tree, var_types)]
-        reads |= _root_names(tree)
         if field_path == "assert":
             assert_paths |= _read_paths(tree, loop_var)
         else:
             head_paths |= _read_paths(tree)
     templates: dict[str, Any] = {}
     message_types = {**var_types, "status": "value"}  # messages also see the finding's status
-    for lang in LANGS:
-        for section in ("message", "remediation"):
-            source = data[section][lang]
-            line, col = doc.where_value((section, lang))
-            try:
-                tree = ENV.parse(source)
-                templates[f"{section}.{lang}"] = ENV.from_string(source)
-            except TemplateSyntaxError as exc:
-                problems.append(Problem(file, line + max(0, exc.lineno - 1), col, rule_id,
-                                        f"{section}.{lang}", f"template does not compile: {exc.message}"))
-                continue
-            problems += [Problem(file, line, col, rule_id, f"{section}.{lang}", msg)
-                         for msg in check_names(tree, message_types, allow_locals=True)]
-            if section == "message":
-                reads |= _root_names(tree)
-                message_paths |= _read_paths(tree, loop_var)
+    for lang in LANGS:  # (remediation is plain text)
+        source = data["message"][lang]
+        line, col = doc.where_value(("message", lang))
+        try:
+            tree = ENV.parse(source)
+            templates[lang] = ENV.from_string(source)
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(file, line + max(0, exc.lineno - 1), col, rule_id,
+                                    f"message.{lang}", f"template does not compile: {exc.message}"))
+            continue
+        problems += [Problem(file, line, col, rule_id, f"message.{lang}", msg)
+                     for msg in check_names(tree, message_types, allow_locals=True)]
+        message_paths |= _read_paths(tree, loop_var)
     command = None
     if "command" in data:
         line, col = doc.where_value(("command",))
@@ -351,12 +353,10 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         source=data.get("source", "seed"), reference=data.get("reference", ""),
         applies_when=compiled.get("applies_when"), for_each=for_each, subject=subject,
         check=compiled["assert"],
-        message={lang: templates[f"message.{lang}"] for lang in LANGS},
+        message=templates,
         command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
-        reads=frozenset(reads - ({for_each[0]} if for_each else set())),
         head_paths=_sorted_paths(head_paths), assert_paths=_sorted_paths(assert_paths),
-        message_paths=frozenset(message_paths),
-        all_paths=frozenset(head_paths | assert_paths | message_paths), builtin=builtin,
+        message_paths=frozenset(message_paths), builtin=builtin,
     )
     return rule, []
 
@@ -472,7 +472,3 @@ def _read_paths(tree: nodes.Template, loop_var: str | None = None) -> set[tuple[
 
 def _sorted_paths(paths: set[tuple[str, str | None]]) -> tuple[tuple[str, str | None], ...]:
     return tuple(sorted(paths, key=lambda p: (p[0], p[1] or "")))
-
-
-def _root_names(tree: nodes.Template) -> set[str]:
-    return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} & set(scope.VARIABLES)
