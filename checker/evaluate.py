@@ -196,7 +196,6 @@ class _Runner:
         self.object_keys: dict[tuple[Any, str], Any] = {}
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
-        self.partitions: dict[tuple[str, int], list[_HostClass]] = {}
         #: Each distinct set of sweep destinations (a pool's hosts but one), numbered: VMs
         #: on the same host share their classes.
         self.sweeps: dict[tuple[Any, ...], int] = {}
@@ -252,9 +251,7 @@ class _Runner:
             if once:
                 classes = [(move.sweep[0], move.sweep, None, [])]
             else:
-                classes = self.sweep_classes.get((rule.id, sweep_id))
-                if classes is None:
-                    classes = self.sweep_classes[(rule.id, sweep_id)] = self.host_classes(rule, move)
+                classes = self.host_classes(rule, move.sweep, sweep_id)
                 vm_parts = self._vm_parts(rule, context_for(move.sweep[0]))
             for representative, members, class_key, names in classes:
                 if once or vm_parts is None:
@@ -302,29 +299,15 @@ class _Runner:
             stencil.settle()
         return stencil.for_destination(_ANY_HOST.name, name, outcome.evidence)
 
-    def host_classes(self, rule: Rule, move: Move) -> list[_HostClass]:
+    def host_classes(self, rule: Rule, hosts: list[Obj], sweep_id: int) -> list[_HostClass]:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
         move, which in a live sweep depends on the host only through its free memory and
-        its NIC speed); a rule that reads the host as a whole gets one class per host."""
-        hosts = move.sweep or []
-        memo = (rule.id, move.dst_pool)
-        partition = self.partitions.get(memo)
-        if partition is None:  # the pool's hosts, once per rule; each VM leaves out its own
-            pool_hosts = self.world.objects(move.dst_pool, "host")
-            partition = self.partitions[memo] = self._partition(rule, pool_hosts)
-        if len(hosts) == sum(len(c[1]) for c in partition):
-            return partition
-        wanted = {h.key for h in hosts}  # all but the VM's own host
-        classes = []
-        for _, members, key, names in partition:
-            kept = [(h, n) for h, n in zip(members, names, strict=True) if h.key in wanted]
-            if kept:
-                classes.append((kept[0][0], [h for h, _ in kept], key, [n for _, n in kept]))
-        return classes
-
-    def _partition(self, rule: Rule, hosts: list[Obj]) -> list[_HostClass]:
-        paths = [p for p in rule.head_paths + rule.assert_paths
-                 if p[0] == "dst_host" or (p[0] == "op" and p[1] not in OP_SOURCE_SIDE)]
+        its NIC speed); a rule that reads the host as a whole gets one class per host.
+        Kept per sweep: the VMs of one host share their destinations."""
+        classes = self.sweep_classes.get((rule.id, sweep_id))
+        if classes is not None:
+            return classes
+        paths = [p for p in rule.head_paths + rule.assert_paths if _destination_side(*p)]
         by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
         for host in hosts:
             key: list[Any] = []
@@ -339,8 +322,10 @@ class _Runner:
                     key.append(host.key)  # anything else: this host alone
             entry = by_key.setdefault(tuple(key), (host, []))
             entry[1].append(host)
-        return [(rep, members, key, [self.name_of(h) for h in members])
-                for key, (rep, members) in by_key.items()]
+        classes = self.sweep_classes[(rule.id, sweep_id)] = [
+            (rep, members, key, [self.name_of(h) for h in members])
+            for key, (rep, members) in by_key.items()]
+        return classes
 
     def _vm_parts(self, rule: Rule, context: _Context) -> tuple[Any, Any] | None:
         """`_vm_part` for the rule's head and for its assertion, or None."""
