@@ -413,11 +413,12 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
       migready report results.json --since last-week.json -o report.html
     """
     from checker.atomic import atomic_writer
-    from checker.diff import load_results
+    from checker.diff import diff_results, load_results
     from checker.report import build_context, load_signoff, render_html, render_pdf
 
     results = load_results(results_file)
-    context = build_context(results, lang=lang, since=load_results(since) if since else None,
+    context = build_context(results, lang=lang,
+                            since=diff_results(load_results(since), results) if since else None,
                             signoff=load_signoff(sign_off) if sign_off else None)
     output = output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}")
     if fmt == "pdf":

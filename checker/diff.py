@@ -87,7 +87,8 @@ def _describe(key: tuple[Any, ...], f: dict[str, Any]) -> dict[str, Any]:
 def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     new_failures, resolved, persisting, changes = [], [], [], []
     checked_now = {r["id"] for r in new.get("rules", [])}
-    for key, before, after in _pairs(_index(old), _index(new)):
+    index_old, index_new = _index(old), _index(new)
+    for key, before, after in _pairs(index_old, index_new):
         if after is not None and _problem(after):
             (persisting if before is not None and _problem(before) else new_failures).append(
                 _describe(key, after))
@@ -104,6 +105,7 @@ def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "old": {"generated_at": old.get("generated_at"), "verdict": old.get("verdict")},
         "new": {"generated_at": new.get("generated_at"), "verdict": new.get("verdict")},
         "verdict_changed": old.get("verdict") != new.get("verdict"),
+        "failures_changed": _failures(index_old) != _failures(index_new),
         "new_failures": new_failures,
         "resolved": resolved,
         "persisting": persisting,
@@ -118,8 +120,12 @@ def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def failure_set(results: dict[str, Any]) -> set[tuple[Any, ...]]:
     """The unwaived failures and unknowns: what `only_on_change` compares."""
-    return {(base, target) for base, slot in _index(results).items()
-            for target, f in slot.items() if _problem(f)}
+    return _failures(_index(results))
+
+
+def _failures(index: dict[_Base, dict[str, dict[str, Any]]]) -> set[tuple[Any, ...]]:
+    return {(base, target) for base, slot in index.items() for target, f in slot.items()
+            if _problem(f)}
 
 
 def format_diff_text(d: dict[str, Any]) -> str:

@@ -802,7 +802,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
                say: Callable[[str], None]) -> CheckOutcome:
     from checker.atomic import atomic_writer
     from checker.check import CheckOptions, exit_code, run_check
-    from checker.diff import diff_results, failure_set, load_results
+    from checker.diff import diff_results, load_results
     from checker.output import format_csv, iter_json
 
     outcome = CheckOutcome(spec.name, spec.pools)
@@ -834,7 +834,8 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
             with atomic_writer(folder / "results.csv") as handle:
                 handle.write(format_csv(results))
             outcome.reports.append(folder / "results.csv")
-        outcome.reports += _render_reports(job, results, previous, folder)
+        outcome.diff = diff_results(previous or EMPTY_RESULTS, results)
+        outcome.reports += _render_reports(job, results, outcome.diff if previous else None, folder)
     except MigreadyError as exc:
         outcome.error = str(exc)
         outcome.exit_code = int(exc.exit_code)
@@ -844,17 +845,15 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
     outcome.verdict = results["verdict"]
     outcome.summary = results.get("summary", {})
     outcome.exit_code = int(exit_code(results))
-    outcome.diff = diff_results(previous or EMPTY_RESULTS, results)
     if previous is not None:
         outcome.previous_at = previous.get("generated_at")
         outcome.previous_verdict = previous.get("verdict")
-        outcome.changed = (previous.get("verdict") != results["verdict"]
-                           or failure_set(previous) != failure_set(results))
+        outcome.changed = outcome.diff["verdict_changed"] or outcome.diff["failures_changed"]
     say(f"{spec.name}: {outcome.verdict}")
     return outcome
 
 
-def _render_reports(job: Job, results: dict[str, Any], previous: dict[str, Any] | None,
+def _render_reports(job: Job, results: dict[str, Any], since: dict[str, Any] | None,
                     folder: Path) -> list[Path]:
     from checker.atomic import atomic_writer
     from checker.report import build_context, load_signoff, render_html, render_pdf
@@ -862,7 +861,7 @@ def _render_reports(job: Job, results: dict[str, Any], previous: dict[str, Any] 
     signoff = load_signoff(job.report.signoff) if job.report.signoff else None
     written: list[Path] = []
     for lang in job.report.languages:
-        context = build_context(results, lang=lang, since=previous, signoff=signoff)
+        context = build_context(results, lang=lang, since=since, signoff=signoff)
         if "html" in job.report.formats:
             with atomic_writer(folder / f"report.{lang}.html") as handle:
                 handle.write(render_html(context))

@@ -9,9 +9,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import PROD, TWO_TO_ONE, derived, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
+from checker.output import format_json
 from checker.report import ReportContext, ReportError, build_context, render_html, render_pdf
 from checker.report import context as context_mod
 
@@ -71,6 +73,32 @@ def test_html_is_self_contained_and_escapes_everything(tmp_path):
     assert len(re.findall(r"<script\b", html)) == 1
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html
+
+
+@pytest.mark.parametrize("lang, new_failures, app_01", [
+    ("en", "New failures (1)", "VM &#39;app-01&#39; needs 16.2 GiB"),
+    ("ja", "新たな不合格 (1)", "仮想マシン「app-01」"),
+])
+def test_since_section_shows_what_changed(tmp_path, capsys, lang, new_failures, app_01):
+    # The same plan before, then with ch82-h2 shrunk (one field): app-01 no longer fits.
+    def results_of(pool, name):
+        path = tmp_path / name
+        path.write_text(format_json(run_check(CheckOptions(
+            inventories=[pool], plan=plan, only=["MEM-001"]))), encoding="utf-8")
+        return path
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(TWO_TO_ONE, encoding="utf-8")
+    old, new = results_of(PROD, "old.json"), results_of(derived(tmp_path, shrink_h2), "new.json")
+    out = tmp_path / "report.html"
+    assert main(["report", str(new), "--since", str(old), "--lang", lang, "-o", str(out)]) == 0
+    since = re.search(r'<section id="since">(.*?)</section>', out.read_text(encoding="utf-8"), re.S)
+    assert since, "no 'since the last run' section"
+    rows = re.findall(r"<tr><td>(.*?)</td><td><span[^>]*>.*?</span></td>\s*"
+                      r"<td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", since.group(1))
+    assert new_failures in since.group(1)
+    assert [row[:3] for row in rows] == [("MEM-001", "app-01", "ch82-h2")]
+    assert app_01 in rows[0][3]
 
 
 def test_missing_japanese_font_is_a_clear_error(monkeypatch):

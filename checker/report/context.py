@@ -306,7 +306,8 @@ def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
 
 def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str, Any] | None = None,
                   signoff: dict[str, Any] | None = None, now: str | None = None) -> ReportContext:
-    """The context for `templates/report.html` from a results document."""
+    """The context for `templates/report.html` from a results document. `since`: its
+    `diff_results` from the previous run's, for the "since the last run" section."""
     rules = _rules_by_id(results)
     findings_by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in results["findings"]:
@@ -379,7 +380,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         host_cards=host_cards, ready_rows=ready, full_cards=len(cards) <= FULL_CARDS_LIMIT,
         list_passes=list_passes,
         waivers=[_waiver_row(w, lang) for w in results.get("waivers", [])],
-        since=_since(since, results, lang) if since else None,
+        since=_since(since, lang) if since else None,
         rules=[RuleRow(r["id"], _text(r["title"], lang), label(lang, r["severity"]),
                        ", ".join(label(lang, k) for k in r["kinds"]), r.get("seed", ""),
                        r.get("seed_text") or r.get("reference") or "",
@@ -426,10 +427,7 @@ def _waiver_row(w: dict[str, Any], lang: str) -> WaiverRow:
                      ", ".join(w.get("matched", [])))
 
 
-def _since(previous: dict[str, Any], results: dict[str, Any], lang: str) -> SinceSection:
-    from checker.diff import diff_results
-
-    d = diff_results(previous, results)
-    return SinceSection(format_datetime(previous.get("generated_at"), lang),
-                        label(lang, previous.get("verdict", "")),
+def _since(d: dict[str, Any], lang: str) -> SinceSection:
+    return SinceSection(format_datetime(d["old"]["generated_at"], lang),
+                        label(lang, d["old"]["verdict"] or ""),
                         d["new_failures"], d["resolved"], d["persisting"])
