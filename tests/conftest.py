@@ -54,6 +54,14 @@ operations:
     destination: {host: ch82-h2}
 """
 
+#: db-01 and web-01 across to dr-xs8: a storage live migration.
+STORAGE = """plan: CHG-W
+operations:
+  - kind: storage
+    vms: [db-01, web-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+"""
+
 
 def derived(tmp_path: Path, change: Callable[[Objects], None], base: Path = PROD) -> Path:
     """A copy of a sample pool with `change(objects)` applied: the one field a case is about."""
@@ -76,6 +84,16 @@ def shrink_h2(objects: Objects) -> None:
                for vm in objects["VM"].values() if vm["resident_on"] == host_ref)
     objects["host_metrics"][host["metrics"]]["memory_total"] = str(
         int(host["memory_overhead"]) + used + 20 * 1024**3)
+
+
+def drop_h2_metrics(objects: Objects) -> None:
+    """ch82-h2's host.metrics dangles: its free memory (MEM-001) cannot be decided."""
+    by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
+
+
+def cbt_on(objects: Objects) -> None:
+    """CBT on db-01's second disk (the one field LIM-005 reads)."""
+    by_name(objects, "VDI", "db-01 disk 1")["cbt_enabled"] = True
 
 
 def nomigrate(objects: Objects) -> None:

@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
-from conftest import PROD, TWO_TO_ONE, by_name, derived, nomigrate, shrink_h2
+from conftest import PROD, TWO_TO_ONE, derived, drop_h2_metrics, nomigrate, shrink_h2
 
 from checker.cli import main
 
@@ -42,10 +42,7 @@ def test_two_vms_that_fit_alone_but_not_together_block(tmp_path, capsys):
 
 
 def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
-    def drop_metrics(objects):
-        by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
-
-    src = derived(tmp_path, drop_metrics)
+    src = derived(tmp_path, drop_h2_metrics)
     code = main(["check", str(src), "--plan", str(plan_file(tmp_path, TWO_TO_ONE)),
                  "--only", "MEM-001"])
     out = capsys.readouterr().out

@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DR, PROD, SAMPLE_WAIVERS, TWO_TO_ONE, by_name, derived, nomigrate, shrink_h2
+from conftest import (
+    DR,
+    PROD,
+    SAMPLE_WAIVERS,
+    STORAGE,
+    TWO_TO_ONE,
+    cbt_on,
+    derived,
+    drop_h2_metrics,
+    nomigrate,
+    shrink_h2,
+)
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -20,12 +31,6 @@ from checker.output import format_json
 
 TODAY = dt.date(2026, 11, 25)
 
-STORAGE = """plan: CHG-W
-operations:
-  - kind: storage
-    vms: [db-01, web-01]
-    destination: {pool: dr-xs8, host: xs8-h1}
-"""
 
 
 
@@ -35,16 +40,6 @@ WAIVERS = SAMPLE_WAIVERS.format(expires="2026-12-31")
 # ---------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------
-
-def drop_h2_metrics(objects):
-    """ch82-h2's host.metrics dangles: its free memory (MEM-001) cannot be decided."""
-    by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
-
-
-def cbt_on(objects):
-    """CBT on db-01's second disk (the one field LIM-005 reads)."""
-    by_name(objects, "VDI", "db-01 disk 1")["cbt_enabled"] = True
-
 
 def text_file(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name

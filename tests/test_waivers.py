@@ -1,42 +1,29 @@
 """Waivers: validation with file:line, applying, expiry, unused, --no-waivers."""
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_WAIVERS
+from conftest import DR, SAMPLE_WAIVERS, STORAGE, cbt_on, derived
 
 from checker.check import CheckOptions, run_check
 from checker.waivers import WaiverError, load_waivers
 
-HERE = Path(__file__).parent
-BASE = HERE / "policies" / "_base"
 TODAY = dt.date(2026, 11, 25)
 
 
 @pytest.fixture
 def cbt_pools(tmp_path):
-    """The sample pools with CBT on db-01's second disk (the one field LIM-005 reads)."""
-    import json
-
-    doc = json.loads((BASE / "prod-ch82.json").read_text())
-    for rec in doc["objects"]["VDI"].values():
-        if rec["name_label"] == "db-01 disk 1":
-            rec["cbt_enabled"] = True
-    src = tmp_path / "prod.json"
-    src.write_text(json.dumps(doc))
+    """The sample pools with CBT on db-01's second disk (LIM-005 fails for it), and a
+    storage move of db-01 and web-01 to dr-xs8."""
     plan = tmp_path / "plan.yaml"
-    plan.write_text("plan: CHG-W\noperations:\n  - kind: storage\n    vms: [db-01, web-01]\n"
-                    "    destination: {pool: dr-xs8, host: xs8-h1}\n")
-    return [src, BASE / "dr-xs8.json"], plan
+    plan.write_text(STORAGE, encoding="utf-8")
+    return [derived(tmp_path, cbt_on), DR], plan
 
 
 def write_waivers(tmp_path, body):
     path = tmp_path / "waivers.yaml"
     path.write_text(body, encoding="utf-8")
     return path
-
-
 
 
 def run(pools, plan, waivers=None, **kw):
