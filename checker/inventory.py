@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -234,20 +234,12 @@ def _errors(doc: Any) -> list[Any]:
 
 @dataclass
 class Inventory:
-    """One pool's records, indexed; the read API for everything above this module."""
+    """One pool's records: the read API for everything above this module."""
 
     doc: dict[str, Any]
     origin: str = "<memory>"
     #: SHA-256 of the file it was loaded from, as stored (for the results' inputs).
     sha256: str | None = None
-    _uuid_index: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        for cls, table in self.objects.items():
-            for ref, rec in table.items():
-                uuid = rec.get("uuid")
-                if isinstance(uuid, str):
-                    self._uuid_index[uuid] = (cls, ref)
 
     @property
     def objects(self) -> dict[str, dict[str, Record]]:
@@ -290,10 +282,6 @@ class Inventory:
     def all(self, cls: str) -> Iterator[tuple[str, Record]]:
         yield from self.objects.get(cls, {}).items()
 
-    def by_uuid(self, uuid: str) -> tuple[str, str] | None:
-        """(class, ref) of the object with this uuid."""
-        return self._uuid_index.get(uuid)
-
     @classmethod
     def from_document(cls, doc: Any, origin: str = "<memory>", sha256: str | None = None) -> Inventory:
         validate_document(doc, origin)
@@ -314,9 +302,6 @@ class Inventory:
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
         return cls.from_document(doc, str(path), digest)
-
-    def save(self, path: str | Path) -> None:
-        save_document(self.doc, path)
 
 
 def save_document(doc: dict[str, Any], path: str | Path) -> None:
