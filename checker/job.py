@@ -78,6 +78,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -875,12 +876,14 @@ def _render_reports(job: Job, results: dict[str, Any], since: dict[str, Any] | N
 
 
 def _save_state(state: Path, check: CheckOutcome) -> None:
+    """The run's results file becomes the state's last results (copied: the JSON is
+    written once per run)."""
     from checker.atomic import atomic_writer
-    from checker.output import iter_json
 
-    assert check.results is not None
-    with atomic_writer(state / check.name / "last-results.json") as handle:
-        handle.writelines(iter_json(check.results))
+    assert check.results_path is not None
+    with atomic_writer(state / check.name / "last-results.json", binary=True) as handle, \
+            check.results_path.open("rb") as source:
+        shutil.copyfileobj(source, handle)
 
 
 # -- the e-mail -----------------------------------------------------------------------------

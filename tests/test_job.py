@@ -190,6 +190,8 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
     assert (outcome.run_dir / "dr" / "report.en.html").is_file()
     assert (outcome.run_dir / "message.eml").is_file()
     assert (tmp_path / "state" / "prod" / "last-results.json").is_file()
+    assert (tmp_path / "state" / "prod" / "last-results.json").read_bytes() == (
+        outcome.run_dir / "prod" / "results.json").read_bytes()
     record = json.loads((outcome.run_dir / "run.json").read_text())
     assert [c["verdict"] for c in record["checks"]] == ["blocked", "ready"]
 
