@@ -10,6 +10,7 @@ leaving it is not credited: the check is conservative.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ class _Parser:
         self.doc = doc
         self.world = world
         self._errors: list[tuple[int, int, str]] = []
+        #: (pool, class) -> ("name" | "uuid", value) -> refs: a plan may name thousands of VMs.
+        self._indexes: dict[tuple[int, str], dict[tuple[str, Any], list[str]]] = {}
 
     @property
     def errors(self) -> list[str]:
@@ -124,13 +127,7 @@ class _Parser:
                 pool: int | None = None) -> list[Obj]:
         """Objects matching a name, `uuid:…` or `{tag: …}` selector; errors when none or ambiguous."""
         pools = [pool] if pool is not None else range(len(self.world.inventories))
-        candidates: list[Obj] = []
-        for p in pools:
-            for ref, rec in self.world.inventories[p].all(cls):
-                if cls == "VM" and not is_real_vm(rec):
-                    continue
-                if _matches(rec, selector):
-                    candidates.append(self.world.obj(p, cls, ref))
+        candidates = [self.world.obj(p, cls, ref) for p in pools for ref in self._refs(p, cls, selector)]
         what = {"VM": "VM", "host": "host", "SR": "SR", "network": "network", "VDI": "disk"}[cls]
         if not candidates:
             self.error(path, f"no {what} matches {_show(selector)}")
@@ -140,6 +137,23 @@ class _Parser:
             return []
         return candidates
 
+    def _refs(self, pool: int, cls: str, selector: Any) -> list[str]:
+        """Refs of the pool's objects of `cls` that a selector names, in inventory order."""
+        records = ((ref, rec) for ref, rec in self.world.inventories[pool].all(cls)
+                   if cls != "VM" or is_real_vm(rec))
+        if isinstance(selector, dict) and set(selector) == {"tag"}:
+            return [ref for ref, rec in records if selector["tag"] in (rec.get("tags") or [])]
+        if not isinstance(selector, str):
+            return []
+        index = self._indexes.get((pool, cls))
+        if index is None:
+            index = self._indexes[(pool, cls)] = defaultdict(list)
+            for ref, rec in records:
+                index[("name", rec.get("name_label"))].append(ref)
+                index[("uuid", rec.get("uuid"))].append(ref)
+        key = ("uuid", selector[5:]) if selector.startswith("uuid:") else ("name", selector)
+        return index.get(key, [])
+
     def pool_index(self, selector: Any, path: tuple[Any, ...]) -> int | None:
         for i, inv in enumerate(self.world.inventories):
             pool = inv.pool or {}
@@ -148,16 +162,6 @@ class _Parser:
         names = ", ".join(repr(inv.name) for inv in self.world.inventories)
         self.error(path, f"no inventory given is the pool {_show(selector)} (pools: {names})")
         return None
-
-
-def _matches(rec: dict[str, Any], selector: Any) -> bool:
-    if isinstance(selector, dict) and set(selector) == {"tag"}:
-        return selector["tag"] in (rec.get("tags") or [])
-    if isinstance(selector, str):
-        if selector.startswith("uuid:"):
-            return rec.get("uuid") == selector[5:]
-        return rec.get("name_label") == selector
-    return False
 
 
 def _show(selector: Any) -> str:
