@@ -87,6 +87,9 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import ExitCode, ExternalError, InputError, MigreadyError
+from checker.policy import LANGS
+from checker.results import VERDICTS
+from checker.results import overall_verdict as worst_verdict
 from checker.yamlsrc import Located, YamlError
 from checker.yamlsrc import load as load_yaml
 
@@ -94,8 +97,6 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: A check may not be called like the folder the run's inventories go to.
 RESERVED_NAMES = {"inventories"}
 FORMATS = ("html", "pdf", "csv")
-LANGS = ("en", "ja")
-VERDICT_ORDER = ("blocked", "undecided", "ready_with_warnings", "ready")
 #: Worst first: which exit code a run with several outcomes ends with.
 EXIT_ORDER = (ExitCode.EXTERNAL_FAILURE, ExitCode.INVALID_INPUT, ExitCode.BLOCKED,
               ExitCode.UNDECIDED, ExitCode.READY)
@@ -890,9 +891,9 @@ def _save_state(state: Path, check: CheckOutcome) -> None:
 
 
 def overall_verdict(checks: list[CheckOutcome]) -> str | None:
-    """The worst verdict of the checks that ran."""
-    verdicts = {c.verdict for c in checks if c.verdict}
-    return next((v for v in VERDICT_ORDER if v in verdicts), None)
+    """The worst verdict of the checks that ran (None if none ran)."""
+    verdicts = [c.verdict for c in checks if c.verdict]
+    return worst_verdict(verdicts) if verdicts else None
 
 
 def _plural(n: int, word: str) -> str:
@@ -935,7 +936,7 @@ def mail_subject(job_name: str, pools: list[PoolOutcome], checks: list[CheckOutc
             change = f"no change since {since}"
         head = f"{verdict.replace('_', ' ').upper()}: {change}"
         if len(checks) > 1:
-            counts = {v: sum(c.verdict == v for c in ran) for v in VERDICT_ORDER}
+            counts = {v: sum(c.verdict == v for c in ran) for v in VERDICTS}
             head += " (" + ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items() if n) + ")"
         parts.append(head)
     return f"[{job_name}] " + "; ".join(parts or ["nothing was checked"])

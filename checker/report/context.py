@@ -20,8 +20,8 @@ from checker.report.i18n import (
     label,
     translate_assumption,
 )
+from checker.results import VERDICTS
 
-VERDICT_ORDER = ("blocked", "undecided", "ready_with_warnings", "ready")
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
 #: How many operations get a full card in the PDF; beyond that, ready ones are a table row.
@@ -328,7 +328,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
                          for c in children[op["id"]]]
         card.search += " " + " ".join(c.search for c in card.children)
         cards.append(card)
-    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    rank = {v: i for i, v in enumerate(VERDICTS)}
     worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, c.id))
     blocker_cards = [c for c in worst_first if c.verdict in {"blocked", "undecided"}]
     warning_cards = [c for c in worst_first if c.verdict == "ready_with_warnings"]
@@ -346,7 +346,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
     vm_cards.sort(key=lambda v: (rank.get(v.verdict, 9), v.name))
     host_cards = [c for c in worst_first if c.kind == "evacuate"]
     by_verdict = Counter(c.verdict for c in cards)
-    summary = [(v, label(lang, v), by_verdict.get(v, 0)) for v in VERDICT_ORDER]
+    summary = [(v, label(lang, v), by_verdict.get(v, 0)) for v in VERDICTS]
     blockers_by_rule = Counter(f["rule"] for f in results["findings"]
                                if f["status"] == "fail" and f["severity"] == "blocker")
     width = 22 if lang == "ja" else 40  # label characters that fit beside the bar

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-LANGS = ("en", "ja")
-
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "doc_title": "Migration readiness report",
