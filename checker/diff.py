@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
+from checker.results import is_advice
 
 PROBLEMS = {"fail", "unknown"}
 
@@ -40,7 +41,7 @@ _Base = tuple[Any, ...]
 
 def _problem(f: dict[str, Any]) -> bool:
     """A failure or an unknown; advice (an info rule's fail) is not a failure."""
-    return f["status"] in PROBLEMS and f.get("severity") != "info"
+    return f["status"] in PROBLEMS and not is_advice(f)
 
 
 def _index(results: dict[str, Any]) -> dict[_Base, dict[str, dict[str, Any]]]:

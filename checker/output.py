@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from checker.results import is_advice
+
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
 COLOURS = {"blocked": "red", "undecided": "yellow", "ready_with_warnings": "yellow", "ready": "green",
@@ -78,7 +80,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
             for f in sorted(by_op.get(sub["id"], []), key=lambda f: STATUS_RANK[f["status"]]):
                 if f["status"] in {"pass", "not_applicable"} and not verbose:
                     continue
-                if f["status"] == "fail" and f["severity"] == "info" and not verbose:
+                if is_advice(f) and not verbose:
                     continue
                 tag = style(f"{f['status']:<7}", f["status"])
                 lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {f['message']}")
@@ -148,7 +150,7 @@ def format_junit(results: dict[str, Any]) -> str:
             subject = (f.get("subject") or {}).get("name", "")
             case = ET.SubElement(suite, "testcase", classname=f"migready.{op['kind']}",
                                  name=f"{f['rule']} {subject}".strip())
-            if f["status"] == "fail" and f["severity"] != "info":
+            if f["status"] == "fail" and not is_advice(f):
                 s_fail += 1
                 node = ET.SubElement(case, "failure", type=f["severity"], message=f["message"])
                 node.text = f.get("remediation", "")

@@ -22,6 +22,11 @@ FORMAT = "migready.results/1"
 VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
 
 
+def is_advice(finding: dict[str, Any]) -> bool:
+    """An info rule's `fail`: advice, which never blocks and is not a failure."""
+    return finding["status"] == "fail" and finding.get("severity") == "info"
+
+
 def operation_verdict(findings: list[Finding], fail_on: str = "blocker") -> str:
     severities = {"blocker"} | ({"warning"} if fail_on == "warning" else set())
     if any(f.status == "fail" and f.rule.severity in severities for f in findings):

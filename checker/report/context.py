@@ -20,7 +20,7 @@ from checker.report.i18n import (
     label,
     translate_assumption,
 )
-from checker.results import VERDICTS
+from checker.results import VERDICTS, is_advice
 
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -230,7 +230,7 @@ def _evidence(evidence: dict[str, Any], lang: str) -> list[tuple[str, str]]:
 def finding_row(f: dict[str, Any], rules: dict[str, dict[str, Any]], lang: str) -> FindingRow:
     rule = rules.get(f["rule"], {})
     message = (f.get("messages") or {}).get(lang) or f.get("message", "")
-    advice = f["status"] == "fail" and f["severity"] == "info"  # advice, not a failure
+    advice = is_advice(f)
     return FindingRow(
         rule=f["rule"], title=_text(rule.get("title"), lang), severity=f["severity"],
         severity_label=label(lang, f["severity"]), status="advice" if advice else f["status"],
