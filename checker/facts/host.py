@@ -1,0 +1,158 @@
+"""Facts about a host: liveness, memory as XAPI counts it, CPU, NICs, what it can see."""
+
+from __future__ import annotations
+
+from checker.facts.core import Missing, Obj, as_bool, as_int, fact, is_real_vm
+
+
+@fact("host")
+def live(o: Obj) -> bool:
+    """The host is alive (`host_metrics.live`)."""
+    metrics = o.link("host_metrics", "metrics")
+    if metrics is None:
+        raise Missing("host.metrics is null")
+    return as_bool(metrics.field("live"))
+
+
+@fact("host")
+def enabled(o: Obj) -> bool:
+    """The host accepts VMs (`host.enabled`; false while in maintenance mode)."""
+    return as_bool(o.field("enabled"))
+
+
+@fact("host")
+def memory_total(o: Obj) -> int:
+    """`host_metrics.memory_total` in bytes."""
+    metrics = o.link("host_metrics", "metrics")
+    if metrics is None:
+        raise Missing("host.metrics is null")
+    return as_int(metrics.field("memory_total"), "host_metrics.memory_total")
+
+
+@fact("host")
+def free_memory(o: Obj) -> int:
+    """Free memory as XAPI computes it (memory_check.ml), not host_metrics.memory_free.
+
+    memory_total − host.memory_overhead − Σ over resident or scheduled VMs (control
+    domain included) of (memory_dynamic_min + memory_overhead), clamped at 0.
+    """
+    total = memory_total(o)
+    overhead = as_int(o.field("memory_overhead"), "host.memory_overhead")
+    used = 0
+    for vm_ref, vm in o.inv.all("VM"):
+        if vm.get("resident_on") == o.ref or vm.get("scheduled_to_be_resident_on") == o.ref:
+            vm_obj = o.world.obj(o.pool, "VM", vm_ref)
+            used += o.world.value(vm_obj, "memory_footprint")
+    return max(0, total - overhead - used)
+
+
+@fact("host")
+def cpu_vendor(o: Obj) -> str:
+    """`cpu_info.vendor` (GenuineIntel, AuthenticAMD)."""
+    info = o.field("cpu_info")
+    if not info.get("vendor"):
+        raise Missing("host.cpu_info has no vendor")
+    return str(info["vendor"])
+
+
+@fact("host")
+def cpu_features_hvm(o: Obj) -> str:
+    """`cpu_info.features_hvm`: what an HVM/PVH guest may use on this host."""
+    return _cpu_info_key(o, "features_hvm")
+
+
+@fact("host")
+def cpu_features_pv(o: Obj) -> str:
+    """`cpu_info.features_pv`: what a PV guest may use on this host."""
+    return _cpu_info_key(o, "features_pv")
+
+
+def _cpu_info_key(o: Obj, key: str) -> str:
+    info = o.field("cpu_info")
+    if not info.get(key):
+        raise Missing(f"host.cpu_info has no {key} (XenServer before 7.x reports only 'features')")
+    return str(info[key])
+
+
+@fact("host")
+def management_nic_speed(o: Obj) -> int:
+    """Speed of the management PIF in bit/s (`PIF_metrics.speed` is in Mbit/s)."""
+    for _, pif in o.inv.get_many("PIF", o.record.get("PIFs", [])):
+        if as_bool(pif.get("management", False)):
+            metrics = o.inv.get("PIF_metrics", pif.get("metrics"))
+            if metrics is None or not str(metrics.get("speed", "")).isdigit():
+                raise Missing("the management PIF has no PIF_metrics.speed")
+            speed = int(metrics["speed"])
+            if speed <= 0 or speed in {0xFFFF, 0xFFFFFFFF}:  # ethtool SPEED_UNKNOWN (u16/u32 -1)
+                raise Missing(f"the management PIF reports speed {speed} (unknown)")
+            return speed * 1_000_000
+    raise Missing("no management PIF on this host in the inventory")
+
+
+@fact("host", "list:SR")
+def attached_srs(o: Obj) -> list[Obj]:
+    """SRs with a currently attached PBD on this host (what a VM here can see)."""
+    out = []
+    for _, pbd in o.inv.all("PBD"):
+        if pbd.get("host") == o.ref and as_bool(pbd.get("currently_attached", False)):
+            sr = o.inv.get("SR", pbd.get("SR"))
+            if sr is not None:
+                out.append(o.world.obj(o.pool, "SR", pbd["SR"]))
+    return out
+
+
+@fact("host", "list:network")
+def networks(o: Obj) -> list[Obj]:
+    """Networks a VM on this host can use: XAPI's network-attach rule (B8).
+
+    A network with a PIF on this host; or with no PIFs at all and either
+    `other_config.assume_network_is_shared` or unmanaged. (Internal networks with
+    running VMs elsewhere are not counted: they pin their VMs.)
+    """
+    out = []
+    for net_ref, net in o.inv.all("network"):
+        pifs = [p for _, p in o.inv.get_many("PIF", net.get("PIFs", []))]
+        if pifs:
+            if any(p.get("host") == o.ref for p in pifs):
+                out.append(o.world.obj(o.pool, "network", net_ref))
+        elif (as_bool((net.get("other_config") or {}).get("assume_network_is_shared", "false"))
+              or net.get("managed") is False):
+            out.append(o.world.obj(o.pool, "network", net_ref))
+        else:
+            vms_elsewhere = [
+                v for _, vif in o.inv.get_many("VIF", net.get("VIFs", []))
+                if (v := o.inv.get("VM", vif.get("VM"))) and v.get("power_state") == "Running"
+                and v.get("resident_on") != o.ref
+            ]
+            if not vms_elsewhere:
+                out.append(o.world.obj(o.pool, "network", net_ref))
+    return out
+
+
+@fact("host")
+def is_master(o: Obj) -> bool:
+    """This host is its pool's master."""
+    pool = o.world.pool(o.pool)
+    return pool.record.get("master") == o.ref
+
+
+@fact("host", "list:VM")
+def resident_vms(o: Obj) -> list[Obj]:
+    """Guest VMs running or paused here (control domains excluded), largest first."""
+    vms = [o.world.obj(o.pool, "VM", ref) for ref, vm in o.inv.all("VM")
+           if vm.get("resident_on") == o.ref and is_real_vm(vm)
+           and vm.get("power_state") in {"Running", "Paused"}]
+    return sorted(vms, key=lambda v: (-_footprint_or_zero(v), v.name))
+
+
+def _footprint_or_zero(vm: Obj) -> int:
+    try:
+        return vm.world.value(vm, "memory_footprint")
+    except Missing:
+        return 0
+
+
+@fact("host", "list:PGPU")
+def pgpus(o: Obj) -> list[Obj]:
+    """Physical GPUs of this host."""
+    return [o.world.obj(o.pool, "PGPU", ref) for ref, p in o.inv.all("PGPU") if p.get("host") == o.ref]

@@ -1,0 +1,118 @@
+"""Facts about what a host runs: platform and product versions, updates, port 80.
+
+Versions compare as XAPI compares them (helpers.ml): integer tuples."""
+
+from __future__ import annotations
+
+from checker.facts.core import Missing, Obj, as_bool, fact, is_ref, version_tuple
+
+HOTFIX_PORT80 = "XS82ECU1033"
+
+
+@fact("host")
+def version(o: Obj) -> tuple[int, ...]:
+    """`software_version.platform_version` as an integer tuple (what XAPI compares)."""
+    sv = o.field("software_version")
+    if "platform_version" not in sv:
+        raise Missing("host.software_version has no platform_version (XenServer before 6.0?)")
+    return version_tuple(sv["platform_version"])
+
+
+@fact("host")
+def xapi_build(o: Obj) -> tuple[int, ...] | None:
+    """`software_version.xapi_build` (else `xapi`) as a tuple; None when not reported."""
+    sv = o.field("software_version")
+    raw = sv.get("xapi_build") or sv.get("xapi")
+    return version_tuple(raw) if raw else None
+
+
+@fact("host")
+def xen(o: Obj) -> tuple[int, ...] | None:
+    """`software_version.xen` as a tuple; None when not reported."""
+    raw = o.field("software_version").get("xen")
+    return version_tuple(raw) if raw else None
+
+
+@fact("host")
+def product_version(o: Obj) -> tuple[int, ...]:
+    """`software_version.product_version` as a tuple (7.1.2 is 7.1 CU2, 8.2.1 is 8.2 CU1)."""
+    sv = o.field("software_version")
+    if "product_version" not in sv:
+        raise Missing("host.software_version has no product_version")
+    return version_tuple(sv["product_version"])
+
+
+@fact("host", name="product")
+def host_product(o: Obj) -> str:
+    """The product label: "XenServer 8", "Citrix Hypervisor 8.2 CU1", "XenServer 7.1 CU2"…"""
+    sv = o.field("software_version")
+    pv = version_tuple(sv.get("product_version", ""))
+    platform = version_tuple(sv.get("platform_version", ""))
+    # Decided on the numbers: product_version when reported, else platform_version
+    # (CH 8.1 is platform 3.1.0, so a (3, 1) prefix alone does not mean 8.2).
+    if pv[:2] == (8, 4) or (not pv and platform[:2] == (3, 4)):
+        return "XenServer 8"
+    if pv[:2] == (8, 2) or (not pv and (3, 1, 50) <= platform[:3] < (3, 3)):
+        cu = max(pv[2] if len(pv) > 2 else 0, 1 if platform[:3] == (3, 2, 1) else 0)
+        return "Citrix Hypervisor 8.2" + (f" CU{cu}" if cu else "")
+    brand = sv.get("product_brand") or "XenServer"
+    text = sv.get("product_version_text_short") or sv.get("product_version_text")
+    if not text and pv:
+        # No text fields (5.6 FP1 beta 5.6.900): show the number, not "5.6 CU900".
+        text = ".".join(map(str, pv))
+    if not text:
+        raise Missing("host.software_version has no product_version")
+    return f"{brand} {text}"
+
+
+@fact("host")
+def is_ch82cu1(o: Obj) -> bool:
+    """The host runs Citrix Hypervisor 8.2 CU1 (product 8.2.1 / platform 3.2.1)."""
+    sv = o.field("software_version")
+    pv = version_tuple(sv.get("product_version", ""))
+    platform = version_tuple(sv.get("platform_version", ""))
+    if not pv and not platform:
+        raise Missing("host.software_version has neither product_version nor platform_version")
+    return pv[:3] == (8, 2, 1) or platform[:3] == (3, 2, 1)
+
+
+@fact("host")
+def is_xs71cu2(o: Obj) -> bool:
+    """The host runs XenServer 7.1 CU2 (product 7.1.2)."""
+    return product_version(o)[:3] == (7, 1, 2)
+
+
+@fact("host")
+def updates(o: Obj) -> list[str]:
+    """Names of the installed updates and legacy patches (`XS82ECU1033`…)."""
+    rec = o.record
+    if "updates" not in rec and "patches" not in rec:
+        raise Missing("host has neither updates nor patches")
+    for field_name, cls in (("updates", "pool_update"), ("patches", "host_patch")):
+        refs = [r for r in rec.get(field_name) or [] if is_ref(r)]
+        if len(o.inv.get_many(cls, refs)) < len(refs):
+            raise Missing(f"host.{field_name} names {cls} records that are not in the inventory")
+    names = [u.get("name_label", "") for _, u in o.inv.get_many("pool_update", rec.get("updates", []))]
+    for _, hp in o.inv.get_many("host_patch", rec.get("patches", [])):
+        patch = o.inv.get("pool_patch", hp.get("pool_patch"))
+        if patch and as_bool(hp.get("applied", True)):
+            names.append(patch.get("name_label", ""))
+    return sorted({n for n in names if n})
+
+
+@fact("host")
+def has_port80_hotfix(o: Obj) -> bool:
+    """XS82ECU1033 is installed (the port-80 / HTTPS-migration hotfix for 8.2 CU1)."""
+    return HOTFIX_PORT80 in updates(o)
+
+
+@fact("host")
+def https_only(o: Obj) -> bool | None:
+    """Port 80 is closed on the management interface (`host.https_only`, xapi >= 22.27).
+
+    None where the field does not exist (the catalogue's definition): such a xapi
+    cannot close port 80, so it is open; rules treat None as open, not as unknown.
+    """
+    if "https_only" not in o.record:
+        return None
+    return as_bool(o.record["https_only"])

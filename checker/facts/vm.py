@@ -1,0 +1,401 @@
+"""Facts about a VM: guest, tools, memory, CPU, disks, networks, devices, markers."""
+
+from __future__ import annotations
+
+import re
+
+from checker.facts.core import (
+    CVD_MARKERS,
+    MCS_MARKER,
+    Missing,
+    Obj,
+    Record,
+    _has_marker,
+    as_bool,
+    as_int,
+    fact,
+    is_ref,
+    round_up_mib,
+)
+
+LINUX_DISTROS = frozenset({
+    "centos", "rhel", "redhat", "debian", "ubuntu", "sles", "suse", "opensuse", "oracle",
+    "oel", "fedora", "rocky", "almalinux", "alma", "coreos", "gentoo", "linux", "scientific",
+    "xe-phy", "mandriva", "turbo", "asianux", "neokylin", "yinhe", "kylin",
+})
+
+
+def _guest_metrics(o: Obj) -> Record | None:
+    """The VM's guest metrics, None when the guest agent never reported (null ref)."""
+    gm = o.link("VM_guest_metrics", "guest_metrics", required=False)
+    return gm.record if gm else None
+
+
+def _vm_metrics(o: Obj) -> Record | None:
+    m = o.link("VM_metrics", "metrics", required=False)
+    return m.record if m else None
+
+
+@fact("VM")
+def power_state(o: Obj) -> str:
+    """Running, Halted, Suspended or Paused."""
+    return str(o.field("power_state"))
+
+
+@fact("VM")
+def is_windows(o: Obj) -> bool:
+    """Windows guest, as XenCenter decides (VM.IsWindows) and XAPI (distro "windows")."""
+    gm = _guest_metrics(o)
+    osv = (gm or {}).get("os_version") or {}
+    distro = str(osv.get("distro", "")).lower()
+    if distro == "windows":
+        return True
+    if distro in LINUX_DISTROS or "netscaler" in str(osv.get("uname", "")).lower():
+        return False
+    if distro:
+        return False
+    if "Microsoft" in str(osv.get("name", "")):
+        return True
+    rec = o.record
+    hvm = rec.get("HVM_boot_policy") or rec.get("domain_type") == "hvm"
+    if "platform" not in rec:
+        raise Missing("VM.platform is not in the inventory")
+    return bool(hvm) and as_bool((rec.get("platform") or {}).get("viridian", "false"))
+
+
+@fact("VM")
+def tools_installed(o: Obj) -> bool:
+    """XenServer VM Tools present: I/O drivers, and for Windows the management agent.
+
+    PV_drivers_detected where the field exists (7.0+), else XAPI's own test: a
+    PV_drivers_version with integer major and minor. A running VM with no guest
+    metrics at all has no agent; a halted VM's metrics are not current (unknown).
+    """
+    gm = _guest_metrics(o)
+    if gm is None:
+        if power_state(o) in {"Running", "Paused"}:
+            return False
+        raise Missing("the VM is not running, so its guest agent does not report")
+    if "PV_drivers_detected" in gm:
+        drivers = as_bool(gm["PV_drivers_detected"])
+    else:
+        version_map = gm.get("PV_drivers_version") or {}
+        drivers = str(version_map.get("major", "")).isdigit() and str(version_map.get("minor", "")).isdigit()
+    if drivers and is_windows(o) and "PV_drivers_detected" in gm:
+        agent = (gm.get("other") or {}).get("feature-static-ip-setting", "0")
+        return agent not in {"0", "", None}
+    return bool(drivers)
+
+
+@fact("VM")
+def tools_version(o: Obj) -> str:
+    """PV_drivers_version as major.minor.micro (display only)."""
+    gm = _guest_metrics(o)
+    version_map = (gm or {}).get("PV_drivers_version") or {}
+    parts = [version_map.get(k) for k in ("major", "minor", "micro") if version_map.get(k)]
+    if not parts:
+        raise Missing("VM_guest_metrics.PV_drivers_version is empty")
+    return ".".join(parts)
+
+
+@fact("VM")
+def kernel_version(o: Obj) -> tuple[int, ...]:
+    """The guest kernel from `os_version.uname` ("2.6.32-5-amd64" -> (2, 6, 32))."""
+    gm = _guest_metrics(o)
+    uname = ((gm or {}).get("os_version") or {}).get("uname")
+    if not uname:
+        raise Missing("VM_guest_metrics.os_version has no uname")
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(uname))
+    if not match:
+        raise Missing(f"cannot read a kernel version from uname {uname!r}")
+    return tuple(int(g) for g in match.groups() if g is not None)
+
+
+@fact("VM")
+def ipv6_addresses(o: Obj) -> list[str]:
+    """IPv6 addresses the guest agent reports (`networks` keys `<n>/ipv6/<i>`)."""
+    gm = _guest_metrics(o)
+    if gm is None:
+        raise Missing("the VM has no guest metrics (no guest agent)")
+    return sorted(v for k, v in (gm.get("networks") or {}).items() if "/ipv6/" in k)
+
+
+@fact("VM")
+def memory_footprint(o: Obj) -> int:
+    """What XAPI reserves on a host: dynamic_min (static_max for pv_in_pvh) + overhead, in MiB."""
+    rec = o.record
+    base_field = "memory_static_max" if rec.get("domain_type") == "pv_in_pvh" else "memory_dynamic_min"
+    base = as_int(o.field(base_field), f"VM.{base_field}")
+    overhead = as_int(o.field("memory_overhead"), "VM.memory_overhead")
+    return round_up_mib(base) + round_up_mib(overhead)
+
+
+@fact("VM")
+def memory_static_max(o: Obj) -> int:
+    """The VM's maximum memory in bytes."""
+    return as_int(o.field("memory_static_max"), "VM.memory_static_max")
+
+
+@fact("VM")
+def domain_type(o: Obj) -> str:
+    """hvm, pv, pvh or pv_in_pvh: VM_metrics.current_domain_type when live, else VM.domain_type."""
+    if power_state(o) != "Halted":
+        current = (_vm_metrics(o) or {}).get("current_domain_type")
+        if current and current != "unspecified":
+            return str(current)
+    rec = o.record
+    if rec.get("domain_type") and rec["domain_type"] != "unspecified":
+        return str(rec["domain_type"])
+    # Before 7.5 the type is implied by the boot policy.
+    if "HVM_boot_policy" in rec:
+        return "hvm" if rec["HVM_boot_policy"] else "pv"
+    raise Missing("neither VM.domain_type nor VM.HVM_boot_policy is in the inventory")
+
+
+@fact("VM", name="cpu_vendor")
+def vm_cpu_vendor(o: Obj) -> str:
+    """The CPU vendor the VM booted on (`last_boot_CPU_flags.vendor`)."""
+    flags = o.field("last_boot_CPU_flags")
+    if not flags.get("vendor"):
+        raise Missing("VM.last_boot_CPU_flags has no vendor (the VM has not booted on this version)")
+    return str(flags["vendor"])
+
+
+@fact("VM")
+def cpu_features(o: Obj) -> str:
+    """The CPU features the VM booted with (`last_boot_CPU_flags.features`)."""
+    flags = o.field("last_boot_CPU_flags")
+    if not flags.get("features"):
+        raise Missing("VM.last_boot_CPU_flags has no features")
+    return str(flags["features"])
+
+
+@fact("VM", "host")
+def resident_on(o: Obj) -> Obj | None:
+    """The host the VM runs on (None when halted)."""
+    return o.link("host", "resident_on")
+
+
+@fact("VM", "host")
+def home_host(o: Obj) -> Obj | None:
+    """Where the VM runs, else its affinity host (XenCenter's "home server")."""
+    return o.link("host", "resident_on") or o.link("host", "affinity", required=False)
+
+
+def _resolved(o: Obj, cls: str, field_name: str) -> list[tuple[str, Record]]:
+    """Every member of a ref-set field; a dangling one makes the fact unknown, since the
+    record it names (a disk? a CD?) cannot be judged."""
+    refs = [r for r in o.record.get(field_name) or [] if is_ref(r)]
+    found = o.inv.get_many(cls, refs)
+    if len(found) < len(refs):
+        missing = next(r for r in refs if o.inv.get(cls, r) is None)
+        raise Missing(f"{o.cls}.{field_name} names {cls} {missing}, which is not in the inventory")
+    return found
+
+
+def _vbds(o: Obj) -> list[Record]:
+    if "VBDs" not in o.record:
+        raise Missing("VM.VBDs is not in the inventory")
+    return [vbd for _, vbd in _resolved(o, "VBD", "VBDs")]
+
+
+def _vbd_vdi(o: Obj, vbd: Record) -> Obj:
+    ref = vbd.get("VDI")
+    rec = o.inv.get("VDI", ref)
+    if rec is None:
+        raise Missing(f"VBD {vbd.get('userdevice', '?')} points at VDI {ref}, which is not in the inventory")
+    label = f"VDI[{rec.get('name_label') or rec.get('uuid')}]"
+    return o.world.obj(o.pool, "VDI", ref, label)
+
+
+@fact("VM", "list:VDI")
+def disks(o: Obj) -> list[Obj]:
+    """The VM's disks: non-empty, non-CD VBDs, by userdevice."""
+    vbds = [v for v in _vbds(o) if v.get("type") != "CD" and not as_bool(v.get("empty", False))]
+    vbds.sort(key=lambda v: str(v.get("userdevice", "")).zfill(3))
+    return [_vbd_vdi(o, v) for v in vbds]
+
+
+@fact("VM", "list:VDI")
+def cds(o: Obj) -> list[Obj]:
+    """Discs in the VM's CD drives (their SR must be visible for live migration)."""
+    return [_vbd_vdi(o, v) for v in _vbds(o)
+            if v.get("type") == "CD" and not as_bool(v.get("empty", False))]
+
+
+@fact("VM", "VDI")
+def suspend_vdi(o: Obj) -> Obj | None:
+    """The suspend image of a suspended VM."""
+    if power_state(o) != "Suspended":
+        return None
+    return o.link("VDI", "suspend_VDI")
+
+
+@fact("VM", "list:VDI")
+def storage(o: Obj) -> list[Obj]:
+    """Everything a live migration needs to see: disks, CDs, the suspend image."""
+    out = disks(o) + cds(o)
+    suspend = suspend_vdi(o)
+    return out + ([suspend] if suspend else [])
+
+
+@fact("VM")
+def disk_virtual_size(o: Obj) -> int:
+    """Sum of the disks' virtual sizes."""
+    return sum(o.world.value(d, "virtual_size") for d in disks(o))
+
+
+@fact("VM")
+def disk_physical_size(o: Obj) -> int:
+    """Sum of the disks' physical utilisation (what is copied by storage migration)."""
+    return sum(o.world.value(d, "physical_size") for d in disks(o))
+
+
+@fact("VM", "list:network", name="networks")
+def vm_networks(o: Obj) -> list[Obj]:
+    """Networks of the VM's VIFs."""
+    if "VIFs" not in o.record:
+        raise Missing("VM.VIFs is not in the inventory")
+    out = []
+    for _, vif in _resolved(o, "VIF", "VIFs"):
+        net_ref = vif.get("network")
+        net = o.inv.get("network", net_ref)
+        if net is None:
+            raise Missing(f"VIF {vif.get('device', '?')} points at network {net_ref}, not in the inventory")
+        out.append(o.world.obj(o.pool, "network", net_ref, f"network[{net.get('name_label')}]"))
+    return out
+
+
+@fact("VM")
+def pci_passthrough(o: Obj) -> list[str]:
+    """Passed-through PCI devices (pci_id): attached_PCIs minus NVIDIA SR-IOV vGPU functions
+    (XAPI A10), plus the `other_config.pci` entries of a halted VM, which could not migrate
+    once started."""
+    rec = o.record
+    sriov_vfs = {
+        vgpu.get("PCI") for _, vgpu in o.inv.get_many("VGPU", rec.get("VGPUs", []))
+        if (o.inv.get("VGPU_type", vgpu.get("type")) or {}).get("implementation") == "nvidia_sriov"
+    }
+    out = [str((o.inv.get("PCI", r) or {}).get("pci_id", r))
+           for r in rec.get("attached_PCIs", []) if is_ref(r) and r not in sriov_vfs]
+    if power_state(o) == "Halted":
+        spec = (rec.get("other_config") or {}).get("pci", "")
+        out.extend(entry.split("/", 1)[-1] for entry in spec.split(",") if entry.strip())
+    return out
+
+
+@fact("VM", "list:VGPU")
+def vgpus(o: Obj) -> list[Obj]:
+    """The VM's virtual GPUs (a class from XenServer 6.2)."""
+    if "VGPUs" not in o.record:
+        if not o.inv.has_class("VGPU"):
+            return []  # the version predates vGPU: there can be none
+        raise Missing("VM.VGPUs is not in the inventory")
+    _resolved(o, "VGPU", "VGPUs")
+    return o.links("VGPU", "VGPUs")
+
+
+@fact("VM")
+def vusb_count(o: Obj) -> int:
+    """Virtual USB devices attached to the VM (a class from XenServer 7.3)."""
+    if "VUSBs" not in o.record:
+        if not o.inv.has_class("VUSB"):
+            return 0  # the version predates vUSB: there can be none
+        raise Missing("VM.VUSBs is not in the inventory")
+    return len([r for r in o.record["VUSBs"] or [] if is_ref(r)])  # A12 counts refs
+
+
+@fact("VM")
+def immobile(o: Obj) -> bool:
+    """no-migrate or nested virtualisation (A5): VM_metrics values when it has run, else platform."""
+    metrics = _vm_metrics(o)
+    if metrics is not None and ("nomigrate" in metrics or "nested_virt" in metrics):
+        return as_bool(metrics.get("nomigrate", False)) or as_bool(metrics.get("nested_virt", False))
+    platform = o.field("platform")
+    return any(str(platform.get(k, "")).lower() in {"true", "1"} for k in ("nomigrate", "nested-virt"))
+
+
+@fact("VM")
+def ha_protected(o: Obj) -> bool:
+    """Protected by HA: restart priority "restart" and ha_always_run (helpers.ml). XenServer
+    5.x wrote the protected priorities as "1", "2", "3"; XAPI's database upgrade turns
+    them into "restart", so a 5.x dump reads them as that."""
+    rec = o.record
+    return (rec.get("ha_restart_priority") in {"restart", "1", "2", "3"}
+            and as_bool(o.field("ha_always_run")))
+
+
+@fact("VM")
+def ha_restart(o: Obj) -> bool:
+    """HA would restart it if it stopped (any restart priority with ha_always_run)."""
+    rec = o.record
+    return bool(rec.get("ha_restart_priority")) and as_bool(rec.get("ha_always_run", False))
+
+
+@fact("VM", name="mcs")
+def vm_mcs(o: Obj) -> bool:
+    """Created by Machine Creation Services: a CitrixProvisioningSchemeId marker on the VM or a disk."""
+    if _has_marker(o.record, (MCS_MARKER,)):
+        return True
+    try:
+        return any(o.world.value(d, "mcs") for d in disks(o))
+    except Missing:
+        return False
+
+
+@fact("VM")
+def cvd(o: Obj) -> bool:
+    """Part of a Citrix Virtual Desktops deployment (MCS, or desktop markers)."""
+    return vm_mcs(o) or _has_marker(o.record, CVD_MARKERS)
+
+
+@fact("VM", name="snapshot_count")
+def vm_snapshot_count(o: Obj) -> int:
+    """Number of snapshots of the VM."""
+    return len(o.record.get("snapshots") or [])
+
+
+@fact("VM")
+def blocked_operations(o: Obj) -> dict[str, str]:
+    """Operations the administrator blocked, with their reasons."""
+    return dict(o.field("blocked_operations"))
+
+
+@fact("VM")
+def current_operations(o: Obj) -> list[str]:
+    """Operations in progress on the VM when the snapshot was taken."""
+    return sorted(set((o.record.get("current_operations") or {}).values()))
+
+
+@fact("VM")
+def has_sriov_vif(o: Obj) -> bool:
+    """A VIF on an SR-IOV network (a NIC virtual function)."""
+    return any(o.world.value(n, "is_sriov") for n in vm_networks(o))
+
+
+@fact("VM")
+def vgpu_framebuffer(o: Obj) -> int:
+    """Total framebuffer of the VM's vGPUs in bytes (what moves while it is paused)."""
+    total = 0
+    for g in vgpus(o):
+        gtype = g.inv.get("VGPU_type", g.record.get("type")) or {}
+        total += int(gtype.get("framebuffer_size", "0") or 0)
+    return total
+
+
+@fact("VM")
+def no_sriov_vif(o: Obj) -> bool:
+    """True when no VIF is on an SR-IOV network; Missing (unknown) naming it otherwise.
+
+    A VIF on an SR-IOV network uses a NIC virtual function. XAPI only checks that the
+    destination has idle VFs (B12; the VF is held in the internal `VIF.reserved_pci`,
+    not in `VM.attached_PCIs`), while the seed's PCI-passthrough limitation points to
+    "Use SR-IOV enabled NICs". Whether such a VM migrates is unconfirmed, so LIM-002
+    reads this fact: the VM stays `unknown` until someone confirms it (a waiver).
+    """
+    for net in vm_networks(o):
+        if o.world.value(net, "is_sriov"):
+            raise Missing(f"a VIF is on SR-IOV network '{net.name}' (a NIC virtual function): "
+                          "whether it can migrate is not confirmed (see \"Use SR-IOV enabled "
+                          "NICs\"); confirm it, then waive this finding")
+    return True
