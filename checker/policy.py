@@ -142,6 +142,37 @@ def render(template: Any, variables: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Basis:
+    """Why a rule's fail blocks: XAPI refuses the move with `errors` (raised in `source`,
+    a xen-api file and function), or, with no errors, the documentation requires it and
+    XAPI does not stop the move. `kinds` narrows XAPI's refusal to some of the rule's
+    kinds; on the others the rule is the documentation's."""
+
+    errors: tuple[str, ...] = ()
+    source: str = ""
+    kinds: frozenset[str] | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Basis:
+        if not isinstance(raw, dict):
+            return cls()
+        kinds = raw.get("kinds")
+        return cls(tuple(raw["xapi"]), raw["source"], frozenset(kinds) if kinds else None)
+
+    def is_xapi(self, kind: str | None = None) -> bool:
+        """XAPI refuses the move (of `kind`, when given) that this rule fails."""
+        return bool(self.errors) and (kind is None or self.kinds is None or kind in self.kinds)
+
+    def as_json(self) -> Any:
+        if not self.errors:
+            return "documentation"
+        out: dict[str, Any] = {"xapi": list(self.errors), "source": self.source}
+        if self.kinds:
+            out["kinds"] = sorted(self.kinds)
+        return out
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     title: dict[str, str]
@@ -162,6 +193,7 @@ class Rule:
     tags: tuple[str, ...]
     file: str
     raw: dict[str, Any] = field(repr=False, compare=False)
+    basis: Basis = field(default_factory=Basis)
     #: (variable, attribute or None) its logic reads: the evaluator's cache keys, for the
     #: head (applies_when, for_each) and for the assertion (the loop variable included).
     head_paths: tuple[tuple[str, str | None], ...] = ()
@@ -357,6 +389,7 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         command=command, tags=tuple(data.get("tags", [])), file=file, raw=data,
         head_paths=_sorted_paths(head_paths), assert_paths=_sorted_paths(assert_paths),
         message_paths=frozenset(message_paths), builtin=builtin,
+        basis=Basis.parse(data.get("basis")),
     )
     return rule, []
 
