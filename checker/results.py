@@ -226,7 +226,8 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
         "rules": [{"id": r.id, "severity": r.severity, "kinds": sorted(r.kinds), "title": r.title,
                    "description": r.description, "remediation": r.remediation,
                    "seed": r.seed_section, "seed_text": (r.seed or {}).get("text"),
-                   "reference": r.reference or None} for r in ev.rules.rules],
+                   "reference": r.reference or None, "basis": r.basis.as_json()}
+                  for r in ev.rules.rules],
     }
 
 

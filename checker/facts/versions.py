@@ -116,3 +116,29 @@ def https_only(o: Obj) -> bool | None:
     if "https_only" not in o.record:
         return None
     return as_bool(o.record["https_only"])
+
+
+#: XAPI's API version of XenServer 7.0 "Dundee" (datamodel_types.ml release_order_full):
+#: since then a VDI moves as a migrate_send operation, so a halted or suspended VM's disk
+#: can be moved (copied offline); before, the VM had to run. Dundee's platform_version
+#: is 2.1.0, for records without the API version.
+API_DUNDEE = (2, 5)
+PLATFORM_DUNDEE = (2, 1)
+
+
+def at_least_dundee(o: Obj) -> bool:
+    """The host runs XenServer 7.0 "Dundee" or later: by its API version, else its platform."""
+    rec = o.record
+    major, minor = rec.get("API_version_major"), rec.get("API_version_minor")
+    if str(major).isdigit() and str(minor).isdigit():
+        return (int(major), int(minor)) >= API_DUNDEE
+    return version(o) >= PLATFORM_DUNDEE
+
+
+@fact("pool")
+def offline_vdi_moves(o: Obj) -> bool:
+    """A disk of a halted or suspended VM can be moved (the master runs Dundee or later)."""
+    master = o.link("host", "master")
+    if master is None:
+        raise Missing("pool.master is null")
+    return at_least_dundee(master)

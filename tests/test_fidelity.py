@@ -1,0 +1,76 @@
+"""Each row of xapi-fidelity.md, both ways: a pool derived by changing only the fields the
+case is about, the verdict of the move, and the rule and API error that decide it.
+
+A rule with `basis: xapi` must block exactly what XAPI refuses; these tests pin the cases
+where migready and XAPI's code once disagreed (xen-api file and function in each docstring).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conftest import DR, PROD, Objects, by_name, derived
+
+from checker.check import CheckOptions, run_check
+
+
+def check(tmp_path: Path, plan: str, *changes: Any, dr_changes: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """Results of `plan` on the sample pools, each changed by its functions."""
+    def change_all(fns: tuple[Any, ...]) -> Any:
+        def apply(objects: Objects) -> None:
+            for fn in fns:
+                fn(objects)
+        apply.__name__ = "_".join(fn.__name__ for fn in fns) or "same"
+        return apply
+
+    prod = derived(tmp_path, change_all(changes), PROD)
+    dr = derived(tmp_path, change_all(dr_changes), DR)
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(plan)
+    return run_check(CheckOptions([prod, dr], plan=plan_file))
+
+
+def statuses(results: dict[str, Any], rule: str) -> dict[str, str]:
+    """subject name -> status of `rule`'s findings."""
+    return {f["subject"]["name"]: f["status"] for f in results["findings"] if f["rule"] == rule}
+
+
+def xapi_errors(results: dict[str, Any], rule: str) -> list[str]:
+    basis = next(r["basis"] for r in results["rules"] if r["id"] == rule)
+    return basis["xapi"] if isinstance(basis, dict) else []
+
+
+def op_verdict(results: dict[str, Any], op_id: str = "op-1") -> str:
+    return next(op["verdict"] for op in results["operations"] if op["id"] == op_id)
+
+
+# -- GEN-004: power states (xapi_vm_lifecycle.ml allowed_power_states) ----------------------
+
+VDI_OF_HALTED = """plan: CHG-VDI
+operations:
+  - kind: vdi
+    vdi: build-01/0
+    destination: {sr: Local storage ch82-h2}
+"""
+
+
+def pre_dundee(objects: Objects) -> None:
+    """Every host reports XenAPI 2.4 (XenServer 6.5 "Creedence"), the last before Dundee."""
+    for host in objects["host"].values():
+        host["API_version_major"], host["API_version_minor"] = "2", "4"
+
+
+def test_gen004_a_halted_vms_disk_moves_since_dundee(tmp_path):
+    """VDI.pool_migrate runs as migrate_send, whose states include Halted (message_forwarding.ml)."""
+    results = check(tmp_path, VDI_OF_HALTED)
+    assert statuses(results, "GEN-004") == {"build-01": "pass"}
+    finding = next(f for f in results["findings"] if f["rule"] == "GEN-004")
+    assert "copied offline" in finding["message"]
+
+
+def test_gen004_before_dundee_a_disk_moves_only_while_its_vm_runs(tmp_path):
+    results = check(tmp_path, VDI_OF_HALTED, pre_dundee)
+    assert statuses(results, "GEN-004") == {"build-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert xapi_errors(results, "GEN-004") == ["VM_BAD_POWER_STATE"]
