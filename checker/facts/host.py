@@ -101,6 +101,14 @@ def attached_srs(o: Obj) -> list[Obj]:
     return out
 
 
+@fact("host", "list:SR")
+def pluggable_srs(o: Obj) -> list[Obj]:
+    """SRs with a PBD on this host, plugged or not: a storage migration plugs an unplugged
+    PBD of its destination SR itself (xapi_vm_migrate.ml vdi_copy_fun)."""
+    return [o.world.obj(o.pool, "SR", pbd["SR"]) for _, pbd in o.inv.all("PBD")
+            if pbd.get("host") == o.ref and o.inv.get("SR", pbd.get("SR")) is not None]
+
+
 @fact("host", "list:network")
 def networks(o: Obj) -> list[Obj]:
     """Networks a VM on this host can use: XAPI's network-attach rule (B8).
