@@ -809,20 +809,24 @@ def _sr_demand(world: World, disk_moves: Any, ledger: _Ledger, audit: bool) -> t
             if not isinstance(dm.values["src_sr"], Unestablished):
                 src[dm.values["src_sr"]].append(dm.values["vdi"])
 
-    def size(vdis: list[Obj]) -> Any:
-        sizes = [_value(world, v, "virtual_size") for v in vdis]
+    def size(vdis: list[Obj], measure: str) -> Any:
+        sizes = [_value(world, v, measure) for v in vdis]
         return next((s for s in sizes if isinstance(s, Unestablished)), None) or sum(sizes)
 
     def demand(sr: Obj, vdis: list[Obj], factor: int, book: bool) -> PlanFacts:
-        total = size(vdis)
+        # A thin SR (file-based: ext, nfs, smb…) allocates what the disk holds, a thick
+        # one (LVM) its whole virtual size.
+        thin = _value(world, sr, "thin_provisioned")
+        total = thin if isinstance(thin, Unestablished) else size(
+            vdis, "physical_size" if thin else "virtual_size")
         earlier = 0 if audit else ledger.sr_space[sr]
         needed = total if isinstance(total, Unestablished) else factor * total + earlier
         if book and not isinstance(total, Unestablished) and not audit:
             ledger.sr_space[sr] += factor * total
         snaps = any(not isinstance(n, Unestablished) and n > 0
                     for n in (_value(world, v, "snapshot_count") for v in vdis))
-        return PlanFacts("sr_demand", {"sr": sr, "needed": needed, "disks": vdis,
-                                       "with_snapshots": snaps}, f"sr[{sr.name}]")
+        return PlanFacts("sr_demand", {"sr": sr, "needed": needed, "disks": vdis, "size": total,
+                                       "thin": thin, "with_snapshots": snaps}, f"sr[{sr.name}]")
 
     dst_list = [demand(sr, vdis, 3, True) for sr, vdis in dst.items()]
     src_list = [demand(sr, vdis, 2, False) for sr, vdis in src.items()]

@@ -84,6 +84,8 @@ PLAN_FACTS: dict[str, dict[str, tuple[str, str]]] = {
         "sr": ("SR", "The SR."),
         "needed": ("value", "Bytes needed on it by this and earlier moves of the plan."),
         "disks": ("list:VDI", "The disks counted."),
+        "size": ("value", "Their size, as the SR allocates it: physical on a thin SR, else virtual."),
+        "thin": ("value", "The SR is thin-provisioned, so the disks count at their physical size."),
         "with_snapshots": ("value", "Some counted disk has snapshots (more is needed)."),
     },
     "vif_map": {

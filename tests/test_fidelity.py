@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import DR, PROD, Objects, by_name, derived
+from conftest import DR, PROD, Objects, derived
 
 from checker.check import CheckOptions, run_check
 
@@ -74,3 +74,43 @@ def test_gen004_before_dundee_a_disk_moves_only_while_its_vm_runs(tmp_path):
     assert statuses(results, "GEN-004") == {"build-01": "fail"}
     assert op_verdict(results) == "blocked"
     assert xapi_errors(results, "GEN-004") == ["VM_BAD_POWER_STATE"]
+
+
+# -- DISK-001: the seed's 3x, storage live migration only (documentation) ----------------
+
+DB01_TO_NFS = """plan: CHG-NFS
+operations:
+  - kind: storage
+    vms: [db-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+    storage: {default: DR NFS}
+  - kind: vdi
+    vdi: web-02/0
+    destination: {sr: Local storage ch82-h2}
+"""
+
+
+def nfs_free_400g(objects: Objects) -> None:
+    """DR NFS keeps 400 GiB free: 3x db-01's physical 250 GiB (750) does not fit, nor 3x virtual."""
+    sr = next(s for s in objects["SR"].values() if s["name_label"] == "DR NFS")
+    sr["physical_utilisation"] = str(int(sr["physical_size"]) - 400 * 1024**3)
+
+
+def nfs_free_800g(objects: Objects) -> None:
+    """DR NFS keeps 800 GiB free: 3x physical (750) fits, 3x virtual (1,200) would not."""
+    sr = next(s for s in objects["SR"].values() if s["name_label"] == "DR NFS")
+    sr["physical_utilisation"] = str(int(sr["physical_size"]) - 800 * 1024**3)
+
+
+def test_disk001_counts_physical_size_on_a_thin_sr(tmp_path):
+    results = check(tmp_path, DB01_TO_NFS, dr_changes=(nfs_free_800g,))
+    assert statuses(results, "DISK-001") == {"DR NFS": "pass"}
+    assert not [f for f in results["findings"] if f["rule"] == "DISK-001" and f["operation"] == "op-2"]
+    assert xapi_errors(results, "DISK-001") == []
+
+
+def test_disk001_fails_when_three_times_the_physical_size_does_not_fit(tmp_path):
+    results = check(tmp_path, DB01_TO_NFS, dr_changes=(nfs_free_400g,))
+    finding = next(f for f in results["findings"] if f["rule"] == "DISK-001" and f["status"] == "fail")
+    assert finding["subject"]["name"] == "DR NFS"
+    assert "physical size" in finding["message"] and "XAPI will not stop the move" in finding["message"]

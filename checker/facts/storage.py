@@ -29,6 +29,18 @@ def free(o: Obj) -> int:
     return max(0, size - used)
 
 
+#: SR drivers that keep each disk in a file (VHD or QCOW2) and allocate only what it holds.
+THIN_SR_TYPES = frozenset({"ext", "nfs", "smb", "file", "gfs2", "xfs", "zfs", "ext4", "cephfs",
+                           "glusterfs", "moosefs"})
+
+
+@fact("SR")
+def thin_provisioned(o: Obj) -> bool:
+    """Disks on it take their physical size, not their virtual size (file-based drivers;
+    LVM-based ones, lvm, lvmoiscsi, lvmohba, allocate the whole virtual size)."""
+    return sr_type(o) in THIN_SR_TYPES
+
+
 @fact("SR")
 def is_iso(o: Obj) -> bool:
     """An ISO library (content_type iso, or type iso/udev)."""
