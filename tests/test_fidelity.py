@@ -114,3 +114,48 @@ def test_disk001_fails_when_three_times_the_physical_size_does_not_fit(tmp_path)
     finding = next(f for f in results["findings"] if f["rule"] == "DISK-001" and f["status"] == "fail")
     assert finding["subject"]["name"] == "DR NFS"
     assert "physical size" in finding["message"] and "XAPI will not stop the move" in finding["message"]
+
+
+# -- GEN-002: check_op_for_feature, every HVM guest (xapi_vm_lifecycle.ml) ---------------
+
+WEB01_LIVE = """plan: CHG-LIVE
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+"""
+
+
+def _web01_guest(objects: Objects) -> dict[str, Any]:
+    vm = next(v for v in objects["VM"].values() if v["name_label"] == "web-01")
+    return objects["VM_guest_metrics"][vm["guest_metrics"]]
+
+
+def linux_hvm_without_drivers(objects: Objects) -> None:
+    """web-01 is a Debian HVM guest with no PV drivers reported and no feature-suspend."""
+    gm = _web01_guest(objects)
+    gm["os_version"] = {"distro": "debian", "name": "Debian 12", "uname": "6.1.0-13-amd64"}
+    gm["PV_drivers_version"] = {}
+    gm["other"] = {**gm.get("other", {}), "feature-suspend": "0"}
+
+
+def windows_without_agent(objects: Objects) -> None:
+    """web-01 is Windows with the I/O drivers but no management agent."""
+    gm = _web01_guest(objects)
+    gm["os_version"] = {"distro": "windows", "name": "Microsoft Windows Server 2022"}
+    gm["other"] = {k: v for k, v in gm.get("other", {}).items() if k != "feature-static-ip-setting"}
+
+
+def test_gen002_a_linux_hvm_guest_without_drivers_is_refused(tmp_path):
+    """The old rule judged Windows VMs only; XAPI refuses any HVM guest lacking the feature."""
+    results = check(tmp_path, WEB01_LIVE, linux_hvm_without_drivers)
+    assert statuses(results, "GEN-002") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert xapi_errors(results, "GEN-002") == ["VM_LACKS_FEATURE"]
+
+
+def test_gen002_a_windows_guest_needs_no_management_agent(tmp_path):
+    """XAPI does not ask for the agent: GEN-002 passes (GEN-012 is the documentation's warning)."""
+    results = check(tmp_path, WEB01_LIVE, windows_without_agent)
+    assert statuses(results, "GEN-002") == {"web-01": "pass"}
+    assert op_verdict(results) != "blocked"

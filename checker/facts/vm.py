@@ -63,6 +63,55 @@ def is_windows(o: Obj) -> bool:
     return bool(hvm) and as_bool((rec.get("platform") or {}).get("viridian", "false"))
 
 
+def _booted_pv(o: Obj) -> bool:
+    """The VM certainly booted PV, PVH or PV-in-PVH (VM_metrics.current_domain_type; before
+    XenServer 7.5, VM_metrics.hvm false or a PV boot policy)."""
+    metrics = _vm_metrics(o)
+    current = (metrics or {}).get("current_domain_type")
+    if current and current != "unspecified":
+        return current in {"pv", "pvh", "pv_in_pvh"}
+    if metrics is not None and "hvm" in metrics:
+        return not as_bool(metrics["hvm"])
+    return domain_type(o) in {"pv", "pvh", "pv_in_pvh"}
+
+
+def _pv_drivers(gm: Record | None) -> bool:
+    """XAPI's has_pv_drivers (xapi_pv_driver_version.ml): integer major and minor in
+    PV_drivers_version."""
+    version_map = (gm or {}).get("PV_drivers_version") or {}
+    return str(version_map.get("major", "")).isdigit() and str(version_map.get("minor", "")).isdigit()
+
+
+@fact("VM")
+def pv_drivers(o: Obj) -> bool:
+    """The guest reports PV driver versions (what XAPI takes for "drivers present")."""
+    return _pv_drivers(_guest_metrics(o))
+
+
+@fact("VM")
+def feature_suspend(o: Obj) -> bool:
+    """The guest advertises `feature-suspend` = 1 in its guest metrics."""
+    return ((_guest_metrics(o) or {}).get("other") or {}).get("feature-suspend") == "1"
+
+
+@fact("VM")
+def booted_pv(o: Obj) -> bool:
+    """The VM certainly booted PV, PVH or PV-in-PVH: PV guests support migration implicitly."""
+    return _booted_pv(o)
+
+
+@fact("VM")
+def guest_can_migrate(o: Obj) -> bool:
+    """XAPI's check_op_for_feature for pool_migrate / migrate_send of a live VM
+    (xapi_vm_lifecycle.ml): allowed when the VM booted PV, or reports PV drivers, or
+    advertises feature-suspend; otherwise VM_LACKS_FEATURE. The management agent is not
+    asked for (GEN-012 warns about it)."""
+    gm = _guest_metrics(o)
+    if _pv_drivers(gm) or ((gm or {}).get("other") or {}).get("feature-suspend") == "1":
+        return True
+    return _booted_pv(o)
+
+
 @fact("VM")
 def tools_installed(o: Obj) -> bool:
     """XenServer VM Tools present: I/O drivers, and for Windows the management agent.
