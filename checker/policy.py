@@ -104,6 +104,12 @@ def _subset(vm_features: str, host_features: str) -> bool:
     return facts.features_subset(vm_features, host_features)
 
 
+def _not_older(versions: Any, than: Any, keys: int) -> bool:
+    """`dst.migration_versions is not_older_than(src.migration_versions, n)`: XAPI's
+    host_versions_not_decreasing over the first n version keys."""
+    return all(a >= b for a, b in zip(versions[:keys], than[:keys], strict=True))
+
+
 class _FactsEnvironment(SandboxedEnvironment):
     """The sandbox, with a short path for facts: an object's registered facts are its only
     readable attributes (the loader refuses any other name), so the generic unsafe-attribute
@@ -122,6 +128,7 @@ def make_environment() -> SandboxedEnvironment:
     env.filters.update(gib=_gib, mib=_mib, bits=_bits, version=_version, names=_names,
                        duration=_duration)
     env.tests["subset_of"] = _subset
+    env.tests["not_older_than"] = _not_older
     env.globals.clear()
     env.globals.update(features_subset=_subset)
     return env

@@ -159,3 +159,52 @@ def test_gen002_a_windows_guest_needs_no_management_agent(tmp_path):
     results = check(tmp_path, WEB01_LIVE, windows_without_agent)
     assert statuses(results, "GEN-002") == {"web-01": "pass"}
     assert op_verdict(results) != "blocked"
+
+
+# -- GEN-001: versions (helpers.ml host_versions_not_decreasing, VM.pool_migrate) ---------
+
+def _host(objects: Objects, name: str) -> dict[str, Any]:
+    return next(h for h in objects["host"].values() if h["name_label"] == name)
+
+
+def xapi_25_33_with_older_xen_on_h2(objects: Objects) -> None:
+    """Both hosts run xapi 25.33 (which compares xapi_build and xen too); ch82-h2's Xen is an
+    older build. Platform and xapi versions are equal, so no rolling upgrade is detected."""
+    for host in objects["host"].values():
+        host["software_version"] = {**host["software_version"], "xapi": "25.33", "xapi_build": "25.33.0"}
+    _host(objects, "ch82-h2")["software_version"]["xen"] = "4.13.4-1"
+
+
+WEB01_STORAGE_H2 = """plan: CHG-SXM
+operations:
+  - kind: storage
+    vms: [web-01]
+    destination: {host: ch82-h2}
+    storage: {default: Shared iSCSI}
+"""
+
+
+def test_gen001_live_to_an_older_hotfix_level_outside_a_rolling_upgrade_passes(tmp_path):
+    """VM.pool_migrate compares versions only during a rolling pool upgrade."""
+    results = check(tmp_path, WEB01_LIVE, xapi_25_33_with_older_xen_on_h2)
+    assert statuses(results, "GEN-001") == {"web-01": "pass"}
+
+
+def test_gen001_storage_to_an_older_xen_is_refused_by_xapi_25_31_and_later(tmp_path):
+    results = check(tmp_path, WEB01_STORAGE_H2, xapi_25_33_with_older_xen_on_h2)
+    assert statuses(results, "GEN-001") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "NOT_SUPPORTED_DURING_UPGRADE" in xapi_errors(results, "GEN-001")
+
+
+def rolling_upgrade_flag_and_older_xen(objects: Objects) -> None:
+    """As above, with the pool flagged as in a rolling upgrade (pool.other_config)."""
+    xapi_25_33_with_older_xen_on_h2(objects)
+    pool = next(iter(objects["pool"].values()))
+    pool["other_config"] = {**pool.get("other_config", {}), "rolling_upgrade_in_progress": "true"}
+
+
+def test_gen001_live_to_an_older_host_during_a_rolling_upgrade_is_refused(tmp_path):
+    results = check(tmp_path, WEB01_LIVE, rolling_upgrade_flag_and_older_xen)
+    assert statuses(results, "GEN-001") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"

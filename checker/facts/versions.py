@@ -142,3 +142,48 @@ def offline_vdi_moves(o: Obj) -> bool:
     if master is None:
         raise Missing("pool.master is null")
     return at_least_dundee(master)
+
+
+#: What XAPI compares to refuse a move to an older host (helpers.ml Checks.Migration): the
+#: platform version, and since xapi 25.31.0 (commit cb8fad42ec) the xapi build and Xen too.
+MIGRATION_VERSION_KEYS = ("platform_version", "xapi_build", "xen")
+XAPI_COMPARES_ALL_KEYS = (25, 31, 0)
+
+
+@fact("host")
+def migration_versions(o: Obj) -> tuple[tuple[int, ...], ...]:
+    """platform_version, xapi_build and xen as XAPI reads them for a migration: a key the
+    host does not report counts as 0.0.0, as in helpers.ml `version_of`."""
+    sv = o.field("software_version")
+    return tuple(version_tuple(sv[k]) if sv.get(k) else (0, 0, 0) for k in MIGRATION_VERSION_KEYS)
+
+
+def _xapi_version(o: Obj) -> tuple[int, ...]:
+    sv = o.field("software_version")
+    return version_tuple(sv.get("xapi_build") or sv.get("xapi") or "")
+
+
+@fact("pool")
+def migration_version_keys(o: Obj) -> int:
+    """How many of MIGRATION_VERSION_KEYS the pool's XAPI compares: its master decides (it
+    runs VM.pool_migrate and VM.assert_can_migrate), 3 from xapi 25.31.0, else 1."""
+    master = o.link("host", "master")
+    if master is None:
+        raise Missing("pool.master is null")
+    return 3 if _xapi_version(master) >= XAPI_COMPARES_ALL_KEYS else 1
+
+
+@fact("pool")
+def rolling_upgrade(o: Obj) -> bool:
+    """The pool is in a rolling pool upgrade: `other_config:rolling_upgrade_in_progress`, or
+    hosts that differ in platform_version or xapi, which db_gc.ml detect_rolling_upgrade
+    turns into that key within a minute."""
+    if "rolling_upgrade_in_progress" in (o.field("other_config") or {}):
+        return True
+    seen = set()
+    for _, host in o.inv.all("host"):
+        sv = host.get("software_version")
+        if not isinstance(sv, dict):
+            raise Missing(f"host {host.get('name_label', '?')} has no software_version")
+        seen.add((sv.get("platform_version"), sv.get("xapi")))
+    return len(seen) > 1
