@@ -1164,3 +1164,27 @@ def test_dangling_vgpu_ref_is_unknown_derived():
     def derive(objects):
         objects["VM"][TAMPA_DLVM_LOCAL]["VGPUs"] = ["OpaqueRef:vgpu-dangling"]
     assert "VM.VGPUs" in missing(TAMPA, "VM", TAMPA_DLVM_LOCAL, "vgpus", derive)
+
+
+def test_xcp_ng_is_told_apart_by_its_brand():
+    # Derived from Tampa: dt16 made an XCP-ng 8.2 host, whose numbers are those of CH 8.2 CU1.
+    derive = _software_version(product_brand="XCP-ng", product_version="8.2.1", platform_version="3.2.1",
+                               product_version_text="8.2", product_version_text_short="8.2")
+    assert value(TAMPA, "host", TAMPA_DT16, "is_ch82cu1", derive) is False
+    assert value(TAMPA, "host", TAMPA_DT16, "is_xcp_ng", derive) is True
+    assert value(TAMPA, "host", TAMPA_DT16, "product", derive) == "XCP-ng 8.2.1"
+    # XCP-ng 8.3 shares XenServer 8's platform numbers: it is not called XenServer 8.
+    derive = _software_version(product_brand="XCP-ng", product_version="8.3.0", platform_version="3.4.0")
+    assert value(TAMPA, "host", TAMPA_DT16, "product", derive) == "XCP-ng 8.3.0"
+
+
+def test_later_cumulative_hotfixes_carry_the_port80_fix():
+    # Derived from Tampa: dt16 has XS82ECU1041 (cumulative, after 1033), dt23 XS82ECU1025.
+    def derive(objects):
+        objects["pool_update"] = {"OpaqueRef:u1": {"uuid": "u1", "name_label": "XS82ECU1041"},
+                                  "OpaqueRef:u2": {"uuid": "u2", "name_label": "XS82ECU1025"}}
+        objects["host"][TAMPA_DT16]["updates"] = ["OpaqueRef:u1"]
+        objects["host"][TAMPA_DT23]["updates"] = ["OpaqueRef:u2"]
+    assert value(TAMPA, "host", TAMPA_DT16, "port80_hotfix", derive) == "XS82ECU1041"
+    assert value(TAMPA, "host", TAMPA_DT16, "has_port80_hotfix", derive) is True
+    assert value(TAMPA, "host", TAMPA_DT23, "has_port80_hotfix", derive) is False

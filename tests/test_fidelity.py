@@ -208,3 +208,61 @@ def test_gen001_live_to_an_older_host_during_a_rolling_upgrade_is_refused(tmp_pa
     results = check(tmp_path, WEB01_LIVE, rolling_upgrade_flag_and_older_xen)
     assert statuses(results, "GEN-001") == {"web-01": "fail"}
     assert op_verdict(results) == "blocked"
+
+
+# -- SXM-003: port 80, Citrix's hotfix, XCP-ng ---------------------------------------------
+
+def https_only_destination(objects: Objects) -> None:
+    """Both dr-xs8 hosts have port 80 closed (as the sample pool has it)."""
+    for host in objects["host"].values():
+        host["https_only"] = True
+
+
+def port80_open_destination(objects: Objects) -> None:
+    """Both dr-xs8 hosts have port 80 open."""
+    for host in objects["host"].values():
+        host["https_only"] = False
+
+
+def source_xcp_ng_82(objects: Objects) -> None:
+    """prod-ch82's hosts say XCP-ng (the same numbers: 8.2.1 / 3.2.1)."""
+    for host in objects["host"].values():
+        host["software_version"] = {**host["software_version"], "product_brand": "XCP-ng"}
+
+
+def source_with_later_hotfix(objects: Objects) -> None:
+    """Each prod-ch82 host has XS82ECU1041, a later cumulative hotfix than 1033."""
+    objects.setdefault("pool_update", {})["OpaqueRef:ecu1041"] = {
+        "uuid": "ecu1041", "name_label": "XS82ECU1041", "hosts": list(objects["host"])}
+    for host in objects["host"].values():
+        host["updates"] = ["OpaqueRef:ecu1041"]
+
+
+def test_sxm003_a_later_cumulative_hotfix_passes(tmp_path):
+    results = check(tmp_path, STORAGE_TO_DR, source_with_later_hotfix, dr_changes=(https_only_destination,))
+    assert statuses(results, "SXM-003") == {"web-01": "pass"}
+    assert "XS82ECU1041" in next(f["message"] for f in results["findings"] if f["rule"] == "SXM-003")
+
+
+def test_sxm003_without_the_hotfix_fails(tmp_path):
+    results = check(tmp_path, STORAGE_TO_DR, dr_changes=(https_only_destination,))
+    assert statuses(results, "SXM-003") == {"web-01": "fail"}
+
+
+def test_sxm003_an_xcp_ng_source_is_never_asked_for_citrix_hotfix(tmp_path):
+    """Unknown, naming what to check, when port 80 is closed; pass when it is open."""
+    results = check(tmp_path, STORAGE_TO_DR, source_xcp_ng_82, dr_changes=(https_only_destination,))
+    assert statuses(results, "SXM-003") == {"web-01": "unknown"}
+    message = next(f["message"] for f in results["findings"] if f["rule"] == "SXM-003")
+    assert "XCP-ng 8.2" in message and "XS82ECU1033" in message
+    results = check(tmp_path, STORAGE_TO_DR, source_xcp_ng_82, dr_changes=(port80_open_destination,))
+    assert statuses(results, "SXM-003") == {"web-01": "pass"}
+
+
+STORAGE_TO_DR = """plan: CHG-DR
+operations:
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+    storage: {default: DR iSCSI}
+"""

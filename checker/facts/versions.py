@@ -4,9 +4,14 @@ Versions compare as XAPI compares them (helpers.ml): integer tuples."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from checker.facts.core import Missing, Obj, as_bool, fact, is_ref, version_tuple
 
 HOTFIX_PORT80 = "XS82ECU1033"
+HOTFIX_PORT80_NUMBER = 1033
+HOTFIX_CH82CU1 = re.compile(r"XS82ECU(\d{4})")
 
 
 @fact("host")
@@ -42,12 +47,26 @@ def product_version(o: Obj) -> tuple[int, ...]:
     return version_tuple(sv["product_version"])
 
 
+def _brand(sv: dict[str, Any]) -> str:
+    return str(sv.get("product_brand") or "").strip()
+
+
+def _is_xcp_ng(sv: dict[str, Any]) -> bool:
+    """XCP-ng runs the same XAPI, with numbers that overlap Citrix's (XCP-ng 8.2 reports
+    product_version 8.2.1, as Citrix Hypervisor 8.2 CU1 does): told apart by the brand."""
+    return _brand(sv).lower().replace("-", "") == "xcpng"
+
+
 @fact("host", name="product")
 def host_product(o: Obj) -> str:
-    """The product label: "XenServer 8", "Citrix Hypervisor 8.2 CU1", "XenServer 7.1 CU2"…"""
+    """The product label: "XenServer 8", "Citrix Hypervisor 8.2 CU1", "XCP-ng 8.2.1"…"""
     sv = o.field("software_version")
     pv = version_tuple(sv.get("product_version", ""))
     platform = version_tuple(sv.get("platform_version", ""))
+    if _is_xcp_ng(sv):
+        if not pv:
+            raise Missing("host.software_version has no product_version")
+        return f"{_brand(sv)} {'.'.join(map(str, pv))}"
     # Decided on the numbers: product_version when reported, else platform_version
     # (CH 8.1 is platform 3.1.0, so a (3, 1) prefix alone does not mean 8.2).
     if pv[:2] == (8, 4) or (not pv and platform[:2] == (3, 4)):
@@ -55,7 +74,7 @@ def host_product(o: Obj) -> str:
     if pv[:2] == (8, 2) or (not pv and (3, 1, 50) <= platform[:3] < (3, 3)):
         cu = max(pv[2] if len(pv) > 2 else 0, 1 if platform[:3] == (3, 2, 1) else 0)
         return "Citrix Hypervisor 8.2" + (f" CU{cu}" if cu else "")
-    brand = sv.get("product_brand") or "XenServer"
+    brand = _brand(sv) or "XenServer"
     text = sv.get("product_version_text_short") or sv.get("product_version_text")
     if not text and pv:
         # No text fields (5.6 FP1 beta 5.6.900): show the number, not "5.6 CU900".
@@ -67,19 +86,25 @@ def host_product(o: Obj) -> str:
 
 @fact("host")
 def is_ch82cu1(o: Obj) -> bool:
-    """The host runs Citrix Hypervisor 8.2 CU1 (product 8.2.1 / platform 3.2.1)."""
+    """The host runs Citrix Hypervisor 8.2 CU1 (product 8.2.1 / platform 3.2.1), not XCP-ng."""
     sv = o.field("software_version")
     pv = version_tuple(sv.get("product_version", ""))
     platform = version_tuple(sv.get("platform_version", ""))
     if not pv and not platform:
         raise Missing("host.software_version has neither product_version nor platform_version")
-    return pv[:3] == (8, 2, 1) or platform[:3] == (3, 2, 1)
+    return not _is_xcp_ng(sv) and (pv[:3] == (8, 2, 1) or platform[:3] == (3, 2, 1))
+
+
+@fact("host")
+def is_xcp_ng(o: Obj) -> bool:
+    """The host runs XCP-ng (`software_version.product_brand`)."""
+    return _is_xcp_ng(o.field("software_version"))
 
 
 @fact("host")
 def is_xs71cu2(o: Obj) -> bool:
     """The host runs XenServer 7.1 CU2 (product 7.1.2)."""
-    return product_version(o)[:3] == (7, 1, 2)
+    return not _is_xcp_ng(o.field("software_version")) and product_version(o)[:3] == (7, 1, 2)
 
 
 @fact("host")
@@ -101,9 +126,32 @@ def updates(o: Obj) -> list[str]:
 
 
 @fact("host")
+def port80_hotfix(o: Obj) -> str | None:
+    """The installed update that carries the port-80 fix: XS82ECU1033 or a later Citrix
+    Hypervisor 8.2 CU1 hotfix (they are cumulative: XS82ECU1034 contains 1033); None if none."""
+    numbered = [(int(m.group(1)), name) for name in updates(o)
+                if (m := HOTFIX_CH82CU1.fullmatch(name)) and int(m.group(1)) >= HOTFIX_PORT80_NUMBER]
+    return min(numbered)[1] if numbered else None
+
+
+@fact("host")
 def has_port80_hotfix(o: Obj) -> bool:
-    """XS82ECU1033 is installed (the port-80 / HTTPS-migration hotfix for 8.2 CU1)."""
-    return HOTFIX_PORT80 in updates(o)
+    """XS82ECU1033, or a later cumulative CH 8.2 CU1 hotfix, is installed."""
+    return port80_hotfix(o) is not None
+
+
+@fact("host")
+def needs_port80(o: Obj) -> bool:
+    """A cross-pool migration from this host goes over plain HTTP (port 80): Citrix Hypervisor
+    8.2 CU1 without XS82ECU1033. XCP-ng 8.2 runs the same XAPI, but Citrix's hotfix does not
+    exist for it, and whether its own updates carry the fix cannot be read from the pool."""
+    sv = o.field("software_version")
+    if _is_xcp_ng(sv) and product_version(o)[:2] == (8, 2):
+        raise Missing("this XCP-ng 8.2 host runs the XAPI of Citrix Hypervisor 8.2 CU1, and "
+                      "whether its updates include the fix Citrix shipped as XS82ECU1033 "
+                      "(migration over HTTPS) cannot be read from the pool: check that the "
+                      "host is fully updated, or open port 80 on the destination for the move")
+    return is_ch82cu1(o) and not has_port80_hotfix(o)
 
 
 @fact("host")
