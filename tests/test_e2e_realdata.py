@@ -252,7 +252,7 @@ def test_sxm003_fails_without_the_hotfix_and_passes_with_it(tmp_path, capsys):
     found = finding(results, "SXM-003", "dlvm_shared")
     assert found["status"] == "fail"
     assert found["message"] == ("source host 'dt16' runs Citrix Hypervisor 8.2 CU1 without hotfix "
-                                "XS82ECU1033; port 80 is closed on destination host 'grimsby'")
+                                "XS82ECU1033 or a later one; port 80 is closed on destination host 'grimsby'")
 
     # The same move once XS82ECU1033 is installed on the source host.
     src, dst = cross_pool(tmp_path, hotfix=True)
