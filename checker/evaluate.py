@@ -152,6 +152,7 @@ class _Ledger:
         #: Where the plan has put a VM so far (None: it left the pool).
         self.location: dict[Obj, Obj | None] = {}
 
+
     def residents(self, host: Obj, now: list[Obj]) -> list[Obj]:
         """The VMs on `host` at this point of the plan, given those on it at snapshot time."""
         here = [vm for vm in now if self.location.get(vm, host) == host]
@@ -632,7 +633,7 @@ def _evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | _Outcom
             var = rule.for_each[0]
             return [_as_loop_item(item, var) for item in rule.for_each[1](**variables)]
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc), dict(reads))
+            return _Outcome("unknown", _reason(exc, variables), dict(reads))
 
 
 def _evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> _Outcome:
@@ -642,7 +643,7 @@ def _evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, ite
             status = "pass" if rule.check(**scoped) else "fail"
             return _Outcome(status, None, dict(reads))
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc), dict(reads))
+            return _Outcome("unknown", _reason(exc, scoped), dict(reads))
 
 
 def _as_loop_item(item: Any, var: str) -> Any:
@@ -654,9 +655,22 @@ def _as_loop_item(item: Any, var: str) -> Any:
     return item
 
 
-def _reason(exc: Exception) -> str:
+#: Words for a move variable that is None, when a rule reads through it.
+_ABSENT = {
+    "dst_host": "the move has no destination host (no host could be chosen for it)",
+    "src_host": "the VM runs on no host (it is not running)",
+    "dst_pool": "the move has no destination pool",
+}
+
+
+def _reason(exc: Exception, variables: dict[str, Any]) -> str:
+    """Why a rule could not be decided, in words: the missing fact and its reason, or the
+    object of the move that does not exist (never Python's "'None' has no attribute")."""
     if isinstance(exc, UnknownFact):
         return f"{exc.path}: {exc.reason}"
+    absent = [name for name, value in variables.items() if value is None and name in _ABSENT]
+    if absent:
+        return "; ".join(_ABSENT[name] for name in absent)
     return f"not established: {exc}"
 
 
@@ -879,51 +893,65 @@ def _estimate(world: World, move: Move, footprint: Any, disk_moves: Any, bandwid
 
 
 # ---------------------------------------------------------------------------------
-# Host evacuation (and each step of a rolling pool upgrade)
+# Host evacuation (and each step of a rolling pool upgrade): XAPI's own planner
 # ---------------------------------------------------------------------------------
 
 def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Ledger,
               waves: dict[tuple[Any, ...], int]) -> list[Operation]:
-    """Place the host's VMs first-fit-decreasing on the hosts XAPI would consider, evaluate
-    each VM's move, then the host-level rules (EVAC-*) over the outcome."""
+    """Plan the host's evacuation as XAPI's compute_evacuation_plan_no_wlb (xapi_host.ml)
+    does, evaluate each VM's move, then the host-level rules (EVAC-*) over the outcome.
+
+    Targets are the other enabled hosts whose versions are not older (liveness is not
+    asked: an enabled host that is down refuses the VMs, which GEN-005 reports). With HA
+    on, only protected VMs are placed (EVAC-003 reports the others). Every placed VM
+    must be bootable on every target (`_refusal`), then biggest-fit-decreasing packs them
+    by XAPI's vm_memory into the targets' free memory (binpack.ml)."""
     host = move.host
     assert host is not None
-    version = _value(world, host, "version")
-    targets = [other for other in world.objects(host.pool, "host")
-               if other != host and _eligible_target(world, other, version)]
     resident = _value(world, host, "resident_vms")
-    if isinstance(resident, Unestablished):
-        resident = []
-    residents = ledger.residents(host, resident)
-    residents.sort(key=lambda v: -_footprint(world, v))
-    free = {t: _value(world, t, "free_memory") for t in targets}
-    free = {t: f - ledger.memory[t] + ledger.freed[t] for t, f in free.items()
-            if not isinstance(f, Unestablished)}
-    operations, placement, unplaced = [], {}, []
+    residents = ledger.residents(host, [] if isinstance(resident, Unestablished) else resident)
+    residents.sort(key=lambda v: v.name)
+    targets, doubts = _evacuation_targets(world, host)
+    ha = _value(world, world.pool(host.pool), "ha_enabled")
+    placeable = [vm for vm in residents if ha is not True or _value(world, vm, "ha_protected") is True]
+    refused: dict[Obj, Obj] = {}  # VM -> the first target that refuses it
+    for vm in placeable:
+        for target in targets:
+            found = _refusal(world, runner, plan, move, vm, target, waves)
+            if found == "fail":
+                refused[vm] = target
+                break
+            if found == "unknown":
+                doubts.append(f"whether VM '{vm.name}' can run on host '{target.name}'")
+    free: dict[Obj, int] = {}
+    for target in targets:
+        room = _value(world, target, "free_memory")
+        if isinstance(room, Unestablished):
+            doubts.append(f"the free memory of host '{target.name}' ({room.reason})")
+        else:
+            free[target] = room - ledger.memory[target] + ledger.freed[target]
+    sizes = {vm: _value(world, vm, "evacuation_memory") for vm in placeable if vm not in refused}
+    doubts += [f"the memory of VM '{vm.name}' ({size.reason})" for vm, size in sizes.items()
+               if isinstance(size, Unestablished)]
+    placement, left = _biggest_fit_decreasing(
+        [(vm, size) for vm, size in sizes.items() if not isinstance(size, Unestablished)], free)
+    unplaced = [vm for vm in sizes if vm not in placement]
+    operations = []
     batch = plan.settings.evacuation_batch_size
     for index, vm in enumerate(residents):
-        footprint = _value(world, vm, "memory_footprint")
-        chosen = None
-        if not isinstance(footprint, Unestablished):
-            chosen = next((t for t in free if free[t] >= footprint), None)
-        if chosen is None:
-            unplaced.append(vm)
-            best = max(free, key=free.get) if free else None
-        else:
-            free[chosen] -= footprint
-            best = chosen
-            placement[vm.name] = chosen.name
+        dst = placement.get(vm) or refused.get(vm) or (max(free, key=free.__getitem__) if free else None)
         child = Move(f"{move.id}.{index + 1}", "evacuate", move.wave, vm=vm, dst_pool=host.pool,
-                     dst_host=best, parent=move.id, audit=move.audit, unplaced=chosen is None)
+                     dst_host=dst, parent=move.id, audit=move.audit, unplaced=vm not in placement)
         child_facts = _move_facts(world, plan, child, _Ledger() if move.audit else ledger, waves)
-        child_facts.values["dst_free_memory"] = (
-            MISSING if best is None or best not in free else free[best] + (footprint if chosen else 0))
+        # What the host has left once the others are placed (plus this VM's own share).
+        child_facts.values["dst_free_memory"] = MISSING if dst not in left else (
+            left[dst] + (sizes[vm] if vm in placement else 0))
         operations.append(runner.run(child, child_facts))
-        if not move.audit and chosen is not None:
-            ledger.memory[chosen] += footprint
-            ledger.location[vm] = chosen
     if not move.audit:
-        ledger.freed[host] += sum(_footprint(world, vm) for vm in residents if vm.name in placement)
+        for vm, target in placement.items():
+            ledger.memory[target] += sizes[vm]
+            ledger.location[vm] = target
+        ledger.freed[host] += sum(sizes[vm] for vm in placement)
         ledger.memory[host] = 0
     blocked = [op.move.vm for op in operations
                if any(f.status == "fail" and f.rule.severity == "blocker" for f in op.findings)]
@@ -935,8 +963,12 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
     host_facts = PlanFacts("op", {
         "id": move.id, "kind": "evacuate", "wave": move.wave, "cross_pool": False,
         "evacuation_targets": targets, "unplaced_vms": unplaced, "blocked_vms": blocked,
+        "refused_vms": sorted(refused, key=lambda v: v.name),
+        "evacuation_decided": True if not doubts or not residents else Unestablished(
+            "could not establish " + "; ".join(sorted(set(doubts))[:5])),
+        "ha_plan_kept": _ha_plan_kept(world, host),
         "resident_vm_count": len(residents), "batch_size": batch, "batches": batches,
-        "placement": placement,
+        "placement": {vm.name: target.name for vm, target in placement.items()},
         "estimate_seconds": total if total is not None else next(
             (e for e in estimates if isinstance(e, Unestablished)), MISSING),
         "window_seconds": plan.settings.window_seconds, "compress": move.compress,
@@ -946,14 +978,83 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
     return [host_op, *operations]
 
 
-def _eligible_target(world: World, host: Obj, source_version: Any) -> bool:
-    """XAPI's evacuation targets: enabled, live, and not older than the evacuated host."""
-    enabled, live, version = (_value(world, host, f) for f in ("enabled", "live", "version"))
-    if isinstance(source_version, Unestablished) or isinstance(version, Unestablished):
-        return False
-    return enabled is True and live is True and version >= source_version
+def _evacuation_targets(world: World, host: Obj) -> tuple[list[Obj], list[str]]:
+    """XAPI's targets: the other hosts that are enabled and whose versions are not older
+    (helpers.ml host_versions_not_decreasing); and what could not be read about the others.
+    An earlier step's host counts as enabled again: its maintenance or upgrade is done."""
+    keys = _value(world, world.pool(host.pool), "migration_version_keys")
+    source = _value(world, host, "migration_versions")
+    targets, doubts = [], []
+    for other in world.objects(host.pool, "host"):
+        if other == host:
+            continue
+        enabled, versions = _value(world, other, "enabled"), _value(world, other, "migration_versions")
+        unknown = next((v for v in (enabled, versions, keys, source) if isinstance(v, Unestablished)), None)
+        if unknown is not None:
+            doubts.append(f"whether host '{other.name}' can take VMs ({unknown.reason})")
+        elif enabled and all(a >= b for a, b in zip(versions[:keys], source[:keys], strict=True)):
+            targets.append(other)
+    return targets, doubts
 
 
-def _footprint(world: World, vm: Obj) -> int:
-    value = _value(world, vm, "memory_footprint")
-    return 0 if isinstance(value, Unestablished) else value
+#: What XAPI's assert_can_boot_here checks of a target during evacuation planning: the
+#: destination-dependent rules with an XAPI basis, memory aside (do_memory_check:false).
+_NOT_BOOT_CHECKS = frozenset({"MEM-001"})
+
+
+def _refusal(world: World, runner: _Runner, plan: Plan, move: Move, vm: Obj, target: Obj,
+             waves: dict[tuple[Any, ...], int]) -> str | None:
+    """"fail" when XAPI's assert_can_boot_here refuses `vm` on `target` (a blocker rule with
+    an XAPI basis that reads the destination fails), "unknown" when one cannot be decided."""
+    probe = Move(f"{move.id}.probe", "evacuate", move.wave, vm=vm, dst_pool=target.pool,
+                 dst_host=target, parent=move.id, audit=True)
+    context = _Context(runner, probe, _move_facts(world, plan, probe, _Ledger(), waves))
+    worst = None
+    for rule in runner.applicable[("evacuate", "vm")]:
+        if (rule.severity != "blocker" or not rule.basis.is_xapi("evacuate")
+                or rule.id in _NOT_BOOT_CHECKS or runner.source_only[rule.id]):
+            continue
+        for _, outcome in runner.outcomes(rule, context):
+            if outcome.status == "fail":
+                return "fail"
+            if outcome.status == "unknown":
+                worst = "unknown"
+    return worst
+
+
+def _biggest_fit_decreasing(things: list[tuple[Obj, int]],
+                            bins: dict[Obj, int]) -> tuple[dict[Obj, Obj], dict[Obj, int]]:
+    """binpack.ml biggest_fit_decreasing: the largest VM first, each onto the host with the
+    most free memory, or nowhere if it does not fit there (ties by name: XAPI's order is the
+    database's, which an inventory does not keep). The placement, and what each host has
+    left after it."""
+    free = sorted(bins.items(), key=lambda b: (-b[1], b[0].name))
+    placement: dict[Obj, Obj] = {}
+    for vm, size in sorted(things, key=lambda t: (-t[1], t[0].name)):
+        if not free or free[0][1] < size:
+            continue
+        target, room = free.pop(0)
+        placement[vm] = target
+        free.append((target, room - size))
+        free.sort(key=lambda b: (-b[1], b[0].name))
+    return placement, dict(free)
+
+
+def _ha_plan_kept(world: World, host: Obj) -> Any:
+    """Host.evacuate first asserts that disabling the host keeps HA's failover plan
+    (xapi_ha_vm_failover.ml assert_host_disable_preserves_ha_plan). That matters only with
+    HA on, overcommitment not allowed and a plan in force; then it takes XAPI's failover
+    planner, which migready does not reproduce: unknown, saying what to check."""
+    pool = world.pool(host.pool)
+    values = [_value(world, pool, f) for f in ("ha_enabled", "ha_allow_overcommit", "ha_plan_exists")]
+    unknown = next((v for v in values if isinstance(v, Unestablished)), None)
+    if values[0] is False or (unknown is None and (values[1] or not values[2])):
+        return True
+    if unknown is not None:
+        return unknown
+    return Unestablished(
+        f"HA is on with a failover plan and overcommitment not allowed, so XAPI refuses the "
+        f"evacuation if disabling host '{host.name}' would break the plan "
+        f"(HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN); migready does not recompute XAPI's failover "
+        f"plan: check that `xe pool-ha-compute-max-host-failures-to-tolerate` exceeds the pool's "
+        f"ha-host-failures-to-tolerate, or allow overcommitment for the upgrade")

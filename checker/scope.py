@@ -59,10 +59,13 @@ PLAN_FACTS: dict[str, dict[str, tuple[str, str]]] = {
         "cvd_declared": ("value", "The plan declares a Citrix Virtual Desktops deployment."),
         "mcs_declared": ("value", "The plan lists this VM as created by MCS."),
         "same_host": ("value", "The destination host is the source host."),
-        "evacuation_targets": ("list:host", "Hosts XAPI would place evacuated VMs on: enabled, "
-                                             "live, not older (evacuate)."),
-        "unplaced_vms": ("list:VM", "Resident VMs first-fit-decreasing could not place "
+        "evacuation_targets": ("list:host", "Hosts XAPI would place evacuated VMs on: the "
+                                             "other enabled hosts, not older (evacuate)."),
+        "unplaced_vms": ("list:VM", "Resident VMs that biggest-fit-decreasing could not place "
                                     "(evacuate)."),
+        "refused_vms": ("list:VM", "Resident VMs some target refuses (assert_can_boot_here)."),
+        "evacuation_decided": ("value", "True, or unknown: what the plan could not read."),
+        "ha_plan_kept": ("value", "Disabling the host keeps HA's failover plan, or unknown."),
         "blocked_vms": ("list:VM", "Resident VMs whose own live-migration rules fail (evacuate)."),
         "resident_vm_count": ("value", "VMs to evacuate."),
         "batch_size": ("value", "Evacuation batch size (evacuate)."),

@@ -266,3 +266,88 @@ operations:
     destination: {pool: dr-xs8, host: xs8-h1}
     storage: {default: DR iSCSI}
 """
+
+
+# -- EVAC-001: XAPI's planner (xapi_host.ml compute_evacuation_plan_no_wlb) ----------------
+
+from conftest import add_host, by_name, drop_h2_metrics  # noqa: E402
+
+EVACUATE_H1 = """plan: CHG-EVAC
+operations:
+  - kind: evacuate
+    host: ch82-h1
+"""
+
+EVACUATE_H2 = EVACUATE_H1.replace("ch82-h1", "ch82-h2")
+
+
+def _footprint(vm: dict[str, Any]) -> int:
+    mib = 1024 * 1024
+    return sum(-(-int(vm[f]) // mib) * mib for f in ("memory_dynamic_min", "memory_overhead"))
+
+
+def _set_free(objects: Objects, host_name: str, free: int) -> None:
+    """host_metrics.memory_total such that XAPI's free-memory figure is `free` bytes."""
+    ref, host = next((r, h) for r, h in objects["host"].items() if h["name_label"] == host_name)
+    used = sum(_footprint(vm) for vm in objects["VM"].values()
+               if vm.get("resident_on") == ref or vm.get("scheduled_to_be_resident_on") == ref)
+    objects["host_metrics"][host["metrics"]]["memory_total"] = str(int(host["memory_overhead"]) + used + free)
+
+
+def three_hosts_for_bfd(objects: Objects) -> None:
+    """db-01 halted (off ch82-h1); a third host ch82-h3 made like ch82-h2 with no VMs;
+    ch82-h2 keeps app-01 + web-01 + 2 MiB free, ch82-h3 the same + 1 MiB. First-fit would
+    put both VMs on ch82-h2; biggest-fit-decreasing puts app-01 there (the emptiest host) and
+    web-01 on ch82-h3, which then has the most room."""
+    db = by_name(objects, "VM", "db-01")
+    db["power_state"], db["resident_on"] = "Halted", "OpaqueRef:NULL"
+    add_host(objects, "ch82-h2", "ch82-h3")
+    both = _footprint(by_name(objects, "VM", "app-01")) + _footprint(by_name(objects, "VM", "web-01"))
+    _set_free(objects, "ch82-h2", both + 2 * 1024 * 1024)
+    _set_free(objects, "ch82-h3", both + 1024 * 1024)
+
+
+def test_evac001_places_biggest_first_on_the_emptiest_host(tmp_path):
+    results = check(tmp_path, EVACUATE_H1, three_hosts_for_bfd)
+    placed = {op["vm"]["name"]: op["destination"]["host"] for op in results["operations"] if op.get("vm")}
+    assert placed == {"app-01": "ch82-h2", "web-01": "ch82-h3"}
+    assert statuses(results, "EVAC-001") == {"ch82-h1": "pass"}
+
+
+def h2_down_but_enabled(objects: Objects) -> None:
+    """ch82-h2's host_metrics.live is false; the host is still enabled."""
+    host = by_name(objects, "host", "ch82-h2")
+    objects["host_metrics"][host["metrics"]]["live"] = False
+
+
+def test_evac001_targets_are_not_filtered_by_liveness(tmp_path):
+    """A down but enabled host stays a target, so XAPI refuses the VMs there (HOST_NOT_LIVE)."""
+    results = check(tmp_path, EVACUATE_H1, h2_down_but_enabled)
+    assert statuses(results, "EVAC-001") == {"ch82-h1": "fail"}
+    assert op_verdict(results) == "blocked"
+    evidence = next(f["evidence"] for f in results["findings"] if f["rule"] == "EVAC-001")
+    assert evidence["op.evacuation_targets"] == ["ch82-h2"]
+    assert "NO_HOSTS_AVAILABLE" in xapi_errors(results, "EVAC-001")
+
+
+def empty_and_alone(objects: Objects) -> None:
+    """ch82-h2's VMs halted (nothing resident) and ch82-h1 disabled: no target at all."""
+    ref = next(r for r, h in objects["host"].items() if h["name_label"] == "ch82-h2")
+    for vm in objects["VM"].values():
+        if vm.get("resident_on") == ref and not vm.get("is_control_domain"):
+            vm["power_state"], vm["resident_on"] = "Halted", "OpaqueRef:NULL"
+    by_name(objects, "host", "ch82-h1")["enabled"] = False
+
+
+def test_evac001_an_empty_host_evacuates_with_no_other_host(tmp_path):
+    results = check(tmp_path, EVACUATE_H2, empty_and_alone)
+    assert statuses(results, "EVAC-001") == {"ch82-h2": "pass"}
+    assert op_verdict(results) == "ready"
+
+
+def test_evac001_a_missing_host_metrics_row_is_unknown_not_fail(tmp_path):
+    """ch82-h2's metrics dangle: its free memory cannot be read, so placement is undecided."""
+    results = check(tmp_path, EVACUATE_H1, drop_h2_metrics)
+    assert statuses(results, "EVAC-001") == {"ch82-h1": "unknown"}
+    message = next(f["message"] for f in results["findings"] if f["rule"] == "EVAC-001")
+    assert "free memory" in message and "None" not in message

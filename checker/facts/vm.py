@@ -171,10 +171,20 @@ def ipv6_addresses(o: Obj) -> list[str]:
 
 @fact("VM")
 def memory_footprint(o: Obj) -> int:
-    """What XAPI reserves on a host: dynamic_min (static_max for pv_in_pvh) + overhead, in MiB."""
-    rec = o.record
-    base_field = "memory_static_max" if rec.get("domain_type") == "pv_in_pvh" else "memory_dynamic_min"
-    base = as_int(o.field(base_field), f"VM.{base_field}")
+    """What XAPI reserves on a host for the VM: dynamic_min + overhead, each rounded up to
+    a MiB (memory_check.ml, the free-memory figure migrations are checked against)."""
+    base = as_int(o.field("memory_dynamic_min"), "VM.memory_dynamic_min")
+    overhead = as_int(o.field("memory_overhead"), "VM.memory_overhead")
+    return round_up_mib(base) + round_up_mib(overhead)
+
+
+@fact("VM")
+def evacuation_memory(o: Obj) -> int:
+    """What XAPI's evacuation planner packs the VM by (xapi_ha_vm_failover.ml vm_memory):
+    static_max for a PVH or PV-in-PVH guest, dynamic_min otherwise; plus overhead."""
+    pvh = o.record.get("domain_type") in {"pvh", "pv_in_pvh"}
+    field_name = "memory_static_max" if pvh else "memory_dynamic_min"
+    base = as_int(o.field(field_name), f"VM.{field_name}")
     overhead = as_int(o.field("memory_overhead"), "VM.memory_overhead")
     return round_up_mib(base) + round_up_mib(overhead)
 
