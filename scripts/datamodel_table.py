@@ -83,6 +83,7 @@ NOTES = {
     "default": "the datamodel's default_value today, as JSON (has_default false: none); "
                "'changed' lists later lifecycle changes, which may have changed the default",
     "internal_only": "stored in the database (and its dumps) but not in get_all_records",
+    "persist": "false: in get_all_records but never written to the database (nor its dumps)",
     "names": "get_all_records spelling: namespaces joined with '_' (name_label, memory_static_max)",
     "xapi_tags": "the first and last xen-api version tags whose API version is the release's",
     "product_versions": "software_version.product_version of Citrix/XenServer hosts of the "
@@ -612,6 +613,7 @@ class FieldV:
     lifecycle: Any
     default: Any  # an option value: Ctor("Some", v) / Ctor("None")
     internal_only: bool = False
+    persist: bool = True
 
 
 @dataclass(frozen=True)
@@ -925,7 +927,9 @@ class Evaluator:
                 default = self.force(default.arg) if isinstance(default, Ctor) and default.name == "Some" \
                     else NONE
         internal = self.force(labs["internal_only"][0]) if "internal_only" in labs else False
-        return FieldV((name,), self._label(labs, "lifecycle"), default, internal is True)
+        persist = self.force(labs["persist"][0]) if "persist" in labs else True
+        return FieldV((name,), self._label(labs, "lifecycle"), default, internal is True,
+                      persist is not False)
 
     def _uid(self, pos: list[Any], labs: dict[str, tuple[Any, bool]]) -> FieldV:
         return FieldV(("uuid",), self._label(labs, "lifecycle"), NONE)
@@ -985,7 +989,8 @@ def flatten(ev: Evaluator, contents: Any, prefix: tuple[str, ...] = ()) -> Itera
     for item in ev.as_list(contents):
         item = ev.force(item)
         if isinstance(item, FieldV):
-            yield FieldV(prefix + item.full_name, item.lifecycle, item.default, item.internal_only)
+            yield FieldV(prefix + item.full_name, item.lifecycle, item.default, item.internal_only,
+                         item.persist)
         elif isinstance(item, NamespaceV):
             yield from flatten(ev, item.contents, prefix if item.idempotent else (*prefix, item.name))
         else:
@@ -1023,6 +1028,8 @@ def field_entry(ev: Evaluator, f: FieldV, prototyped: str | None) -> dict[str, A
         entry["removed"] = removed[-1]
     if f.internal_only:  # in the database (and its dumps), not in get_all_records
         entry["internal_only"] = True
+    if not f.persist:  # in get_all_records, never in a database dump
+        entry["persist"] = False
     return entry
 
 
