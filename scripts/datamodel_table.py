@@ -14,8 +14,9 @@ guessed.
     scripts/datamodel_table.py /path/to/xen-api            # a work tree (HEAD)
     scripts/datamodel_table.py /path/to/repo.git --commit e2ee48d6 -o out.json
 
-The product numbers and xapi versions of each release that the datamodel does not
-state are filled in from RELEASE_FACTS below, each with its source.
+Each release's xapi versions come from the repository's version tags (the API version
+each tag reports); the product numbers, which the datamodel does not state, from
+RELEASE_FACTS below, with their sources.
 """
 
 from __future__ import annotations
@@ -236,8 +237,6 @@ class Binding:
     body: Node
 
 
-_STOP = frozenset({")", "]", "|]", "}", ";", ",", "|", "->", "=", "in", "then", "else", "with",
-                   "and", "end", "done", "do", "to", "when", "of", ":", ":=", "eof", ";;"})
 _BINARY: list[tuple[frozenset[str], bool]] = [  # lowest first; True = right-associative
     (frozenset({"||", "or"}), True),
     (frozenset({"&&", "&"}), True),
@@ -855,6 +854,8 @@ class Evaluator:
             fn = fn.fn
         elif isinstance(fn, (Closure, Builtin)):
             pos, labs = [], []
+        elif isinstance(fn, Opaque):  # the first thing not understood is the reason
+            return fn
         else:
             return Opaque(f"application of {fn!r}"[:200])
         rest: list[tuple[str | None, bool, Any]] = []
@@ -960,8 +961,10 @@ def api_value(ev: Evaluator, value: Any) -> Any:
         return {str(api_value(ev, k)): api_value(ev, v) for k, v in (ev.force(p) for p in ev.as_list(arg))}
     if value.name == "VSet":
         return [api_value(ev, v) for v in ev.as_list(arg)]
-    if isinstance(arg, Opaque) or arg is None:
-        raise ParseError(f"{value.name} of {arg!r}")
+    if isinstance(arg, Opaque):
+        raise ParseError(f"{value.name} of {arg.why}")
+    if arg is None:
+        raise ParseError(f"{value.name} without a value")
     if value.name == "VFloat":
         return float(arg)
     return arg
