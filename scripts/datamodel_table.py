@@ -1106,23 +1106,26 @@ def api_versions_of_tags(repo: Path) -> dict[Version, tuple[int, int]]:
     tags = subprocess.run(["git", "-C", str(repo), "tag"], capture_output=True, text=True,
                           check=True).stdout.split()
     tags = [t for t in tags if re.fullmatch(r"v?\d+\.\d+\.\d+", t)]
-    request = "".join(f"{t}:{f}\n" for t in tags for f in API_VERSION_FILES).encode()
-    out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], input=request,
-                         capture_output=True, check=True).stdout
     found: dict[Version, tuple[int, int]] = {}
-    i = 0
-    for tag in tags:
-        for _ in API_VERSION_FILES:
-            nl = out.index(b"\n", i)
-            header, i = out[i:nl].split(), nl + 1
-            if header[-1] == b"missing":
-                continue
-            size = int(header[2])
-            body, i = out[i:i + size].decode("utf-8", "replace"), i + size + 1
-            major = re.search(r"api_version_major\s*=\s*(\d+)L", body)
-            minor = re.search(r"api_version_minor\s*=\s*(\d+)L", body)
-            if major and minor and version(tag) not in found:
-                found[version(tag)] = (int(major.group(1)), int(minor.group(1)))
+    # One `git cat-file --batch`, asked file by file: a tag's first file that declares
+    # the version ends its search (no 500 KB datamodel.ml read for most tags).
+    with subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE) as git:
+        assert git.stdin is not None and git.stdout is not None
+        for tag in tags:
+            for path in API_VERSION_FILES:
+                git.stdin.write(f"{tag}:{path}\n".encode())
+                git.stdin.flush()
+                header = git.stdout.readline().split()
+                if header[-1] == b"missing":
+                    continue
+                body = git.stdout.read(int(header[2]) + 1).decode("utf-8", "replace")
+                major = re.search(r"api_version_major\s*=\s*(\d+)L", body)
+                minor = re.search(r"api_version_minor\s*=\s*(\d+)L", body)
+                if major and minor:
+                    found.setdefault(version(tag), (int(major.group(1)), int(minor.group(1))))
+                    break
+        git.stdin.close()
     return found
 
 
