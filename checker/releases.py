@@ -49,8 +49,8 @@ class Product:
     label: str
 
 
-def version_tuple(text: Any) -> Version:
-    """"8.2.1" -> (8, 2, 1); what is not a number ends the tuple."""
+def _version(text: Any) -> Version:
+    """"8.2.1" -> (8, 2, 1); the first part that is not a number ends it."""
     out: list[int] = []
     for part in str(text or "").split("."):
         if not part.isdigit():
@@ -74,7 +74,7 @@ def releases() -> tuple[Release, ...]:
         tags = rel.get("xapi_tags")
         out.append(Release(i, rel["code_name"], rel["branding"],
                            (rel["version_major"], rel["version_minor"]),
-                           (version_tuple(tags["first"]), version_tuple(tags["last"])) if tags else None))
+                           (_version(tags["first"]), _version(tags["last"])) if tags else None))
     return tuple(out)
 
 
@@ -90,7 +90,7 @@ def release(code_name: str) -> Release:
 def _numbers(key: str) -> tuple[tuple[Version, Release], ...]:
     """(number, release) pairs of one list in the table (product_versions, xcp_ng…)."""
     by_name = {rel.code_name: rel for rel in releases()}
-    return tuple((version_tuple(v), by_name[row["code_name"]])
+    return tuple((_version(v), by_name[row["code_name"]])
                  for row in _table()["releases"] for v in row.get(key, []))
 
 
@@ -127,14 +127,14 @@ def release_of(host: dict[str, Any]) -> Release | None:
     xc = re.fullmatch(r"(\d+)\.(\d+)", str(sv.get("xencenter_max", "")))
     if xc:
         found.append(_by_api(*xc.groups()))
-    pv = version_tuple(sv.get("product_version"))
+    pv = _version(sv.get("product_version"))
     if pv:
         if _is_xcp_ng(str(sv.get("product_brand", ""))):
             found.append(_latest([rel for v, rel in _numbers("xcp_ng") if v[:2] == pv[:2]]))
         else:
             found.append(_latest([rel for v, rel in _numbers("product_versions") if v == pv[:3]]))
     else:
-        platform = version_tuple(sv.get("platform_version"))
+        platform = _version(sv.get("platform_version"))
         found.append(_latest([rel for v, rel in _numbers("platform_versions") if v[:2] == platform[:2]]))
     known = [rel for rel in found if rel is not None]
     return min(known) if known else None
@@ -145,8 +145,8 @@ def product_of(software_version: dict[str, Any]) -> Product | None:
     "Citrix Hypervisor 8.2 CU1", "XenServer 8", "XenServer 7.1 CU2"."""
     sv = software_version
     brand = str(sv.get("product_brand") or "")
-    pv = version_tuple(sv.get("product_version"))
-    platform = version_tuple(sv.get("platform_version"))
+    pv = _version(sv.get("product_version"))
+    platform = _version(sv.get("platform_version"))
     if _is_xcp_ng(brand):
         return Product(brand, pv, f"{brand} {'.'.join(map(str, pv))}") if pv else None
     # Citrix and XenServer, decided on the numbers: product_version when reported, else
@@ -208,7 +208,7 @@ def predates(rel: Release, cls: str, name: str, xapi: Version | None = None) -> 
     if rel < first:
         return True
     row = _row(cls, name) or {}
-    return xapi is not None and _numbered(row["introduced"]) and xapi < version_tuple(row["introduced"])
+    return xapi is not None and _numbered(row["introduced"]) and xapi < _version(row["introduced"])
 
 
 def predated_reason(rel: Release, cls: str, name: str, runs: str | None = None) -> str:
@@ -217,8 +217,8 @@ def predated_reason(rel: Release, cls: str, name: str, runs: str | None = None) 
     first = introduced(cls, name)
     row = _row(cls, name) or {}
     where = str(first) if first else "an unknown release"
-    if _numbered(str(row.get("introduced", ""))):
-        where = f"xapi {row['introduced']} ({where})"
+    if first and _numbered(str(row.get("introduced", ""))):
+        where = f"xapi {row['introduced']} ({first.branding}, {first.code_name})"
     runs = f"{runs} ({rel.code_name})" if runs else str(rel)
     return f"{cls}.{name} was introduced in {where}; this pool runs {runs}"
 

@@ -201,8 +201,8 @@ def test_predated_reason_names_both_releases():
         "VDI.cbt_enabled was introduced in XenServer 7.3 (inverness); "
         "this pool runs XenServer 7.1 CU2 (ely)")
     assert releases.predated_reason(release("stockholm_psr"), "pool", "migration_compression") == (
-        "pool.migration_compression was introduced in xapi 22.33.0 (XenServer 8 Preview "
-        "(nile-preview)); this pool runs Citrix Hypervisor 8.2 Hotfix 2 (stockholm_psr)")
+        "pool.migration_compression was introduced in xapi 22.33.0 (XenServer 8 Preview, "
+        "nile-preview); this pool runs Citrix Hypervisor 8.2 Hotfix 2 (stockholm_psr)")
 
 
 # -- the generator -----------------------------------------------------------------------------------
