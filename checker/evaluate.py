@@ -953,8 +953,10 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
             ledger.location[vm] = target
         ledger.freed[host] += sum(sizes[vm] for vm in placement)
         ledger.memory[host] = 0
-    blocked = [op.move.vm for op in operations
-               if any(f.status == "fail" and f.rule.severity == "blocker" for f in op.findings)]
+    # A VM blocked by its own rules (an unplaced one fails MEM-001 for want of room: that
+    # is `unplaced`, not this).
+    blocked = [op.move.vm for op in operations if op.move.vm not in unplaced
+               and any(f.status == "fail" and f.rule.severity == "blocker" for f in op.findings)]
     # Each VM's estimate, or why it is unknown (the reason the host's estimate carries).
     estimates = [op.facts.get("estimate_seconds") if op.facts else MISSING for op in operations]
     batches = -(-len(residents) // batch) if residents else 0

@@ -352,7 +352,7 @@ def test_audit_shows_a_host_that_cannot_be_evacuated(tmp_path, capsys):
     memory = {c["vm"]["name"]: next(f["status"] for f in results["findings"]
                                     if f["operation"] == c["id"] and f["rule"] == "MEM-001")
               for c in children}
-    # First fit: one VM goes to dt23, the other finds no room.
+    # Biggest-fit-decreasing: one VM goes to dt23, the other finds no room.
     assert sorted(memory.values()) == ["fail", "pass"]
     (unplaced,) = [vm for vm, status in memory.items() if status == "fail"]
     assert unplaced in {"dlvm_local", "dlvm_shared"}
