@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
+from checker.evaluate import evaluate
+from checker.facts import World
+from checker.fixtures import load_inventories
+from checker.plan import load_plan
 from checker.policy import PolicyError, load_rule_file, load_rules
+from checker.yamlsrc import load as load_yaml
 
 BAD = Path(__file__).parent / "data" / "bad-policies"
 CASES = sorted(p.name for p in BAD.iterdir() if p.is_dir())
@@ -106,3 +111,21 @@ def test_documentation_blockers_say_xapi_will_not_stop_the_move():
               if "basis" in rule.raw and not rule.basis.is_xapi() and rule.severity == "blocker"
               and not all("XAPI" in rule.raw["message"][lang] for lang in ("en", "ja"))]
     assert silent == []
+
+
+def test_lim007_says_xapi_does_not_check_the_failover_plan_of_a_storage_migration():
+    # LIM-007's fixture, with HA on in dr-xs8 too: db-01, HA-protected, goes there by
+    # storage migration, which VM.migrate_send does not check against the plan.
+    folder = Path(__file__).parent / "policies" / "LIM-007"
+    spec = load_yaml(folder / "fixture.yaml").data
+    spec["patches"].append({"pool": "dr-xs8", "class": "pool", "name": "dr-xs8", "set": {
+        "ha_enabled": True, "ha_host_failures_to_tolerate": "1", "ha_plan_exists_for": "1"}})
+    world = World(load_inventories(folder, spec))
+    results = evaluate(world, load_rules().only(["LIM-007"]), load_plan(folder / "plan.yaml", world))
+    messages = {f.subject.name: (f.status, f.messages["en"])
+                for op in results.operations for f in op.findings}
+    status, message = messages["db-01"]
+    assert status == "fail"
+    assert "XAPI does not check the failover plan for a storage migration" in message
+    assert "XAPI refuses" not in message
+    assert "XAPI refuses the move (HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN)" in messages["web-01"][1]
