@@ -312,13 +312,16 @@ def test_cross_pool_move_with_every_rule(tmp_path, capsys):
     assert ("SXM-003", "pass") in blockers
     assert not {r for r, s in blockers if s == "fail"}
     # Unknown, naming what is missing: pool.restrictions has no restrict_storage_xen_motion
-    # (GEN-006), host.cpu_info has no features_pv (CPU-002), VDI.cbt_enabled (LIM-005).
+    # (GEN-006), host.cpu_info has no features_pv (CPU-002). VDI.cbt_enabled (LIM-005) is
+    # not unknown: Tampa's XAPI predates CBT, so the field reads as its default, false.
     unknown = {f["rule"]: f["message"] for f in results["findings"]
                if f["severity"] == "blocker" and f["status"] == "unknown"}
-    assert sorted(unknown) == ["CPU-002", "GEN-006", "LIM-005"]
+    assert sorted(unknown) == ["CPU-002", "GEN-006"]
     assert "restrict_storage_xen_motion" in unknown["GEN-006"]
     assert "features_pv" in unknown["CPU-002"]
-    assert "cbt_enabled" in unknown["LIM-005"]
+    cbt = next(f for f in results["findings"] if f["rule"] == "LIM-005")
+    assert cbt["status"] == "pass"
+    assert "XenServer 7.3" in cbt["evidence"]["defaults"]["VDI.cbt_enabled"]["because"]
     assert (code, results["verdict"]) == (3, "undecided")
 
 

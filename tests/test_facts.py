@@ -25,6 +25,7 @@ from checker.facts import (
     UnknownFact,
     World,
     features_subset,
+    recording,
     version_tuple,
 )
 from checker.inventory import Inventory
@@ -219,9 +220,11 @@ def test_pool_ha_plan_exists_derived():
 
 
 def test_pool_migration_compression_absent_before_xapi_22_33():
+    # Tampa's XAPI predates the field: it behaved as the default, off; the evidence says why.
     w = world(TAMPA)
-    with pytest.raises(Missing, match=r"pool\.migration_compression"):
-        w.value(w.pool(0), "migration_compression")
+    with recording() as reads:
+        assert w.pool(0).migration_compression is False
+    assert "introduced in xapi 22.33.0" in reads["defaults"]["pool.migration_compression"]["because"]
 
 
 def test_pool_default_sr_and_product():
@@ -714,11 +717,23 @@ def test_vdi_ha_statefile_is_special():
     assert value(STATE2, "VDI", STATE2_HA_STATEFILE, "is_special") is True
 
 
-def test_cbt_enabled_absent_is_unknown():
-    # No VDI record in these versions has cbt_enabled (CBT arrived in 7.3).
+def test_cbt_enabled_absent_before_73_is_its_default():
+    # No VDI record in these versions has cbt_enabled: CBT arrived in 7.3 (inverness), so
+    # XenServer 5.6 FP1 and 7.2 had none: false, as the datamodel's default.
     for name, vdi in ((COWLEY, "OpaqueRef:5e655d9a-aa2a-6ce9-19f4-05ac8362232d"),
                       (CG1, CG1_VDI)):
-        assert "VDI.cbt_enabled" in missing(name, "VDI", vdi, "cbt_enabled")
+        assert value(name, "VDI", vdi, "cbt_enabled") is False
+
+
+def test_cbt_enabled_absent_on_a_release_that_has_it_is_unknown():
+    # Derived from community.general vm-1 (7.2): its host made a 7.3 one, whose VDIs would
+    # carry cbt_enabled; the record without it is incomplete: unknown.
+    def derive(objects):
+        for host in objects["host"].values():
+            sv = {k: v for k, v in host["software_version"].items() if k != "xencenter_max"}
+            host["software_version"] = {**sv, "product_version": "7.3.0"}
+            host["API_version_minor"] = "8"
+    assert "VDI.cbt_enabled" in missing(CG1, "VDI", CG1_VDI, "cbt_enabled", derive)
 
 
 def test_cbt_enabled_derived():
@@ -728,11 +743,10 @@ def test_cbt_enabled_derived():
     assert value(CG1, "VDI", CG1_VDI, "cbt_enabled", derive) is True
 
 
-def test_on_boot_absent_in_557_dumps():
-    assert "VDI.on_boot" in missing(STATE2, "VDI", "OpaqueRef:acd34fab-422c-04dd-dd5a-e5c725fab7ab",
-                                    "on_boot_reset")
-    assert "VDI.on_boot" in missing(COWLEY1, "VDI", next(iter(_doc(COWLEY1)["objects"]["VDI"])),
-                                    "on_boot_reset")
+def test_on_boot_absent_in_557_dumps_is_its_default():
+    # VDI.on_boot came with 5.6 FP1 (cowley); these older dumps lack it: "persist", not reset.
+    assert value(STATE2, "VDI", "OpaqueRef:acd34fab-422c-04dd-dd5a-e5c725fab7ab", "on_boot_reset") is False
+    assert value(COWLEY1, "VDI", next(iter(_doc(COWLEY1)["objects"]["VDI"])), "on_boot_reset") is False
 
 
 def test_on_boot_reset_field_derived():

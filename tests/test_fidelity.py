@@ -351,3 +351,70 @@ def test_evac001_a_missing_host_metrics_row_is_unknown_not_fail(tmp_path):
     assert statuses(results, "EVAC-001") == {"ch82-h1": "unknown"}
     message = next(f["message"] for f in results["findings"] if f["rule"] == "EVAC-001")
     assert "free memory" in message and "None" not in message
+
+
+# -- Versions: a field the pool's XAPI predates reads as its default -----------------------
+
+import json  # noqa: E402
+import re  # noqa: E402
+import uuid  # noqa: E402
+
+from checker import releases  # noqa: E402
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def xenserver_71_cu2_copy(tmp_path: Path) -> Path:
+    """prod-ch82 as a XenServer 7.1 CU2 pool "prod-71": every uuid renewed (another pool),
+    the hosts' versions set to 7.1 CU2's, and every field XenServer 7.1 (ely) lacks removed
+    from every record, as its XAPI would have written them."""
+    text = _UUID.sub(lambda m: str(uuid.uuid5(uuid.NAMESPACE_OID, m.group(0))), PROD.read_text())
+    doc = json.loads(text)
+    ely = releases.release("ely")
+    for cls, records in doc["objects"].items():
+        for rec in records.values():
+            for name in [n for n in rec if releases.predates(ely, cls, n)]:
+                del rec[name]
+    for host in doc["objects"]["host"].values():
+        host["software_version"] = {
+            "product_brand": "XenServer", "product_version": "7.1.2", "platform_version": "2.2.2",
+            "product_version_text": "7.1", "product_version_text_short": "7.1 CU2",
+            "xapi": "1.9", "xen": "4.7.6-6.9", "build_number": "9"}
+        host["API_version_major"], host["API_version_minor"] = "2", "6"
+    for vm in doc["objects"]["VM"].values():
+        vm["name_label"] = f"{vm['name_label']}-71"
+    pool = next(iter(doc["objects"]["pool"].values()))
+    pool["name_label"] = doc["pool"]["name_label"] = "prod-71"
+    doc["pool"]["uuid"] = pool["uuid"]
+    path = tmp_path / "prod-71.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+FROM_71 = """plan: CHG-71
+operations:
+  - kind: storage
+    vms: [web-01-71, app-01-71, db-01-71]
+    destination: {pool: prod-ch82, host: ch82-h1}
+    storage: {default: Shared iSCSI}
+"""
+
+
+def test_a_71_cu2_pool_moving_to_82_cu1_is_decided(tmp_path):
+    """The seed's own case (POST-001): fields 7.1 never had read as their defaults, so no
+    blocker is left undecided for want of them; the evidence says which were defaulted."""
+    src = xenserver_71_cu2_copy(tmp_path)
+    removed = json.loads(src.read_text())["objects"]["VDI"]
+    assert all("cbt_enabled" not in vdi for vdi in removed.values())
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(FROM_71)
+    results = run_check(CheckOptions([src, PROD], plan=plan_file))
+    undecided = sorted({(f["rule"], f["message"]) for f in results["findings"]
+                        if f["status"] == "unknown" and f["severity"] == "blocker"})
+    assert undecided == []
+    assert results["verdict"] != "undecided"
+    cbt = next(f for f in results["findings"] if f["rule"] == "LIM-005")
+    because = cbt["evidence"]["defaults"]["VDI.cbt_enabled"]["because"]
+    assert "VDI.cbt_enabled was introduced in XenServer 7.3" in because
+    post = {f["subject"]["name"]: f["status"] for f in results["findings"] if f["rule"] == "POST-001"}
+    assert post == {"web-01-71": "fail", "app-01-71": "fail", "db-01-71": "fail"}

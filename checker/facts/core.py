@@ -15,7 +15,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from checker import releases
 from checker.inventory import Inventory, Record, is_ref
+from checker.releases import Release
 
 MiB = 1024 * 1024
 MCS_MARKER = "CitrixProvisioningSchemeId"
@@ -68,6 +70,20 @@ def fact(cls: str, returns: str = "value", *, name: str | None = None,
 _READS: ContextVar[dict[str, Any] | None] = ContextVar("fact_reads", default=None)
 
 
+_DEFAULTS: ContextVar[dict[str, Any] | None] = ContextVar("fact_defaults", default=None)
+
+
+def _note_defaults(defaults: dict[str, Any]) -> None:
+    """Fields read as their default: for the fact being computed, and for the evidence of
+    the rule evaluation under way (its `defaults` entry, beside the facts it read)."""
+    computing = _DEFAULTS.get()
+    if computing is not None:
+        computing.update(defaults)
+    reads = _READS.get()
+    if reads is not None:
+        reads.setdefault("defaults", {}).update(defaults)
+
+
 def current_reads() -> dict[str, Any] | None:
     """The evidence dict of the rule evaluation under way, if any."""
     return _READS.get()
@@ -93,6 +109,32 @@ class World:
         #: Names are read for every message and evidence line: looked up once.
         self.names: dict[tuple[int, str, str], str] = {}
         self._repeated: dict[int, set[str]] = {}
+        self._releases: dict[int, tuple[Release | None, tuple[int, ...] | None, str]] = {}
+        #: Fact key -> the fields its computation took as defaults, with why.
+        self._defaults: dict[tuple[int, str, str, str], dict[str, Any]] = {}
+
+    def predated(self, pool: int, cls: str, name: str) -> tuple[Any, str] | None:
+        """(default, why) when the pool's XAPI release predates field `cls.name` (so its XAPI
+        behaved as the default), else None. The master's release: its database is the pool's."""
+        if pool not in self._releases:
+            inv = self.inventories[pool]
+            master = inv.get("host", (inv.get("pool", inv.pool_ref or "") or {}).get("master") or "")
+            if master is None:  # no pool record (a records file): its one host, if it has one
+                hosts = [rec for _, rec in inv.all("host")]
+                master = hosts[0] if len(hosts) == 1 else None
+            sv = (master or {}).get("software_version")
+            sv = sv if isinstance(sv, dict) else {}
+            product = releases.product_of(sv)
+            xapi = version_tuple(sv.get("xapi_build") or sv.get("xapi") or "") or None
+            self._releases[pool] = (releases.release_of(master) if master else None, xapi,
+                                    product.label if product else "")
+        rel, xapi, label = self._releases[pool]
+        if rel is None or not releases.predates(rel, cls, name, xapi):
+            return None
+        has_default, value = releases.default(cls, name)
+        if not has_default:
+            return None
+        return value, releases.predated_reason(rel, cls, name, label or None)
 
     def repeated_sr_names(self, pool: int) -> set[str]:
         """SR names used more than once in the pool: the installer names every host's local
@@ -117,17 +159,26 @@ class World:
         return self.obj(pool, "pool", ref, "pool")
 
     def value(self, obj: Obj, name: str) -> Any:
-        """The fact's value (cached), or raise Missing."""
+        """The fact's value (cached), or raise Missing. The fields it took as defaults (a
+        release older than them) go with it into the evidence, on every read."""
         key = (obj.pool, obj.cls, obj.ref, name)
         try:
             cached = self._cache[key]
         except KeyError:
             spec = FACTS[obj.cls][name]
+            token = _DEFAULTS.set({})
             try:
                 cached = spec.compute(obj)
             except Missing as exc:
                 cached = exc
+            finally:
+                used = _DEFAULTS.get()
+                _DEFAULTS.reset(token)
             self._cache[key] = cached
+            if used:
+                self._defaults[key] = used
+        if self._defaults and key in self._defaults:
+            _note_defaults(self._defaults[key])
         if isinstance(cached, Missing):
             raise cached
         return cached
@@ -228,11 +279,17 @@ class Obj:
 
     # -- helpers for fact functions -----------------------------------------------
     def field(self, name: str) -> Any:
-        """A raw field that must exist: Missing names it when this version lacks it."""
+        """A raw field. One the pool's XAPI release predates reads as the datamodel's default,
+        as that XAPI behaved (the evidence says so); else a missing field is Missing."""
         rec = self.record
-        if name not in rec:
-            raise Missing(f"{self.cls}.{name} is not in the inventory (older XenServer?)")
-        return rec[name]
+        if name in rec:
+            return rec[name]
+        predated = self.world.predated(self.pool, self.cls, name)
+        if predated is None:
+            raise Missing(f"{self.cls}.{name} is not in the inventory")
+        value, reason = predated
+        _note_defaults({f"{self.cls}.{name}": {"value": value, "because": reason}})
+        return value
 
     def link(self, cls: str, field_name: str, *, required: bool = True) -> Obj | None:
         """Follow a ref field to its object; a null ref gives None, a dangling one Missing."""
