@@ -238,7 +238,7 @@ def rules_list(lang: str, policies: tuple[Path, ...]) -> None:
 
     for rule in load_rules(policies).rules:
         kinds = ",".join(sorted(rule.kinds))
-        click.echo(f"{rule.id:<9} {rule.severity:<8} {kinds:<28} {rule.title[lang]}")
+        click.echo(f"{rule.id:<9} {rule.severity:<8} {rule.basis.kind:<13} {kinds:<28} {rule.title[lang]}")
 
 
 @rules.command("show")
@@ -264,6 +264,11 @@ def rules_show(rule_id: str, lang: str, policies: tuple[Path, ...]) -> None:
     click.echo(f"severity: {rule.severity}    kinds: {', '.join(sorted(rule.kinds))}"
                + (f"    level: {rule.level}" if rule.level != "vm" else ""))
     click.echo(f"file: {rule.file}")
+    if rule.basis.errors:
+        click.echo(f"basis: XAPI refuses the move: {', '.join(rule.basis.errors)} ({rule.basis.source})")
+    else:
+        click.echo("basis: documentation: the XenServer documentation requires it; XAPI does not "
+                   "stop the move")
     click.echo("")
     click.echo(rule.description[lang].strip())
     click.echo("")

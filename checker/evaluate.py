@@ -1013,7 +1013,7 @@ def _refusal(world: World, runner: _Runner, plan: Plan, move: Move, vm: Obj, tar
     context = _Context(runner, probe, _move_facts(world, plan, probe, _Ledger(), waves))
     worst = None
     for rule in runner.applicable[("evacuate", "vm")]:
-        if (rule.severity != "blocker" or not rule.basis.is_xapi("evacuate")
+        if (rule.severity != "blocker" or not rule.basis.errors
                 or rule.id in _NOT_BOOT_CHECKS or runner.source_only[rule.id]):
             continue
         for _, outcome in runner.outcomes(rule, context):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import is_advice
+from checker.results import basis_note, is_advice
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -84,6 +84,8 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
                     continue
                 tag = style(f"{f['status']:<7}", f["status"])
                 lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {f['message']}")
+                if f["status"] == "fail" and f["severity"] == "blocker" and "basis" in f:
+                    lines.append(f"{' ' * 12}{basis_note(f['basis'], f.get('xapi_errors', []), 'en')}")
                 if f.get("waiver"):
                     w = f["waiver"]
                     lines.append(f"{' ' * 12}waived ({f.get('original_status')}): {w['reason']} — "

@@ -152,31 +152,21 @@ def render(template: Any, variables: dict[str, Any]) -> str:
 class Basis:
     """Why a rule's fail blocks: XAPI refuses the move with `errors` (raised in `source`,
     a xen-api file and function), or, with no errors, the documentation requires it and
-    XAPI does not stop the move. `kinds` narrows XAPI's refusal to some of the rule's
-    kinds; on the others the rule is the documentation's."""
+    XAPI does not stop the move."""
 
     errors: tuple[str, ...] = ()
     source: str = ""
-    kinds: frozenset[str] | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> Basis:
-        if not isinstance(raw, dict):
-            return cls()
-        kinds = raw.get("kinds")
-        return cls(tuple(raw["xapi"]), raw["source"], frozenset(kinds) if kinds else None)
+        return cls(tuple(raw["xapi"]), raw["source"]) if isinstance(raw, dict) else cls()
 
-    def is_xapi(self, kind: str | None = None) -> bool:
-        """XAPI refuses the move (of `kind`, when given) that this rule fails."""
-        return bool(self.errors) and (kind is None or self.kinds is None or kind in self.kinds)
+    @property
+    def kind(self) -> str:
+        return "xapi" if self.errors else "documentation"
 
     def as_json(self) -> Any:
-        if not self.errors:
-            return "documentation"
-        out: dict[str, Any] = {"xapi": list(self.errors), "source": self.source}
-        if self.kinds:
-            out["kinds"] = sorted(self.kinds)
-        return out
+        return {"xapi": list(self.errors), "source": self.source} if self.errors else "documentation"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,19 @@ def _host_ref(obj: Obj | None) -> dict[str, Any] | None:
     return {"uuid": obj.uuid, "name": obj.name} if obj is not None else None
 
 
+#: How a finding states its rule's basis, per language.
+BASIS_NOTES = {
+    "xapi": {"en": "XAPI will refuse this move ({errors})", "ja": "XAPIはこの移行を拒否します({errors})"},
+    "documentation": {"en": "Documented requirement; XAPI will not stop the move",
+                      "ja": "ドキュメント上の要件です。XAPIは移行を止めません"},
+}
+
+
+def basis_note(kind: str, errors: Iterable[str], lang: str) -> str:
+    """"XAPI will refuse this move (VDI_IS_ENCRYPTED)", or the documentation's sentence."""
+    return BASIS_NOTES[kind][lang].format(errors=", ".join(errors))
+
+
 def finding_json(f: Finding, *, render: bool = True,
                  subjects: dict[Any, dict[str, Any]] | None = None,
                  evidence: dict[int, Any] | None = None) -> dict[str, Any]:
@@ -99,6 +112,9 @@ def finding_json(f: Finding, *, render: bool = True,
     if render:  # translations; `message` is the English text
         out["messages"] = {lang: text for lang, text in messages.items() if lang != "en"}
     if f.status in {"fail", "unknown", "waived"}:
+        out["basis"] = f.rule.basis.kind
+        if f.rule.basis.errors:
+            out["xapi_errors"] = list(f.rule.basis.errors)
         out["remediation"] = f.rule.remediation["en"]
         command = f.command
         if command:

@@ -113,7 +113,8 @@ def test_disk001_fails_when_three_times_the_physical_size_does_not_fit(tmp_path)
     results = check(tmp_path, DB01_TO_NFS, dr_changes=(nfs_free_400g,))
     finding = next(f for f in results["findings"] if f["rule"] == "DISK-001" and f["status"] == "fail")
     assert finding["subject"]["name"] == "DR NFS"
-    assert "physical size" in finding["message"] and "XAPI will not stop the move" in finding["message"]
+    assert "physical size" in finding["message"]
+    assert (finding["basis"], "xapi_errors" in finding) == ("documentation", False)
 
 
 # -- GEN-002: check_op_for_feature, every HVM guest (xapi_vm_lifecycle.ml) ---------------
@@ -299,8 +300,7 @@ def three_hosts_for_bfd(objects: Objects) -> None:
     ch82-h2 keeps app-01 + web-01 + 2 MiB free, ch82-h3 the same + 1 MiB. First-fit would
     put both VMs on ch82-h2; biggest-fit-decreasing puts app-01 there (the emptiest host) and
     web-01 on ch82-h3, which then has the most room."""
-    db = by_name(objects, "VM", "db-01")
-    db["power_state"], db["resident_on"] = "Halted", "OpaqueRef:NULL"
+    db01_halted(objects)
     add_host(objects, "ch82-h2", "ch82-h3")
     both = _footprint(by_name(objects, "VM", "app-01")) + _footprint(by_name(objects, "VM", "web-01"))
     _set_free(objects, "ch82-h2", both + 2 * 1024 * 1024)
@@ -345,9 +345,15 @@ def test_evac001_an_empty_host_evacuates_with_no_other_host(tmp_path):
     assert op_verdict(results) == "ready"
 
 
+def db01_halted(objects: Objects) -> None:
+    """db-01 (whose local disks no other host sees) is halted: ch82-h1 keeps shared-storage VMs."""
+    db = by_name(objects, "VM", "db-01")
+    db["power_state"], db["resident_on"] = "Halted", "OpaqueRef:NULL"
+
+
 def test_evac001_a_missing_host_metrics_row_is_unknown_not_fail(tmp_path):
     """ch82-h2's metrics dangle: its free memory cannot be read, so placement is undecided."""
-    results = check(tmp_path, EVACUATE_H1, drop_h2_metrics)
+    results = check(tmp_path, EVACUATE_H1, db01_halted, drop_h2_metrics)
     assert statuses(results, "EVAC-001") == {"ch82-h1": "unknown"}
     message = next(f["message"] for f in results["findings"] if f["rule"] == "EVAC-001")
     assert "free memory" in message and "None" not in message
@@ -418,3 +424,20 @@ def test_a_71_cu2_pool_moving_to_82_cu1_is_decided(tmp_path):
     assert "VDI.cbt_enabled was introduced in XenServer 7.3" in because
     post = {f["subject"]["name"]: f["status"] for f in results["findings"] if f["rule"] == "POST-001"}
     assert post == {"web-01-71": "fail", "app-01-71": "fail", "db-01-71": "fail"}
+
+
+# -- Every blocker's fail says its basis: XAPI's refusal or the documentation's --------------
+
+def test_findings_say_whether_xapi_refuses_or_only_the_documentation_requires(tmp_path):
+    from checker.output import format_text
+    from checker.report import render_html
+    from checker.report.context import build_context
+
+    results = check(tmp_path, VDI_OF_HALTED + DB01_TO_NFS.split("operations:\n")[1], pre_dundee,
+                    dr_changes=(nfs_free_400g,))
+    text = format_text(results)
+    assert "XAPI will refuse this move (VM_BAD_POWER_STATE)" in text
+    assert "Documented requirement; XAPI will not stop the move" in text
+    html = render_html(build_context(results, lang="ja"))
+    assert "XAPIはこの移行を拒否します(VM_BAD_POWER_STATE)" in html
+    assert "ドキュメント上の要件です。XAPIは移行を止めません" in html
