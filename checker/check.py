@@ -15,6 +15,7 @@ from checker.facts import World
 from checker.inventory import Inventory
 from checker.plan import audit_plan, load_plan
 from checker.policy import load_rules
+from checker.profile import apply_profile
 from checker.results import build_results, sha256_file
 from checker.waivers import apply_waivers, load_waivers
 
@@ -29,6 +30,7 @@ class CheckOptions:
     fail_on: str = "blocker"
     no_waivers: bool = False
     today: dt.date | None = None
+    profile: str | Path | None = None   # documented (default), xapi, or a profile file
     extra_inputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -36,7 +38,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
     """Evaluate and return the results document (raises InputError on bad input)."""
     inventories = [Inventory.load(p) for p in opts.inventories]
     world = World(inventories)
-    rules = load_rules(opts.policies)
+    rules, profile = apply_profile(load_rules(opts.policies), opts.profile)
     if opts.only:
         rules = rules.only(opts.only)
     plan = load_plan(opts.plan, world) if opts.plan else audit_plan(world)
@@ -56,6 +58,7 @@ def run_check(opts: CheckOptions) -> dict[str, Any]:
                  if opts.plan else None),
         "policies": {"sha256": rules.sha256, "rules": len(rules.rules),
                      "extra": [str(p) for p in opts.policies]},
+        "profile": profile,
         "waivers": ({"file": Path(opts.waivers).name, "sha256": sha256_file(opts.waivers),
                      "disabled": opts.no_waivers} if opts.waivers else None),
         **opts.extra_inputs,

@@ -177,6 +177,9 @@ def _emit(pieces: Iterable[str], output: Path | None) -> None:
 @click.option("--only", help="Comma-separated rule ids to run.")
 @click.option("--fail-on", type=click.Choice(["blocker", "warning"]), default="blocker",
               show_default=True, help="Which failures block (exit 1).")
+@click.option("--profile", default="documented", show_default=True,
+              help="documented: the documentation's requirements block; xapi: only what XAPI "
+                   "refuses blocks (documentation blockers become warnings); or a profile file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "csv", "markdown"]),
               default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Text: show passing findings too.")
@@ -184,8 +187,8 @@ def _emit(pieces: Iterable[str], output: Path | None) -> None:
               help="Write here instead of stdout (atomically).")
 @handle_errors
 def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None, no_waivers: bool,
-          policies: tuple[Path, ...], only: str | None, fail_on: str, fmt: str, verbose: bool,
-          output: Path | None) -> None:
+          policies: tuple[Path, ...], only: str | None, fail_on: str, profile: str, fmt: str,
+          verbose: bool, output: Path | None) -> None:
     """Check a migration plan, or audit pools for readiness (no --plan).
 
     Exit codes: 0 ready, 1 blocked, 2 invalid input, 3 undecided (a blocker could not be
@@ -195,13 +198,14 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     Examples:
       migready check prod.json dr.json --plan change.yaml --waivers waivers.yaml
       migready check prod.json --format json | jq .verdict
+      migready check prod.json dr.json --plan change.yaml --profile xapi
     """
     from checker import output as out
     from checker.check import CheckOptions, exit_code, run_check
 
     opts = CheckOptions(inventories=inventories, plan=plan, waivers=waivers, policies=policies,
                         only=[i.strip() for i in only.split(",") if i.strip()] if only else (),
-                        fail_on=fail_on, no_waivers=no_waivers)
+                        fail_on=fail_on, no_waivers=no_waivers, profile=profile)
     results = run_check(opts)
     if fmt == "json":  # streamed: an audit's results can be hundreds of megabytes
         pieces: Iterable[str] = out.iter_json(results)
