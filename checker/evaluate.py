@@ -112,7 +112,7 @@ class Finding:
     def command(self) -> str | None:
         if self._command is not _UNSET:
             return self._command
-        if self.rule.command is None or self.status not in {"fail", "unknown"} or not self.variables:
+        if self.rule.command is None or self.status != "fail" or not self.variables:
             return None
         try:
             return render(self.rule.command, {**self.variables, "status": self.status}).strip() or None

@@ -91,6 +91,19 @@ BASIS_NOTES = {
 }
 
 
+#: What to do about an unknown finding: get the missing data (the message names it).
+UNKNOWN_REMEDIATION = {
+    "en": "Get the data the message names: collect the pool again (`migready collect`, or "
+          "`xe pool-dump-database` and `migready import`) so the record is complete, or check "
+          "the field in XenCenter or with `xe <class>-param-list`; then check again. If the "
+          "data cannot be had, a waiver may record the decision.",
+    "ja": "メッセージに示されたデータを取得します。プールを再度収集する(`migready collect`、または"
+          "`xe pool-dump-database`と`migready import`)か、XenCenterまたは`xe <クラス>-param-list`で"
+          "そのフィールドを確認してから、再度チェックします。データを取得できない場合は、例外承認"
+          "(waiver)で判断を記録できます。",
+}
+
+
 def basis_note(kind: str, errors: Iterable[str], lang: str) -> str:
     """"XAPI will refuse this move (VDI_IS_ENCRYPTED)", or the documentation's sentence."""
     return BASIS_NOTES[kind][lang].format(errors=", ".join(errors))
@@ -115,7 +128,9 @@ def finding_json(f: Finding, *, render: bool = True,
         out["basis"] = f.rule.basis.kind
         if f.rule.basis.errors:
             out["xapi_errors"] = list(f.rule.basis.errors)
-        out["remediation"] = f.rule.remediation["en"]
+        # An unknown is fixed by getting the data, not by the fail's remedy.
+        out["remediation"] = (UNKNOWN_REMEDIATION["en"] if f.status == "unknown"
+                              else f.rule.remediation["en"])
         command = f.command
         if command:
             out["command"] = command

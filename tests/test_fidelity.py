@@ -441,3 +441,19 @@ def test_findings_say_whether_xapi_refuses_or_only_the_documentation_requires(tm
     html = render_html(build_context(results, lang="ja"))
     assert "XAPIはこの移行を拒否します(VM_BAD_POWER_STATE)" in html
     assert "ドキュメント上の要件です。XAPIは移行を止めません" in html
+
+
+def test_an_unknown_says_how_to_get_the_data_not_the_fails_remedy(tmp_path):
+    """MEM-001 on ch82-h2, whose metrics dangle: no `fix:` command, no memory remedy."""
+    from checker.report.context import build_context
+    from checker.results import UNKNOWN_REMEDIATION
+
+    results = check(tmp_path, WEB01_LIVE, drop_h2_metrics)
+    unknown = next(f for f in results["findings"] if f["rule"] == "MEM-001")
+    assert unknown["status"] == "unknown"
+    assert "command" not in unknown
+    assert unknown["remediation"] == UNKNOWN_REMEDIATION["en"]
+    context = build_context(results, lang="ja")
+    rows = [f for op in context.blocker_cards + context.warning_cards for f in op.problems
+            if f.rule == "MEM-001"]
+    assert rows and rows[0].remediation == UNKNOWN_REMEDIATION["ja"]

@@ -20,7 +20,7 @@ from checker.report.i18n import (
     label,
     translate_assumption,
 )
-from checker.results import VERDICTS, basis_note, is_advice
+from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice
 
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -241,7 +241,8 @@ def finding_row(f: dict[str, Any], rules: dict[str, dict[str, Any]], lang: str) 
         subject=(f.get("subject") or {}).get("name", ""), message=message,
         basis_kind=f.get("basis", ""),
         basis=basis_note(f["basis"], f.get("xapi_errors", []), lang) if "basis" in f else "",
-        remediation=_text(rule.get("remediation"), lang) or f.get("remediation", ""),
+        remediation=(UNKNOWN_REMEDIATION[lang] if f["status"] == "unknown"
+                     else _text(rule.get("remediation"), lang) or f.get("remediation", "")),
         command=f.get("command"), evidence=_evidence(f.get("evidence") or {}, lang),
         waiver=f.get("waiver"), seed=f.get("seed", ""),
         targets=", ".join(f.get("targets") or []),
