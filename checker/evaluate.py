@@ -885,8 +885,11 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
     host = move.host
     assert host is not None
     version = _value(world, host, "version")
-    targets = [other for other in world.objects(host.pool, "host")
-               if other != host and _eligible_target(world, other, version)]
+    eligible = {other: _eligible_target(world, other, version)
+                for other in world.objects(host.pool, "host") if other != host}
+    targets = [other for other, ok in eligible.items() if ok is True]
+    # a host that may or may not be a target leaves the target list itself unknown
+    undecided = next((ok for ok in eligible.values() if isinstance(ok, Unestablished)), None)
     resident = _value(world, host, "resident_vms")
     if isinstance(resident, Unestablished):
         resident = []
@@ -930,7 +933,8 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
         max(estimates[i:i + batch], default=0) for i in range(0, len(estimates), batch))
     host_facts = PlanFacts("op", {
         "id": move.id, "kind": "evacuate", "wave": move.wave, "cross_pool": False,
-        "evacuation_targets": targets, "unplaced_vms": unplaced, "blocked_vms": blocked,
+        "evacuation_targets": targets if undecided is None else undecided,
+        "unplaced_vms": unplaced, "blocked_vms": blocked,
         "resident_vm_count": len(residents), "batch_size": batch, "batches": batches,
         "placement": placement,
         "estimate_seconds": total if total is not None else next(
@@ -942,11 +946,16 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
     return [host_op, *operations]
 
 
-def _eligible_target(world: World, host: Obj, source_version: Any) -> bool:
-    """XAPI's evacuation targets: enabled, live, and not older than the evacuated host."""
+def _eligible_target(world: World, host: Obj, source_version: Any) -> bool | Unestablished:
+    """XAPI's evacuation targets: enabled, live, and not older than the evacuated host;
+    Unestablished when a fact that could still rule the host out is unknown."""
     enabled, live, version = (_value(world, host, f) for f in ("enabled", "live", "version"))
-    if isinstance(source_version, Unestablished) or isinstance(version, Unestablished):
+    if enabled is False or live is False:
         return False
+    unknown = next((v for v in (enabled, live, version, source_version)
+                    if isinstance(v, Unestablished)), None)
+    if unknown is not None:
+        return unknown
     return enabled is True and live is True and version >= source_version
 
 

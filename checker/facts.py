@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from checker.inventory import Inventory, Record, is_ref
+from checker.inventory import ClassGap, Inventory, Record, is_ref
 
 MiB = 1024 * 1024
 
@@ -140,6 +140,8 @@ class World:
                 cached = spec.compute(obj)
             except Missing as exc:
                 cached = exc
+            except ClassGap as exc:  # read from a class not collected: unknown, never empty
+                cached = Missing(f"{exc.cls} was not collected ({exc.reason})")
             self._cache[key] = cached
         if isinstance(cached, Missing):
             raise cached

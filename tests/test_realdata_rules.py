@@ -662,6 +662,7 @@ def _lim_003(check: Check) -> None:
     vusb = add(doc, "VUSB", "vusb", {"VM": ref(doc, "VM", rec(doc, "VM", S)), "USB_group": group,
                                      "currently_attached": True, "other_config": {}})
     rec(doc, "VM", S)["VUSBs"] = [vusb]
+    rec(doc, "VM", L)["VUSBs"] = []  # a version with vUSB lists every VM's, none for this one
     assert check(doc, live([S, L], "dt23")) == [(S, S, "fail"), (L, L, "pass")]
 
 
@@ -838,6 +839,8 @@ def _sxm_003(check: Check) -> None:
     # Derived from Tampa's dt16 (dlvm_shared's host): software_version.product_version
     # 6.1.0 -> 8.2.1 (Citrix Hypervisor 8.2 CU1), without XS82ECU1033.
     rec(src, "host", "dt16")["software_version"]["product_version"] = "8.2.1"
+    src["objects"]["pool_update"] = {}  # collected, as 8.2.1 has the class: no update at all
+    src["gaps"] = [g for g in src["gaps"] if g["class"] != "pool_update"]
     assert check([src, dst], cross) == [(S, S, "fail")]
     # ... with the hotfix: a pool_update XS82ECU1033 record added, listed in dt16.updates.
     update = add(src, "pool_update", "xs82ecu1033", {"name_label": "XS82ECU1033", "hosts": []})
