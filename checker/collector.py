@@ -40,7 +40,9 @@ What is sent, and to whom:
   HTTPS only and may not carry credentials.
 - **pool, host and VM** must come back non-empty: a server that does not know one of them,
   refuses it or has no record of it fails the collection (exit 4), since nothing could be
-  decided without them. Another class a XenServer version lacks is a gap.
+  decided without them. Another class that the XenServer version lacks, or whose call the
+  server answers with an error (RBAC_PERMISSION_DENIED…), is a gap naming why: the rules
+  that read it say unknown.
 - The session is always logged out, even when the collection fails.
 """
 
@@ -92,6 +94,8 @@ _FORBIDDEN_CLASSES = frozenset({"secret", "Secret", "session"})
 _CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: What a HOST_IS_SLAVE answer may name as the master: a host name or an IP address.
 _HOST_ADDRESS = re.compile(r"\[?[A-Za-z0-9][A-Za-z0-9.:%_-]*\]?")
+#: The gap of a class the server does not know (MESSAGE_METHOD_UNKNOWN).
+NOT_IN_VERSION = "not present in this XenServer version"
 #: Shorter passwords are not searched for in the records (too many false matches).
 _MIN_SCRUBBED_PASSWORD = 6
 
@@ -610,16 +614,17 @@ def _scrub_password(objects: dict[str, dict[str, Record]], password: str) -> lis
     return gaps
 
 
-def _records(client: _Client, cls: str) -> dict[str, Record] | None:
-    """`<cls>.get_all_records`, or None when this XenServer has no such class."""
+def _records(client: _Client, cls: str) -> dict[str, Record] | str:
+    """`<cls>.get_all_records`, or why there are none: the server does not know the class,
+    or answered the call with an error (a role that may not read it, an internal error)."""
     method = f"{cls}.get_all_records"
     try:
         value = client.call(method)
     except XenAPI.Failure as exc:
         details = [client.scrub(d) for d in exc.details] or ["UNKNOWN_ERROR"]
         if details[0] == "MESSAGE_METHOD_UNKNOWN":
-            return None
-        raise client.error(f"{client.where}: {method} failed: {' '.join(details)}") from None
+            return NOT_IN_VERSION
+        return f"{method} failed: {' '.join(details)}"
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, dict) for k, v in value.items()):
         raise client.error(f"{client.where}: {method} did not return records "
@@ -655,15 +660,16 @@ def collect(
         client.login()
         for cls in classes:
             records = _records(client, cls)
-            if cls in required and not records:
+            if cls in required and (isinstance(records, str) or not records):
+                why = records if isinstance(records, str) else \
+                    f"{cls}.get_all_records returned no records"
                 raise client.error(
-                    f"{client.where}: {cls}.get_all_records "
-                    f"{'is unknown to this server' if records is None else 'returned no records'}"
-                    f": without {', '.join(required)} records nothing can be decided; check "
-                    f"the account's role and that --server is a XenServer pool master")
-            if records is None:
-                gaps.append(Gap(cls, "not present in this XenServer version"))
-                client.progress(f"{cls}: not present in this XenServer version")
+                    f"{client.where}: {why}: without {', '.join(required)} records nothing "
+                    f"can be decided; check the account's role and that --server is a "
+                    f"XenServer pool master")
+            if isinstance(records, str):  # a gap: rules reading the class say unknown
+                gaps.append(Gap(cls, records))
+                client.progress(f"{cls}: {records}")
                 continue
             objects[cls] = records
             client.progress(f"{cls}: {len(records)} records")

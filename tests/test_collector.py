@@ -21,6 +21,7 @@ from xapi_server import XapiServer, free_port_pair
 from checker import collector, dump
 from checker.collector import RetryPolicy, TlsOptions, collect
 from checker.errors import ExternalError, InputError
+from checker.facts import Missing, World
 from checker.inventory import CLASSES, ClassGap, Inventory, validate_document
 
 POOL_FILES = [
@@ -414,8 +415,9 @@ def test_a_server_without_pool_records_fails_the_collection(certs, name):
             run(srv)
         assert srv.calls[-1] == LOGOUT
     assert info.value.exit_code == 4
-    assert f"127.0.0.1:{srv.port}: pool.get_all_records is unknown to this server" in str(
-        info.value)
+    assert str(info.value).startswith(
+        f"127.0.0.1:{srv.port}: not present in this XenServer version: without pool, host, VM "
+        f"records nothing can be decided")
 
 
 @pytest.mark.parametrize("cls", ["pool", "host", "VM"])
@@ -430,6 +432,20 @@ def test_required_class_empty_or_refused_fails_the_collection(certs, cls):
         with pytest.raises(ExternalError, match=f"{cls}.get_all_records failed: RBAC_PERM"):
             run(srv)
         assert srv.calls[-1] == LOGOUT
+
+
+def test_a_class_the_server_refuses_is_a_gap_read_as_unknown(server):
+    # Tampa served, PIF refused as xapi refuses a role that may not read it: the collection
+    # goes on; the class is a gap naming the refusal, and a rule that reads PIFs is unknown
+    server.fail_calls = {"PIF.get_all_records": ["RBAC_PERMISSION_DENIED", "PIF.get_all_records"]}
+    doc = run(server)
+    assert "PIF" not in doc["objects"] and server.calls == ALL_CALLS
+    reason = "PIF.get_all_records failed: RBAC_PERMISSION_DENIED PIF.get_all_records"
+    assert {"class": "PIF", "reason": reason} in doc["gaps"]
+    world = World([Inventory.from_document(doc)])
+    host = world.objects(0, "host")[0]
+    with pytest.raises(Missing, match=f"PIF was not collected \\({reason}\\)"):
+        world.value(host, "networks")
 
 
 def test_logout_even_when_a_call_fails(server):
