@@ -1080,5 +1080,5 @@ def _import_stream(stream: Any, origin: str, name: str, reader: _HashingReader,
                   partial=partial, strings=parsed.strings)
 
 
-__all__: list[str] = ["decode_row", "decode_sexpr", "import_file", "redact_secrets",
-                      "unescape_spaces"]
+__all__: list[str] = ["SexprError", "decode_row", "decode_sexpr", "import_file", "parse_sexpr",
+                      "redact_secrets", "unescape_spaces"]

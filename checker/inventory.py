@@ -326,7 +326,8 @@ class Inventory:
         `_table`)."""
         if not is_ref(ref):
             return None
-        return self._table(cls).get(ref)
+        table = self.doc["objects"].get(cls)  # the hot path: one lookup
+        return (self._table(cls) if table is None else table).get(ref)
 
     def get_many(self, cls: str, refs: Any) -> list[tuple[str, Record]]:
         """(ref, record) for each ref of a set that resolves; dangling ones are skipped.
