@@ -497,6 +497,17 @@ SMALL = ("<database><manifest><pair key='schema_major_vsn' value='5'/>"
          "<table name='console'><row ref='OpaqueRef:c' uuid='c-1'/></table></database>")
 
 
+def test_a_dump_without_srs_is_written_and_says_so(tmp_path, capsys):
+    # SMALL has pool, host and VM but no SR or VDI table: imported, with the gaps named
+    src, out = tmp_path / "d.xml", tmp_path / "inv.json"
+    src.write_text(SMALL)
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    assert f"{out}: pool 'small&pool' — SR was not collected (not present in this dump)" in (
+        capsys.readouterr().out)
+    assert {"class": "SR", "reason": "not present in this dump"} in json.loads(
+        out.read_text())["gaps"]
+
+
 def _pretty(text: str) -> str:
     return text.replace("><", ">\n  <")
 
