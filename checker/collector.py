@@ -27,14 +27,22 @@ What is sent, and to whom:
 - **Timeout**: `timeout` seconds for each socket operation (connect, handshake, each read),
   so a large answer that keeps flowing is not cut off.
 - **Retries.** Connection failures and timeouts are retried (3 attempts, 0.5 s × 2^n
-  backoff; `RetryPolicy`) and then reported naming host:port and what to try; below that,
+  backoff; `checker.retry.RetryPolicy`, the mailer's too) and then reported naming host:port
+  and what to try; below that,
   `http.client` itself re-sends once on a connection closed without an answer. SESSION_INVALID
   is handled by the `XenAPI` package: it logs in again and repeats the call (at most 3 times
   per call). TLS, login and protocol errors are not retried.
 - **The password** is sent only in `session.login_with_password`. It is in no message (text
-  that comes from a server or a library is scrubbed of it), no progress line, no inventory (a
-  string field containing it, for passwords of 6 characters or more, is redacted and reported
-  as a gap). `--server` is HTTPS only and may not carry credentials.
+  that comes from a server or a library is scrubbed of it), no progress line, no inventory:
+  a string equal to it anywhere (a field, a set member, a map key or value: say a user name
+  that is the password) becomes "(redacted)", and so does the password inside a longer string
+  when it has 6 characters or more; each such field is reported as a gap. `--server` is
+  HTTPS only and may not carry credentials.
+- **pool, host and VM** must come back non-empty: a server that does not know one of them,
+  refuses it or has no record of it fails the collection (exit 4), since nothing could be
+  decided without them. Another class that the XenServer version lacks, or whose call the
+  server answers with an error (RBAC_PERMISSION_DENIED…), is a gap naming why: the rules
+  that read it say unknown.
 - The session is always logged out, even when the collection fails.
 """
 
@@ -47,7 +55,6 @@ import http.client
 import re
 import socket
 import ssl
-import time
 import urllib.parse
 import xmlrpc.client
 from collections.abc import Callable, Iterable
@@ -58,7 +65,7 @@ from xml.parsers.expat import ExpatError
 
 import XenAPI
 
-from checker.dump import redact_secrets
+from checker.dump import REDACTED, redact_secrets
 from checker.errors import ExternalError, InputError
 from checker.inventory import (
     CLASSES,
@@ -67,7 +74,9 @@ from checker.inventory import (
     dangling_gaps,
     envelope,
     rebuild_back_references,
+    required_classes,
 )
+from checker.retry import GaveUp, RetryPolicy
 
 #: Sent in login_with_password; xapi accepts any version string.
 API_VERSION = "1.0"
@@ -85,6 +94,8 @@ _FORBIDDEN_CLASSES = frozenset({"secret", "Secret", "session"})
 _CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: What a HOST_IS_SLAVE answer may name as the master: a host name or an IP address.
 _HOST_ADDRESS = re.compile(r"\[?[A-Za-z0-9][A-Za-z0-9.:%_-]*\]?")
+#: The gap of a class the server does not know (MESSAGE_METHOD_UNKNOWN).
+NOT_IN_VERSION = "not present in this XenServer version"
 #: Shorter passwords are not searched for in the records (too many false matches).
 _MIN_SCRUBBED_PASSWORD = 6
 
@@ -293,19 +304,7 @@ def parse_server(server: str) -> Endpoint:
     return Endpoint(parts.hostname, port)
 
 
-# -- retries --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries of connection failures: attempt n waits base_delay × 2^(n-1) first."""
-
-    attempts: int = 3
-    base_delay: float = 0.5
-    sleep: Callable[[float], None] = time.sleep
-
-    def delay(self, failed_attempts: int) -> float:
-        return self.base_delay * 2 ** (failed_attempts - 1)
+# -- retries (the shared RetryPolicy decides when and how often) ---------------------------
 
 
 _RETRYABLE_ERRNOS = frozenset({
@@ -386,8 +385,10 @@ class _Client:
         return self._with_retries(method, policy, lambda: func(*args))
 
     def _with_retries(self, method: str, policy: RetryPolicy, send: Callable[[], Any]) -> Any:
-        reason = "no attempt made"
-        for attempt in range(1, max(policy.attempts, 1) + 1):
+        """`send()` under the retry policy: connection trouble (`_transient`) is retried,
+        any other failure becomes its message at once."""
+
+        def attempt() -> Any:
             try:
                 return send()
             except XenAPI.Failure:
@@ -408,16 +409,16 @@ class _Client:
             except (xmlrpc.client.ResponseError, ExpatError) as exc:
                 raise self.error(f"{self.where} sent an answer to {method} that is not XML-RPC "
                                  f"({self.scrub(exc)}): is this a XenServer host?") from None
-            except (OSError, http.client.HTTPException, xmlrpc.client.Fault) as exc:
-                why = _transient(exc)
-                if why is None:
-                    raise self._other_error(method, exc) from None
-                reason = self.scrub(why)
-            if attempt < policy.attempts:
-                delay = policy.delay(attempt)
-                self.progress(f"{method}: {reason}; retrying in {delay:g} s")
-                policy.sleep(delay)
-        raise self._unreachable(method, reason, policy.attempts)
+
+        def retrying(reason: str, delay: float) -> None:
+            self.progress(f"{method}: {self.scrub(reason)}; retrying in {delay:g} s")
+
+        try:
+            return policy.run(attempt, _transient, retrying)
+        except GaveUp as exc:
+            raise self._unreachable(method, self.scrub(exc.reason), exc.attempts) from None
+        except (OSError, http.client.HTTPException, xmlrpc.client.Fault) as exc:
+            raise self._other_error(method, exc) from None
 
     # -- login and logout -------------------------------------------------------------------
 
@@ -576,24 +577,33 @@ def _plain(value: Any) -> Any:
 
 
 def _scrub_password(objects: dict[str, dict[str, Record]], password: str) -> list[Gap]:
-    """Redact the login password wherever a record holds it (say, a note in other_config)."""
-    if len(password) < _MIN_SCRUBBED_PASSWORD:
+    """Redact the login password wherever a record holds it (a user name that equals it, a
+    note in other_config): a string equal to it, or containing it when it is long enough
+    not to match by chance. Each field touched is a gap."""
+    if not password:
         return []
-    gaps: list[Gap] = []
+    inside = len(password) >= _MIN_SCRUBBED_PASSWORD
 
     def clean(value: Any) -> tuple[Any, bool]:
         if isinstance(value, str):
-            return (value.replace(password, "<redacted>"), True) if password in value \
-                else (value, False)
+            if value == password:
+                return REDACTED, True
+            if inside and password in value:
+                return value.replace(password, REDACTED), True
+            return value, False
         if isinstance(value, dict):
-            pairs = {clean(k)[0]: clean(v) for k, v in value.items()}
-            hit = any(h for _, h in pairs.values()) or any(password in k for k in value)
-            return {k: v for k, (v, _) in pairs.items()}, hit
+            out, hit = {}, False
+            for key, item in value.items():
+                (new_key, key_hit), (new_item, item_hit) = clean(key), clean(item)
+                out[new_key] = new_item
+                hit = hit or key_hit or item_hit
+            return out, hit
         if isinstance(value, list):
             items = [clean(v) for v in value]
             return [v for v, _ in items], any(h for _, h in items)
         return value, False
 
+    gaps: list[Gap] = []
     for cls, table in objects.items():
         for ref, rec in table.items():
             for name in list(rec):
@@ -604,16 +614,17 @@ def _scrub_password(objects: dict[str, dict[str, Record]], password: str) -> lis
     return gaps
 
 
-def _records(client: _Client, cls: str) -> dict[str, Record] | None:
-    """`<cls>.get_all_records`, or None when this XenServer has no such class."""
+def _records(client: _Client, cls: str) -> dict[str, Record] | str:
+    """`<cls>.get_all_records`, or why there are none: the server does not know the class,
+    or answered the call with an error (a role that may not read it, an internal error)."""
     method = f"{cls}.get_all_records"
     try:
         value = client.call(method)
     except XenAPI.Failure as exc:
         details = [client.scrub(d) for d in exc.details] or ["UNKNOWN_ERROR"]
         if details[0] == "MESSAGE_METHOD_UNKNOWN":
-            return None
-        raise client.error(f"{client.where}: {method} failed: {' '.join(details)}") from None
+            return NOT_IN_VERSION
+        return f"{method} failed: {' '.join(details)}"
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, dict) for k, v in value.items()):
         raise client.error(f"{client.where}: {method} did not return records "
@@ -644,13 +655,21 @@ def collect(
     )
     objects: dict[str, dict[str, Record]] = {}
     gaps: list[Gap] = []
+    required = required_classes()
     try:
         client.login()
         for cls in classes:
             records = _records(client, cls)
-            if records is None:
-                gaps.append(Gap(cls, "not present in this XenServer version"))
-                client.progress(f"{cls}: not present in this XenServer version")
+            if cls in required and (isinstance(records, str) or not records):
+                why = records if isinstance(records, str) else \
+                    f"{cls}.get_all_records returned no records"
+                raise client.error(
+                    f"{client.where}: {why}: without {', '.join(required)} records nothing "
+                    f"can be decided; check the account's role and that --server is a "
+                    f"XenServer pool master")
+            if isinstance(records, str):  # a gap: rules reading the class say unknown
+                gaps.append(Gap(cls, records))
+                client.progress(f"{cls}: {records}")
                 continue
             objects[cls] = records
             client.progress(f"{cls}: {len(records)} records")

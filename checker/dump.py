@@ -16,16 +16,19 @@ The result has the shape `get_all_records` gives over XML-RPC (see contracts.md)
   `API_version_major`, `HVM_shadow_multiplier`, `VCPUs_utilisation`…);
 * whitespace escapes undone (`%.` space, `%_` two spaces, `%t` `%n` `%r`, `%%`) after
   XML unescaping and before S-expression parsing;
-* S-expressions decoded: `(('k' 'v'))` → dict, `('a' 'b')` → list. `()` is `{}` for the
-  fields in `MAP_FIELDS` and `[]` otherwise. A value is decoded only if it starts with
-  `(` and parses completely as a flat set or a map of strings (or of string sets);
-  anything else, e.g. a description "(backup copy)", stays the string it was. Free-text
-  fields (`TEXT_FIELDS`) are never decoded;
+* S-expressions decoded: `(('k' 'v'))` → dict, `('a' 'b')` → list, in either quoting
+  style XAPI versions wrote (`('k' 'v')` or `("k" "v")`). `()` is `{}` for the fields in
+  `MAP_FIELDS` and `[]` otherwise. A map field must hold a map; any other field starting
+  with `(` a set or a map of strings (or of string sets). Anything else there is an error
+  naming the line, the row and the field (never kept as a raw string that a fact would
+  read as data). Free-text fields (`TEXT_FIELDS`: a description "(backup copy)") are
+  never decoded;
 * `"true"`/`"false"` → booleans (except in `TEXT_FIELDS`), the few float fields
   (`FLOAT_FIELDS`) → float, int64 and datetimes stay strings as XML-RPC sends them.
 
 Only the classes of `checker.inventory.CLASSES` are kept. A class absent from the dump
-is a gap. References into tables the dump holds but the inventory drops (console, VMPP,
+is a gap; without pool, host and VM rows the dump is invalid. Two rows with the same ref
+are an error naming both lines. References into tables the dump holds but the inventory drops (console, VMPP,
 VBD_metrics, task…) are not reported as dangling; references that name no row at all
 are, one gap each, except that more than `inventory.MAX_GAPS_PER_FIELD` of one `class.field` are
 summarised as one gap (a huge pool's snapshot chains must not make a huge gaps list).
@@ -49,7 +52,7 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
@@ -137,6 +140,19 @@ def unescape_spaces(value: str) -> str:
             .replace("%n", "\n").replace("%r", "\r"))
 
 
+class SexprError(ValueError):
+    """A map or set value that is not an S-expression of strings.
+
+    `offset`: where in the value the text stops making sense (0-based).
+    """
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(f"{reason} at character {offset + 1}")
+        self.reason = reason
+        self.offset = offset
+
+
+# The common single-quoted forms, matched whole by one regex each (C speed).
 _S = r"'[^'\\]*(?:\\.[^'\\]*)*'"
 _SG = r"'([^'\\]*(?:\\.[^'\\]*)*)'"
 _FLAT_SET = re.compile(rf"\(\s*(?:{_S}\s*)*\)", re.DOTALL)
@@ -144,62 +160,67 @@ _FLAT_MAP = re.compile(rf"\(\s*(?:\(\s*{_S}\s*{_S}\s*\)\s*)*\)", re.DOTALL)
 _STRING = re.compile(_SG, re.DOTALL)
 _PAIR = re.compile(rf"\(\s*{_SG}\s*{_SG}\s*\)", re.DOTALL)
 _BACKSLASH = re.compile(r"\\(.)", re.DOTALL)
-_TOKEN = re.compile(rf"\s*(?:(\()|(\))|{_SG})", re.DOTALL)
+# Any form: strings in either quoting style XAPI versions wrote, ('k' 'v') or ("k" "v").
+_TOKEN = re.compile(r"(\()|(\))|'([^'\\]*(?:\\.[^'\\]*)*)'|"
+                    r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.DOTALL)
+_SPACE = re.compile(r"\s*")
 
 
 def _unquote(s: str) -> str:
     return _BACKSLASH.sub(r"\1", s) if "\\" in s else s
 
 
-def _parse_general(text: str) -> Any:
-    """Nested S-expression → nested lists of strings; None if it does not parse whole."""
+def parse_sexpr(text: str) -> list[Any]:
+    """One parenthesised S-expression of strings → nested lists; SexprError otherwise."""
     stack: list[list[Any]] = []
-    result: Any = None
     pos, end = 0, len(text)
-    while pos < end:
+    while True:
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]  # \s* always matches
+        if pos == end:
+            raise SexprError(f"unclosed '(' ({len(stack)} open)" if stack
+                             else "expected '(' and found nothing", end)
         m = _TOKEN.match(text, pos)
         if m is None:
-            if text[pos:].strip() == "":
-                break
-            return None
-        pos = m.end()
+            raise SexprError("unterminated string" if text[pos] in "'\"" else
+                             f"unexpected {text[pos]!r}, expected a quoted string, '(' or ')'",
+                             pos)
+        start, pos = pos, m.end()
         if m.group(1):
             stack.append([])
         elif m.group(2):
             if not stack:
-                return None
+                raise SexprError("unbalanced ')'", start)
             done = stack.pop()
-            if stack:
-                stack[-1].append(done)
-            elif result is None:
-                result = done
-            else:
-                return None
-        else:
             if not stack:
-                return None
-            stack[-1].append(_unquote(m.group(3)))
-        if result is not None and not stack and text[pos:].strip():
-            return None
-    return None if stack else result
+                rest = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+                if rest < end:
+                    raise SexprError("text after the closing ')'", rest)
+                return done
+            stack[-1].append(done)
+        elif not stack:
+            raise SexprError("a string outside parentheses, expected '('", start)
+        else:
+            quoted = m.group(3) if m.group(3) is not None else m.group(4)
+            stack[-1].append(_unquote(quoted))
 
 
-def _shape(node: list[Any]) -> Any:
-    """Map / set / map of sets from parsed lists, or None for any other shape."""
+def _shape(node: list[Any]) -> dict[str, Any] | list[str]:
+    """Map / set / map of sets from parsed lists; SexprError for any other shape."""
     if all(isinstance(x, str) for x in node):
         return node
-    if all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) for x in node):
-        out: dict[str, Any] = {}
-        for k, v in node:
-            if isinstance(v, list) and not all(isinstance(s, str) for s in v):
-                return None
-            out[k] = v
-        return out
-    return None
+    out: dict[str, Any] = {}
+    for item in node:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            raise SexprError("neither a set of strings nor a map of (key value) pairs", 0)
+        key, value = item
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise SexprError(f"the value of {key!r} is nested more than a set deep", 0)
+        out[key] = value
+    return out
 
 
-def decode_sexpr(value: str, *, empty_map: bool = False) -> Any:
-    """`(('k' 'v'))` → dict, `('a' 'b')` → list, `()` → {} or []; else the string itself."""
+def decode_sexpr(value: str, *, empty_map: bool = False) -> dict[str, Any] | list[str]:
+    """`(('k' 'v'))` → dict, `('a' 'b')` → list, `()` → {} or []; SexprError otherwise."""
     if value == "()":
         return {} if empty_map else []
     if value.startswith("(("):
@@ -207,11 +228,15 @@ def decode_sexpr(value: str, *, empty_map: bool = False) -> Any:
             return {_unquote(k): _unquote(v) for k, v in _PAIR.findall(value)}
     elif _FLAT_SET.fullmatch(value):
         return [_unquote(s) for s in _STRING.findall(value)]
-    parsed = _parse_general(value)
-    if parsed is None:
-        return value
-    shaped = _shape(parsed)
-    return value if shaped is None else shaped
+    return _shape(parse_sexpr(value))
+
+
+def _decode_map(raw: str) -> dict[str, Any]:
+    """A map field's value: a map S-expression, nothing else (`()` is the empty map)."""
+    value = decode_sexpr(raw, empty_map=True)
+    if not isinstance(value, dict):
+        raise SexprError("a set where a map of (key value) pairs is expected", 0)
+    return value
 
 
 # Field kinds, decided once per (class, attribute name).
@@ -297,25 +322,25 @@ class RowDecoder:
         _, kind, empty_map = spec
         if "%" in raw:
             raw = unescape_spaces(raw)
+        if kind == _FLOATMAP:
+            return {k: _to_float(v) if isinstance(v, str) else v
+                    for k, v in _decode_map(raw).items()}
         if kind == _PLAIN:
+            if empty_map:
+                return _decode_map(raw)
             if raw == "true":
                 return True
             if raw == "false":
                 return False
             if raw[:1] == "(":
-                return decode_sexpr(raw, empty_map=empty_map)
+                return decode_sexpr(raw)
             return raw
-        if kind == _FLOATMAP:
-            value = decode_sexpr(raw, empty_map=True)
-            if isinstance(value, dict):
-                return {k: _to_float(v) if isinstance(v, str) else v for k, v in value.items()}
-            return value
         return raw  # text, floats (converted below), dropped attributes (removed below)
 
     def value(self, attr: str, raw: str) -> Any:
         """One attribute's value, decoded as `__call__` decodes it in a row."""
         name = self.names[attr]  # first: fills names.text
-        if "%" not in raw and raw[:1] not in _SPECIAL_FIRST:
+        if "%" not in raw and raw[:1] not in _SPECIAL_FIRST and self.empties[attr] is list:
             value: Any = raw
         elif raw in _BOOLS and attr not in self.names.text:
             value = _BOOLS[raw]
@@ -350,13 +375,13 @@ class RowDecoder:
         if "OpaqueRef:" in joined:
             strings.update(col)
         if not ("%" in joined or "\0(" in joined or "\0true\0" in joined
-                or "\0false\0" in joined or name in self.floats
+                or "\0false\0" in joined or name in self.floats or self.empties[attr] is dict
                 or redact.may_touch(name, col, joined)):
             return col
         del joined
         distinct = set(col)
         value = self.value
-        if name in self.floats:
+        if name in self.floats or self.empties[attr] is dict:  # a map: every value decodes
             decoded = {v: value(attr, v) for v in distinct}
         else:
             decoded = {v: value(attr, v) for v in distinct
@@ -434,16 +459,15 @@ def redact_secrets(objects: dict[str, dict[str, Record]],
        `storagelink_password_secret`…) keeps its key, so facts can see it existed, and gets
        the value "(redacted)" unless empty. `SM.configuration` is exempt: its keys are
        option names and its values prose ("CHAP password");
-    4. any value, set member or map value equal to a ref or uuid in `secret_ids` (a
-       reference into the secret table) becomes "(redacted)".
+    4. any value, set member, map key or map value equal to a ref, uuid or value in
+       `secret_ids` (a reference into the secret table, or the secret itself: a password
+       copied into other_config, a user name that equals a password) becomes "(redacted)".
     """
     ids = set(secret_ids)
     for cls in [c for c in objects if _is_secret_class(c)]:
         for ref, rec in objects.pop(cls).items():
             ids.add(ref)
-            uuid = rec.get("uuid")
-            if isinstance(uuid, str):
-                ids.add(uuid)
+            ids.update(v for v in (rec.get("uuid"), rec.get("value")) if isinstance(v, str))
     ids.discard("")
     ids.discard(NULL_REF)
     key_cache: dict[str, bool] = {}
@@ -468,6 +492,9 @@ def redact_secrets(objects: dict[str, dict[str, Record]],
 
 
 def _redact_map(value: dict[str, Any], ids: set[str], key_cache: dict[str, bool]) -> None:
+    if ids and not ids.isdisjoint(value):  # a key that is a secret (say, a password)
+        for key in [k for k in value if k in ids]:
+            value[REDACTED] = value.pop(key)
     for key, item in value.items():
         secret = key_cache.get(key)
         if secret is None:
@@ -566,7 +593,9 @@ class _DumpParser:
     uuids, numbers) is recognised by substring searches, not value by value.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, origin: str, line: Callable[[], int]) -> None:
+        self.origin = origin
+        self.line = line  # the parser's current line
         self.root: str | None = None
         self.tables: dict[str, dict[str, Record]] = {}
         self.other_refs: set[str] = set()
@@ -576,6 +605,8 @@ class _DumpParser:
         self.strings: set[str] = set()
         self._raw: dict[str, list[list[str]]] = {}
         self._rows: list[list[str]] | None = None
+        self._lines: dict[str, list[int]] = {}  # the line of each kept row, for errors
+        self._row_lines: list[int] = []
         self._kind = 0  # 0 kept class, 1 other table, 2 secret table
 
     def start(self, tag: str, attr_list: list[str]) -> None:
@@ -589,6 +620,7 @@ class _DumpParser:
             if kind == 0:
                 if self._rows is not None:
                     self._rows.append(attr_list)
+                    self._row_lines.append(self.line())
                 return
             attrs = dict(zip(attr_list[::2], attr_list[1::2], strict=True))
             ref = attrs.get("ref") or attrs.get("_ref") or ""
@@ -598,9 +630,9 @@ class _DumpParser:
                 self.other_refs.add(ref)
             else:
                 self.secret_ids.add(ref)
-                uuid = attrs.get("uuid")
-                if uuid:
-                    self.secret_ids.add(uuid)
+                for name in ("uuid", "value"):  # the secret itself: redacted wherever found
+                    if attrs.get(name):
+                        self.secret_ids.add(unescape_spaces(attrs[name]))
             return
         attrs = dict(zip(attr_list[::2], attr_list[1::2], strict=True))
         if tag == "table":
@@ -609,6 +641,7 @@ class _DumpParser:
                 self._kind = 0
                 self.tables.setdefault(cls, {})
                 self._rows = self._raw.setdefault(cls, [])
+                self._row_lines = self._lines.setdefault(cls, [])
             elif _is_secret_class(cls):
                 self._kind, self._rows = 2, None
             else:
@@ -628,9 +661,60 @@ class _DumpParser:
         for cls, rows in self._raw.items():
             table = self.tables[cls]
             redact = _Redactor(cls, ids, key_cache)
-            for ref, rec in _decode_rows(RowDecoder(cls), rows, redact, self.strings):
-                table[ref] = rec
+            try:
+                pairs = _decode_rows(RowDecoder(cls), rows, redact, self.strings)
+            except _BadRow as exc:
+                raise InputError(f"{self.origin}:{self._lines[cls][exc.index]}: {cls} "
+                                 f"{exc.ref}: {exc.message}") from None
+            table.update(pairs)
+            if len(table) < len(pairs):
+                self._duplicate({cls: rows})
+        if sum(map(len, self.tables.values())) > len(set().union(*self.tables.values())):
+            self._duplicate(self._raw)
         self._raw.clear()
+
+    def _duplicate(self, raw: dict[str, list[list[str]]]) -> None:
+        """Raise the error naming the two rows of the first ref that `raw` holds twice."""
+        seen: dict[str, tuple[str, int]] = {}
+        for cls, rows in raw.items():
+            for row, line in zip(rows, self._lines[cls], strict=True):
+                ref = _ref_of(row)
+                if ref and ref in seen:
+                    first_cls, first = seen[ref]
+                    raise InputError(
+                        f"{self.origin}:{line}: duplicate row ref {ref}: the {cls} row on "
+                        f"line {line} and the {first_cls} row on line {first} have the "
+                        f"same ref (a damaged or hand-edited dump)")
+                seen[ref] = (cls, line)
+
+
+class _BadRow(Exception):
+    """A value of row `index` (of its table) that does not decode."""
+
+    def __init__(self, index: int, ref: str, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.ref = ref
+        self.message = message
+
+
+def _ref_of(row: list[str]) -> str:
+    attrs = dict(zip(row[::2], row[1::2], strict=True))
+    return attrs.get("ref") or attrs.get("_ref") or ""
+
+
+def _bad_row(decoder: RowDecoder, attr: str, rows: list[list[str]],
+             members: list[int]) -> _BadRow:
+    """The first row (in document order) whose `attr` does not decode, and why."""
+    for i in members:
+        row = rows[i]
+        try:
+            decoder.value(attr, dict(zip(row[::2], row[1::2], strict=True))[attr])
+        except SexprError as exc:
+            kind = "map" if decoder.empties[attr] is dict else "set"
+            return _BadRow(i, _ref_of(row), f"{decoder.names[attr]}: not a {kind} "
+                                            f"S-expression: {exc}")
+    raise AssertionError(f"{attr}: no row fails to decode")
 
 
 def _decode_rows(decoder: RowDecoder, rows: list[list[str]], redact: _Redactor,
@@ -638,7 +722,8 @@ def _decode_rows(decoder: RowDecoder, rows: list[list[str]], redact: _Redactor,
     """(ref, record) for each row with a ref, in document order.
 
     Rows with the same attribute names (nearly always all rows of a table) are decoded
-    together, column by column (`RowDecoder.column`).
+    together, column by column (`RowDecoder.column`). _BadRow for a map or set value that
+    is not an S-expression.
     """
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, row in enumerate(rows):
@@ -655,7 +740,10 @@ def _decode_rows(decoder: RowDecoder, rows: list[list[str]], redact: _Redactor,
             if name in _DROPPED_FIELDS:
                 continue
             fields.append(name)
-            values.append(decoder.column(attr, col, redact, strings))
+            try:
+                values.append(decoder.column(attr, col, redact, strings))
+            except SexprError:
+                raise _bad_row(decoder, attr, rows, members) from None
         if values:
             recs: Iterable[Record] = map(dict, map(zip, repeat(fields),
                                                    zip(*values, strict=True)))
@@ -692,8 +780,8 @@ def _refuse_external(*_: Any) -> None:
 
 
 def _parse_xml(stream: Any, origin: str) -> _DumpParser:
-    handler = _DumpParser()
     parser = expat.ParserCreate()
+    handler = _DumpParser(origin, lambda: parser.CurrentLineNumber)
     parser.buffer_text = False
     parser.ordered_attributes = True
     parser.StartElementHandler = handler.start
@@ -718,6 +806,8 @@ def _parse_xml(stream: Any, origin: str) -> _DumpParser:
     except _NotADump as exc:
         raise InputError(f"{origin}: not a XAPI database dump (the root element is "
                          f"<{exc.tag}>, expected <database>)") from None
+    except LookupError as exc:  # the XML declaration names an encoding Python lacks
+        raise InputError(f"{origin}:1: malformed XML: {exc}") from None
     except expat.ExpatError as exc:
         where = f"{origin}:{exc.lineno}:{exc.offset + 1}"
         message = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
@@ -831,8 +921,8 @@ def _drop_incomplete(objects: dict[str, dict[str, Record]]) -> list[Gap]:
 
 def _build(tables: dict[str, dict[str, Record]], *, source: dict[str, Any],
            secret_ids: Iterable[str], known_elsewhere: Collection[str],
-           absent_reason: str, origin: str, strings: set[str] | None = None
-           ) -> dict[str, Any]:
+           absent_reason: str, origin: str, partial: bool,
+           strings: set[str] | None = None) -> dict[str, Any]:
     """The document from decoded tables.
 
     `strings`: given when the tables come from a dump, already redacted while decoding;
@@ -840,6 +930,13 @@ def _build(tables: dict[str, dict[str, Record]], *, source: dict[str, Any],
     search only walks the records when some `OpaqueRef:` in it names no record.
     """
     objects = {cls: tables[cls] for cls in CLASSES if cls in tables}
+    missing = [cls for cls in inventory.required_classes() if not objects.get(cls)]
+    if missing and not partial:
+        what = "a XAPI database dump" if source["kind"] == "xapi-db-dump" else "a records file"
+        raise InputError(
+            f"{origin}: no {' or '.join(missing)} records: {what} without "
+            f"{', '.join(inventory.required_classes())} records cannot tell whether a VM "
+            f"can move (a partial or damaged file?)")
     if strings is None:
         redact_secrets(objects, set(secret_ids))
     gaps = [Gap(cls, absent_reason) for cls in CLASSES if cls not in objects]
@@ -849,7 +946,7 @@ def _build(tables: dict[str, dict[str, Record]], *, source: dict[str, Any],
     if strings is None or _may_dangle(objects, known_elsewhere, strings):
         gaps += inventory.dangling_gaps(objects, known_elsewhere)
     doc = inventory.envelope(objects, source=source, gaps=gaps)
-    inventory.validate_document(doc, origin)
+    inventory.validate_document(doc, origin, partial=partial)
     return doc
 
 
@@ -876,10 +973,14 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def import_file(path: str | Path) -> dict[str, Any]:
+def import_file(path: str | Path, *, partial: bool = False) -> dict[str, Any]:
     """Read a dump or a records file into a validated inventory document.
 
     Raises InputError (exit 2) naming the file and the problem; nothing is written here.
+    Without pool, host and VM records a file is invalid input, unless `partial`: a
+    capture of a few classes (the community.general records of one VM) read for the
+    facts of what it holds, the missing classes recorded as gaps. Such a document is
+    never a valid inventory to save or check.
     """
     path = Path(path)
     origin = str(path)
@@ -898,7 +999,7 @@ def import_file(path: str | Path) -> dict[str, Any]:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            doc = _import_stream(stream, origin, path.name, reader)
+            doc = _import_stream(stream, origin, path.name, reader, partial)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(f"{origin}: corrupt gzip file: {exc or 'unexpected end'}"
                              ) from None
@@ -941,8 +1042,8 @@ def _first_byte(stream: Any) -> tuple[bytes, Any]:
     return stripped[:1], _Prefixed(probe, stream)
 
 
-def _import_stream(stream: Any, origin: str, name: str,
-                   reader: _HashingReader) -> dict[str, Any]:
+def _import_stream(stream: Any, origin: str, name: str, reader: _HashingReader,
+                   partial: bool) -> dict[str, Any]:
     first, stream = _first_byte(stream)
     if not first:
         raise InputError(f"{origin}: empty file (only blanks)")
@@ -958,7 +1059,8 @@ def _import_stream(stream: Any, origin: str, name: str,
         tables = _records_from_json(doc, origin)
         source = {"kind": "records", "file": name, "sha256": reader.drain()}
         return _build(tables, source=source, secret_ids=(), known_elsewhere=(),
-                      absent_reason="not present in this file", origin=origin)
+                      absent_reason="not present in this file", origin=origin,
+                      partial=partial)
     if first != b"<":
         raise InputError(f"{origin}: not XML or JSON (a XAPI database dump starts with "
                          f"'<', a records file with '{{'; this file starts with {first!r})")
@@ -975,8 +1077,8 @@ def _import_stream(stream: Any, origin: str, name: str,
     return _build(parsed.tables, source=source, secret_ids=parsed.secret_ids,
                   known_elsewhere=parsed.other_refs,
                   absent_reason="not present in this dump", origin=origin,
-                  strings=parsed.strings)
+                  partial=partial, strings=parsed.strings)
 
 
-__all__: list[str] = ["decode_row", "decode_sexpr", "import_file", "redact_secrets",
-                      "unescape_spaces"]
+__all__: list[str] = ["SexprError", "decode_row", "decode_sexpr", "import_file", "parse_sexpr",
+                      "redact_secrets", "unescape_spaces"]

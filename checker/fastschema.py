@@ -177,7 +177,10 @@ def _compile_schema(schema: dict[str, Any]) -> dict[str, _Checks] | None:
     schema uses something the compiler does not know (then jsonschema does it all)."""
     defs = schema.get("$defs", {})
     objects = schema.get("properties", {}).get("objects", {})
-    if set(objects) - {"type", "additionalProperties", "properties"}:
+    # `required` classes and a table's `minProperties` are the envelope's: the caller
+    # validates them with jsonschema on a copy holding one record per table.
+    if set(objects) - {"type", "additionalProperties", "properties", "required",
+                       "description"}:
         return None
     table = objects.get("additionalProperties", {})
     if table != {"type": "object", "propertyNames": {"pattern": "^OpaqueRef:"},
@@ -185,8 +188,13 @@ def _compile_schema(schema: dict[str, Any]) -> dict[str, _Checks] | None:
         return None
     out: dict[str, _Checks] = {}
     for cls, spec in objects.get("properties", {}).items():
+        # the table's type and ref keys are what `records_valid` checks for every table
+        if (set(spec) - {"type", "propertyNames", "additionalProperties", "minProperties"}
+                or spec.get("type", "object") != "object"
+                or spec.get("propertyNames", table["propertyNames"]) != table["propertyNames"]):
+            return None
         record = spec.get("additionalProperties")
-        if set(spec) != {"additionalProperties"} or not isinstance(record, dict):
+        if not isinstance(record, dict):
             return None
         check = _compile_many(record, defs)
         if check is None:
@@ -207,6 +215,8 @@ def records_valid(doc: dict[str, Any], schema: dict[str, Any]) -> bool | None:
     if checks is None:
         return None
     for cls, table in doc["objects"].items():
+        if not isinstance(table, dict):
+            return False
         check = checks.get(cls)
         records = list(table.values())
         if not (all(map(str.startswith, table, repeat("OpaqueRef:")))

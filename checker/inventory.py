@@ -3,19 +3,24 @@
 This module is the only way the rest of the code reads an inventory. It validates the
 envelope (errors name the JSON path), indexes records by ref and uuid, and follows
 references safely: a dangling or null ref gives None, never a KeyError.
+
+A class recorded in `gaps` as not collected is never read as empty: every lookup into it
+raises `ClassGap`, which the facts turn into `unknown`. An empty list must not pass for
+"none" when nobody looked.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,6 @@ BACK_REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("VM", "VGPUs"): ("VGPU", "VM"),
     ("VM", "VUSBs"): ("VUSB", "VM"),
     ("VM", "snapshots"): ("VM", "snapshot_of"),
-    ("VM", "crash_dumps"): ("crashdump", "VM"),
     ("VDI", "VBDs"): ("VBD", "VDI"),
     ("VDI", "snapshots"): ("VDI", "snapshot_of"),
     ("SR", "VDIs"): ("VDI", "SR"),
@@ -70,6 +74,19 @@ BACK_REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
 Record = dict[str, Any]
 
 
+class ClassGap(InputError, LookupError):
+    """A lookup into a class the inventory records as not collected.
+
+    The facts turn it into Missing (the rule says unknown, naming the class and why);
+    anywhere else it is invalid input for what was asked (exit 2), never an empty answer.
+    """
+
+    def __init__(self, origin: str, cls: str, reason: str) -> None:
+        super().__init__(f"{origin}: {cls} was not collected ({reason})")
+        self.cls = cls
+        self.reason = reason
+
+
 def is_ref(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("OpaqueRef:") and value != NULL_REF
 
@@ -77,14 +94,15 @@ def is_ref(value: Any) -> bool:
 def rebuild_back_references(objects: dict[str, dict[str, Record]]) -> None:
     """Fill the one-to-many fields from the child rows, as XAPI computes them.
 
-    Only fields that are absent are filled: a live collection already has them.
+    Only fields that are absent are filled: a live collection already has them. A child
+    class that was not collected fills nothing: `[]` would claim there are no children.
     """
     for (parent_cls, parent_field), (child_cls, child_field) in BACK_REFERENCES.items():
         parents = objects.get(parent_cls)
-        if not parents or all(parent_field in rec for rec in parents.values()):
+        table = objects.get(child_cls)
+        if not parents or table is None or all(parent_field in rec for rec in parents.values()):
             continue
         children: dict[str, list[str]] = {}
-        table = objects.get(child_cls, {})
         for child_ref, target in zip(table, map(dict.get, table.values(),
                                                 repeat(child_field)), strict=True):
             if is_ref(target):
@@ -193,6 +211,11 @@ def _schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+def required_classes() -> list[str]:
+    """The classes without which an inventory is invalid (the schema names them)."""
+    return list(_schema()["properties"]["objects"]["required"])
+
+
 def json_path(path: Any) -> str:
     """`$.objects.VM["OpaqueRef:x"].power_state` from a jsonschema error path."""
     out = "$"
@@ -206,20 +229,36 @@ def json_path(path: Any) -> str:
     return out
 
 
-def validate_document(doc: Any, origin: str) -> None:
+@cache
+def _partial_schema() -> dict[str, Any]:
+    """The schema without the required classes: a capture of a few classes, for facts."""
+    schema = copy.deepcopy(_schema())
+    objects = schema["properties"]["objects"]
+    del objects["required"]
+    for spec in objects["properties"].values():
+        spec.pop("minProperties", None)
+    return schema
+
+
+def validate_document(doc: Any, origin: str, *, partial: bool = False) -> None:
     """Raise InputError listing every schema violation with its JSON path.
 
     The records of a large pool are checked by the schema compiled into plain predicates
     (`fastschema`); only when those find a problem, or cannot tell, does jsonschema run
     over everything, so the error a user reads is jsonschema's, with its JSON path.
+    `partial`: pool, host and VM may be missing (never for a document that is saved).
     """
     from checker.fastschema import records_valid
 
+    schema = _partial_schema() if partial else _schema()
     if isinstance(doc, dict) and isinstance(doc.get("objects"), dict):
-        envelope_only = {**doc, "objects": {cls: {} for cls in doc["objects"]}}
-        if _errors(envelope_only) == [] and records_valid(doc, _schema()):
+        # one record per table: the required, non-empty classes are checked here
+        envelope_only = {**doc, "objects": {
+            cls: dict(islice(table.items(), 1)) if isinstance(table, dict) else table
+            for cls, table in doc["objects"].items()}}
+        if _errors(envelope_only, schema) == [] and records_valid(doc, schema):
             return
-    errors = _errors(doc)
+    errors = _errors(doc, schema)
     if errors:
         details = [f"  {json_path(e.absolute_path)}: {e.message}" for e in errors[:20]]
         if len(errors) > 20:
@@ -227,8 +266,8 @@ def validate_document(doc: Any, origin: str) -> None:
         raise InputError(f"{origin}: not a valid migready inventory", details=details)
 
 
-def _errors(doc: Any) -> list[Any]:
-    validator = jsonschema.Draft202012Validator(_schema())
+def _errors(doc: Any, schema: dict[str, Any]) -> list[Any]:
+    validator = jsonschema.Draft202012Validator(schema)
     return sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
 
 
@@ -262,25 +301,47 @@ class Inventory:
         pool = self.pool or {}
         return pool.get("name_label") or pool.get("uuid") or self.origin
 
+    @cached_property
+    def gap_classes(self) -> dict[str, str]:
+        """class -> why it was not collected, for the gaps that name a whole class."""
+        return {g["class"]: g["reason"] for g in self.gaps
+                if "ref" not in g and "field" not in g and g["class"] in CLASSES}
+
     def has_class(self, cls: str) -> bool:
         """False when the class was never collected (older XenServer, partial dump)."""
         return cls in self.objects
 
+    def _table(self, cls: str) -> dict[str, Record]:
+        """The class's records; ClassGap when the inventory says it was not collected."""
+        table = self.objects.get(cls)
+        if table is None:
+            reason = self.gap_classes.get(cls)
+            if reason is not None:
+                raise ClassGap(self.origin, cls, reason)
+            return {}
+        return table
+
     def get(self, cls: str, ref: Any) -> Record | None:
-        """The record, or None for a null, dangling or non-ref value."""
+        """The record, or None for a null, dangling or non-ref value (ClassGap: see
+        `_table`)."""
         if not is_ref(ref):
             return None
-        return self.objects.get(cls, {}).get(ref)
+        table = self.doc["objects"].get(cls)  # the hot path: one lookup
+        return (self._table(cls) if table is None else table).get(ref)
 
     def get_many(self, cls: str, refs: Any) -> list[tuple[str, Record]]:
-        """(ref, record) for each ref of a set that resolves; dangling ones are skipped."""
+        """(ref, record) for each ref of a set that resolves; dangling ones are skipped.
+
+        ClassGap even for an empty or absent set: the set may be empty only because the
+        class it is rebuilt from was not collected."""
+        table = self._table(cls)
         if not isinstance(refs, list):
             return []
-        table = self.objects.get(cls, {})
         return [(r, table[r]) for r in refs if is_ref(r) and r in table]
 
     def all(self, cls: str) -> Iterator[tuple[str, Record]]:
-        yield from self.objects.get(cls, {}).items()
+        """Every record of the class (ClassGap for one not collected, raised at once)."""
+        return iter(self._table(cls).items())
 
     @classmethod
     def from_document(cls, doc: Any, origin: str = "<memory>", sha256: str | None = None) -> Inventory:

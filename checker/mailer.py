@@ -15,8 +15,9 @@ Why it is shaped like this:
   login is refused over a connection that is not encrypted unless its peer is a loopback
   address, so a password never crosses a network in clear.
 - **Bounded retries** for what may pass (connection refused or dropped, timeouts, 4xx
-  "try again later" answers), `retries` attempts with `retry_delay × 2^n` between them;
-  `sleep` is injectable so tests never wait. A refused login, a refused sender or
+  "try again later" answers), `retries` attempts with `retry_delay × 2^n` between them
+  (`checker.retry.RetryPolicy`, the collector's too); `sleep` is injectable so tests never
+  wait. A refused login, a refused sender or
   recipients, or a certificate that does not verify are not retried: repeating them
   changes nothing (and repeated bad logins can lock an account).
 - **The password** is only given to `smtplib.SMTP.login`. It is not in `repr(settings)`, and
@@ -38,6 +39,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from checker.errors import ExternalError
+from checker.retry import GaveUp, RetryPolicy
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -139,27 +141,31 @@ def send_report(settings: SmtpSettings, message: EmailMessage, *,
         message.get_all("To", []) + message.get_all("Cc", []))]
     if not recipients:
         raise ExternalError("SMTP: the message has no recipients")
-    attempts = max(settings.retries, 1)
-    reason = "no attempt made"
-    for attempt in range(1, attempts + 1):
+    policy = RetryPolicy(attempts=settings.retries, base_delay=settings.retry_delay,
+                         sleep=sleep)
+    tries: list[int] = []
+
+    def attempt() -> dict[str, str]:
+        tries.append(1)
         try:
-            refused = _send_once(settings, message, recipients)
-            return Delivery(recipients=[r for r in recipients if r not in refused],
-                            refused=refused, attempts=attempt)
+            return _send_once(settings, message, recipients)
         except _Permanent as exc:
             raise ExternalError(str(exc)) from None
         except smtplib.SMTPResponseException as exc:
             if not 400 <= exc.smtp_code < 500:
                 raise ExternalError(_refused(settings, exc)) from None
-            reason = f"{exc.smtp_code} {_scrub(settings, exc.smtp_error)}"
-        except (OSError, smtplib.SMTPException) as exc:
-            reason = _transient_reason(settings, exc)
-        if attempt < attempts:
-            sleep(settings.retry_delay * 2 ** (attempt - 1))
-    raise ExternalError(
-        f"SMTP: could not deliver through {settings.label} after {attempts} "
-        f"attempt{'s' if attempts != 1 else ''} ({reason}): check that the server is up and "
-        f"reachable from here, its port and `security` setting; the report stays on disk")
+            raise
+
+    try:
+        refused = policy.run(attempt, lambda exc: _transient_reason(settings, exc))
+    except GaveUp as exc:
+        raise ExternalError(
+            f"SMTP: could not deliver through {settings.label} after {exc.attempts} "
+            f"attempt{'s' if exc.attempts != 1 else ''} ({exc.reason}): check that the server "
+            f"is up and reachable from here, its port and `security` setting; the report "
+            f"stays on disk") from None
+    return Delivery(recipients=[r for r in recipients if r not in refused],
+                    refused=refused, attempts=len(tries))
 
 
 def _send_once(settings: SmtpSettings, message: EmailMessage,
@@ -254,7 +260,12 @@ def _cert_error(settings: SmtpSettings, exc: ssl.SSLCertVerificationError) -> st
             f"that signed it as email.ca_bundle, or use the name in its certificate as email.host")
 
 
-def _transient_reason(settings: SmtpSettings, exc: BaseException) -> str:
+def _transient_reason(settings: SmtpSettings, exc: BaseException) -> str | None:
+    """Why a failed attempt may pass when tried again; None: it will not (not retried)."""
+    if isinstance(exc, smtplib.SMTPResponseException):  # only 4xx get here
+        return f"{exc.smtp_code} {_scrub(settings, exc.smtp_error)}"
+    if not isinstance(exc, OSError | smtplib.SMTPException):
+        return None
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, TimeoutError | socket.timeout):

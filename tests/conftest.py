@@ -7,12 +7,22 @@ root; tests read it from there and never copy it into the project.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
+
 Objects = dict[str, dict[str, dict[str, Any]]]
+
+# Property tests explore at random on a developer's machine; in CI they replay the same
+# examples every run, so a red CI always means the code, never the draw.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -124,3 +134,18 @@ def add_host(objects: Objects, like: str, name: str) -> None:
         objects["SR"][objects["PBD"][pbd]["SR"]]["PBDs"].append(pbd)
     for pif in pifs:
         objects["network"][objects["PIF"][pif]["network"]]["PIFs"].append(pif)
+
+
+def read_or_exit_2(read: Callable[[Path], Any], data: bytes, name: str) -> Any:
+    """`read` (an importer, a loader) of a file holding `data`: its value, or the InputError
+    it raised, which must be exit 2 and start with the file's path (a located message)."""
+    from checker.errors import InputError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return read(path)
+        except InputError as exc:
+            assert exc.exit_code == 2 and str(exc).startswith(f"{path}"), str(exc)
+            return exc

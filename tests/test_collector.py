@@ -21,7 +21,8 @@ from xapi_server import XapiServer, free_port_pair
 from checker import collector, dump
 from checker.collector import RetryPolicy, TlsOptions, collect
 from checker.errors import ExternalError, InputError
-from checker.inventory import CLASSES, validate_document
+from checker.facts import Missing, World
+from checker.inventory import CLASSES, ClassGap, Inventory, validate_document
 
 POOL_FILES = [
     "xenadmin/Cowley-db.xml",
@@ -29,6 +30,9 @@ POOL_FILES = [
     "xenadmin/state2.xml",
     "xenadmin/state4.xml",
     "xenadmin/tampa-db_inc_snapshots.xml",
+]
+#: one VM's records each, with its host but no pool record
+PARTIAL_FILES = [
     "community.general/ansible-test-vm-1-params.json",
     "community.general/ansible-test-vm-2-params.json",
 ]
@@ -43,7 +47,7 @@ ALL_CALLS = [LOGIN, *(f"{cls}.get_all_records" for cls in CLASSES), LOGOUT]
 
 @functools.cache
 def _imported(name: str) -> dict:
-    return dump.import_file(REALDATA / name)
+    return dump.import_file(REALDATA / name, partial=name in PARTIAL_FILES)
 
 
 def imported(name: str = "xenadmin/tampa-db_inc_snapshots.xml") -> dict:
@@ -391,6 +395,59 @@ def test_unknown_class_is_a_gap(server):
     assert server.calls == ALL_CALLS
 
 
+def test_class_a_server_lacks_fills_no_back_reference(server):
+    # Tampa (6.1) has no vUSB: VMs served without VUSBs, and the VUSB class unknown. The
+    # collection must not claim "no vUSB devices" with VUSBs: [] on every VM.
+    server.hidden_classes = {"VUSB"}
+    doc = run(server)
+    assert not [vm for vm in doc["objects"]["VM"].values() if "VUSBs" in vm]
+    inv = Inventory.from_document(doc)
+    vm_ref = next(iter(doc["objects"]["VM"]))
+    with pytest.raises(ClassGap, match="VUSB was not collected"):
+        inv.get_many("VUSB", doc["objects"]["VM"][vm_ref].get("VUSBs"))
+
+
+@pytest.mark.parametrize("name", PARTIAL_FILES)
+def test_a_server_without_pool_records_fails_the_collection(certs, name):
+    # community.general's captures: a VM and its host, no pool: nothing can be decided
+    with XapiServer(imported(name)["objects"], certs["a"], password=PASSWORD) as srv:
+        with pytest.raises(ExternalError) as info:
+            run(srv)
+        assert srv.calls[-1] == LOGOUT
+    assert info.value.exit_code == 4
+    assert str(info.value).startswith(
+        f"127.0.0.1:{srv.port}: not present in this XenServer version: without pool, host, VM "
+        f"records nothing can be decided")
+
+
+@pytest.mark.parametrize("cls", ["pool", "host", "VM"])
+def test_required_class_empty_or_refused_fails_the_collection(certs, cls):
+    doc = imported()
+    doc["objects"][cls] = {}
+    with XapiServer(doc["objects"], certs["a"], password=PASSWORD) as srv, \
+            pytest.raises(ExternalError, match=f"{cls}.get_all_records returned no records"):
+        run(srv)
+    with XapiServer(imported()["objects"], certs["a"], password=PASSWORD,
+                    fail_calls={f"{cls}.get_all_records": ["RBAC_PERMISSION_DENIED", "x"]}) as srv:
+        with pytest.raises(ExternalError, match=f"{cls}.get_all_records failed: RBAC_PERM"):
+            run(srv)
+        assert srv.calls[-1] == LOGOUT
+
+
+def test_a_class_the_server_refuses_is_a_gap_read_as_unknown(server):
+    # Tampa served, PIF refused as xapi refuses a role that may not read it: the collection
+    # goes on; the class is a gap naming the refusal, and a rule that reads PIFs is unknown
+    server.fail_calls = {"PIF.get_all_records": ["RBAC_PERMISSION_DENIED", "PIF.get_all_records"]}
+    doc = run(server)
+    assert "PIF" not in doc["objects"] and server.calls == ALL_CALLS
+    reason = "PIF.get_all_records failed: RBAC_PERMISSION_DENIED PIF.get_all_records"
+    assert {"class": "PIF", "reason": reason} in doc["gaps"]
+    world = World([Inventory.from_document(doc)])
+    host = world.objects(0, "host")[0]
+    with pytest.raises(Missing, match=f"PIF was not collected \\({reason}\\)"):
+        world.value(host, "networks")
+
+
 def test_logout_even_when_a_call_fails(server):
     server.fail_calls = {"VM.get_all_records": ["INTERNAL_ERROR", "database locked"]}
     with pytest.raises(ExternalError) as info:
@@ -426,10 +483,32 @@ def test_password_never_in_the_inventory(certs):
     with XapiServer(doc["objects"], certs["a"], password=PASSWORD) as srv:
         out = run(srv, progress=lines.append)
     assert PASSWORD not in json.dumps(out)
-    assert out["objects"]["VM"][vm_ref]["other_config"]["note"] == "root pw is <redacted>"
+    assert out["objects"]["VM"][vm_ref]["other_config"]["note"] == "root pw is (redacted)"
     assert {"class": "VM", "ref": vm_ref, "field": "other_config",
             "reason": "value contained the login password: redacted"} in out["gaps"]
     assert_no_password(*lines)
+
+
+@pytest.mark.parametrize("password", ["pw-Zq8!uniq-7f3c9e", "root"])
+def test_a_string_equal_to_the_password_is_redacted_anywhere(certs, password):
+    # derived from Tampa: the password is the user name of a VM's other_config, a map key,
+    # a tag, and a whole description; "root" is too short to be searched for inside text,
+    # but a string equal to it is still the password
+    doc = imported()
+    vm_ref, vm = next(iter(doc["objects"]["VM"].items()))
+    vm["other_config"].update({"user": password, password: "x"})
+    vm["tags"] = [password, "web"]
+    vm["name_description"] = password
+    vm["name_label"] = f"{password} box"
+    with XapiServer(doc["objects"], certs["a"], password=password) as srv:
+        out = run(srv, password=password)
+    got = out["objects"]["VM"][vm_ref]
+    assert got["other_config"]["user"] == "(redacted)" and password not in got["other_config"]
+    assert got["other_config"]["(redacted)"] == "x"
+    assert got["tags"] == ["(redacted)", "web"] and got["name_description"] == "(redacted)"
+    assert got["name_label"] == ("(redacted) box" if len(password) >= 6 else "root box")
+    fields = {g["field"] for g in out["gaps"] if g.get("ref") == vm_ref}
+    assert {"other_config", "tags", "name_description"} <= fields
 
 
 def test_server_url_must_be_https_without_credentials():

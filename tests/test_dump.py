@@ -14,13 +14,15 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import REALDATA, TEST_DATA
+from conftest import REALDATA, TEST_DATA, read_or_exit_2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checker import dump, inventory
 from checker.cli import main
 from checker.errors import InputError
 from checker.facts import is_real_vm
-from checker.inventory import CLASSES, Inventory, validate_document
+from checker.inventory import CLASSES, ClassGap, Inventory, validate_document
 
 XML_FILES = sorted((REALDATA / "xenadmin").glob("*.xml"))
 JSON_FILES = [*sorted((REALDATA / "community.general").glob("*.json")),
@@ -31,7 +33,7 @@ ALL_FILES = XML_FILES + JSON_FILES
 @cache
 def imported(name: str) -> dict:
     path = next(p for p in ALL_FILES if p.name == name)
-    return dump.import_file(path)
+    return dump.import_file(path, partial=path in JSON_FILES)  # one VM's records each
 
 
 def inv(name: str) -> Inventory:
@@ -67,7 +69,7 @@ def test_realdata_is_there():
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
 def test_every_realdata_file_imports_valid(path):
     doc = imported(path.name)
-    validate_document(doc, path.name)
+    validate_document(doc, path.name, partial=path in JSON_FILES)
     assert doc["source"]["file"] == path.name
     assert doc["source"]["kind"] == ("xapi-db-dump" if path.suffix == ".xml" else "records")
     assert set(doc["objects"]) <= set(CLASSES)
@@ -76,6 +78,23 @@ def test_every_realdata_file_imports_valid(path):
             "not present in this dump" if path.suffix == ".xml" else
             "not present in this file")} in doc["gaps"]
     assert "pool_token" not in json.dumps(doc["source"])
+
+
+@pytest.mark.parametrize(("path", "missing"), [
+    (JSON_FILES[0], "pool"), (JSON_FILES[1], "pool"), (JSON_FILES[2], "pool or host")],
+    ids=lambda p: getattr(p, "name", p))
+def test_records_without_pool_host_or_vm_are_invalid_input(path, missing):
+    # community.general's captures hold a VM and its host, the SDK spec only VMs: read
+    # as they are they could only ever say "ready"
+    with pytest.raises(InputError) as info:
+        dump.import_file(path)
+    assert info.value.exit_code == 2
+    assert str(info.value).startswith(f"{path}: no {missing} records: a records file without "
+                                      "pool, host, VM records")
+    doc = imported(path.name)
+    with pytest.raises(InputError, match=r"\$\.objects: 'pool' is a required property"):
+        validate_document(doc, path.name)
+    assert {"class": "pool", "reason": "not present in this file"} in doc["gaps"]
 
 
 @pytest.mark.parametrize("name, hosts, vms, srs", [  # real VMs named, not counted
@@ -102,13 +121,18 @@ def test_every_realdata_file_imports_valid(path):
     ("ansible-test-vm-2-params.json", ["ansible-test-host-2"],
      ['ansible-test-vm-2'],
      {"lvmohba"}),
-    ("vm_get_all_records.json", [],
+    ("vm_get_all_records.json", None,  # VMs only: hosts and SRs are unknown, not none
      ['win11-x64'],
-     set()),
+     None),
 ])
 def test_hosts_vms_and_sr_types(name, hosts, vms, srs):
-    assert host_names(name) == hosts
     assert sorted(v["name_label"] for v in real_vms(name).values()) == vms
+    if hosts is None:
+        for cls, listing in (("host", host_names), ("SR", sr_types)):
+            with pytest.raises(ClassGap, match=f"{cls} was not collected"):
+                listing(name)
+        return
+    assert host_names(name) == hosts
     assert sr_types(name) == srs
 
 
@@ -372,6 +396,20 @@ def test_redact_secrets_directly():
     assert "hunter2" not in json.dumps(objects)
 
 
+def test_redact_secrets_directly_finds_the_secret_value_itself():
+    objects = {
+        "Secret": {"OpaqueRef:s": {"uuid": "sec-uuid", "value": "hunter2"}},
+        "host": {"OpaqueRef:h": {"name_label": "xs01", "other_config": {
+            "hunter2": "as a key", "note": "hunter2"}, "tags": ["hunter2", "a"],
+            "iscsi_iqn": "hunter2", "hostname": "hunter2.example"}},
+    }
+    dump.redact_secrets(objects)
+    host = objects["host"]["OpaqueRef:h"]
+    assert host["other_config"] == {"(redacted)": "as a key", "note": "(redacted)"}
+    assert host["tags"] == ["(redacted)", "a"] and host["iscsi_iqn"] == "(redacted)"
+    assert host["hostname"] == "hunter2.example"  # equal strings only
+
+
 # -- decoding ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, expected", [
@@ -391,14 +429,34 @@ def test_unescape_spaces(raw, expected):
     ("(('path' 'C:\\\\W|\\\\Device') ('q' 'a \\'b\\''))", {"path": "C:\\W|\\Device",
                                                           "q": "a 'b'"}),
     ("(('k' ('a' 'b')) ('k2' ()))", {"k": ["a", "b"], "k2": []}),
-    ("(backup copy)", "(backup copy)"),
-    ("(C) 2008 Citrix", "(C) 2008 Citrix"),
-    ("('unterminated)", "('unterminated)"),
-    ("('a') trailing", "('a') trailing"),
-    ("('struct' ('uuid' 'x'))", "('struct' ('uuid' 'x'))"),
+    # the double-quoted style of other XAPI versions, and both mixed
+    ('("a" "b")', ["a", "b"]),
+    ('(("k" "v") ("q" "say \\"hi\\" \'x\'"))', {"k": "v", "q": "say \"hi\" 'x'"}),
+    ("(('k' \"v\") (\"k2\" ('a' \"b\")))", {"k": "v", "k2": ["a", "b"]}),
+    (" ( 'a'\n'b' ) ", ["a", "b"]),
 ])
 def test_decode_sexpr(raw, expected):
     assert dump.decode_sexpr(raw) == expected
+
+
+@pytest.mark.parametrize("raw, reason, offset", [
+    ("(backup copy)", "unexpected 'b', expected a quoted string, '(' or ')'", 1),
+    ("(C) 2008 Citrix", "unexpected 'C'", 1),
+    ("('unterminated)", "unterminated string", 1),
+    ('("unterminated)', "unterminated string", 1),
+    ("('a') trailing", "text after the closing ')'", 6),
+    ("('a'))", "text after the closing ')'", 5),
+    ("(('k' 'v')", "unclosed '(' (1 open)", 10),
+    ("", "expected '(' and found nothing", 0),
+    ("'a'", "a string outside parentheses", 0),
+    (")", "unbalanced ')'", 0),
+    ("('struct' ('uuid' 'x'))", "neither a set of strings nor a map", 0),
+    ("(('k' (('a' 'b'))))", "the value of 'k' is nested more than a set deep", 0),
+])
+def test_not_an_sexpr_says_where(raw, reason, offset):
+    with pytest.raises(dump.SexprError) as info:
+        dump.decode_sexpr(raw)
+    assert info.value.reason.startswith(reason) and info.value.offset == offset
 
 
 def test_empty_sexpr_map_or_set():
@@ -434,7 +492,20 @@ SMALL = ("<database><manifest><pair key='schema_major_vsn' value='5'/>"
          "software_version=\"(('product_version'%.'8.4.0'))\"/></table>"
          "<table name='host_metrics'><row ref='OpaqueRef:m' uuid='m-1' "
          "memory__total='1073741824' live='true'/></table>"
+         "<table name='VM'><row ref='OpaqueRef:v' uuid='v-1' name__label='Control domain' "
+         "power_state='Running' is_control_domain='true' resident_on='OpaqueRef:h'/></table>"
          "<table name='console'><row ref='OpaqueRef:c' uuid='c-1'/></table></database>")
+
+
+def test_a_dump_without_srs_is_written_and_says_so(tmp_path, capsys):
+    # SMALL has pool, host and VM but no SR or VDI table: imported, with the gaps named
+    src, out = tmp_path / "d.xml", tmp_path / "inv.json"
+    src.write_text(SMALL)
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    assert f"{out}: pool 'small&pool' — SR was not collected (not present in this dump)" in (
+        capsys.readouterr().out)
+    assert {"class": "SR", "reason": "not present in this dump"} in json.loads(
+        out.read_text())["gaps"]
 
 
 def _pretty(text: str) -> str:
@@ -486,6 +557,24 @@ BAD = TEST_DATA / "bad"
     ("corrupt.xml.gz", "corrupt gzip"),
     ("empty.xml", "empty file"),
     ("does-not-exist.xml", "no such file"),
+    ("duplicate_ref.xml", "duplicate_ref.xml:16: duplicate row ref OpaqueRef:v1: the VM row on "
+                          "line 16 and the VM row on line 15 have the same ref"),
+    ("duplicate_ref_across_tables.xml", "duplicate_ref_across_tables.xml:16: duplicate row ref "
+     "OpaqueRef:v1: the VM row on line 16 and the host row on line 12"),
+    ("bad_map.xml", "bad_map.xml:15: VM OpaqueRef:v1: other_config: not a map S-expression: "
+                    "unclosed '(' (1 open) at character 19"),
+    ("bad_set.xml", "bad_set.xml:15: VM OpaqueRef:v1: tags: not a set S-expression: "
+                    "unexpected 't', expected a quoted string, '(' or ')' at character 11"),
+    ("map_holds_a_set.xml", "map_holds_a_set.xml:15: VM OpaqueRef:v1: platform: not a map "
+                            "S-expression: a set where a map of (key value) pairs is expected"),
+    ("map_not_an_sexpr.xml", "map_not_an_sexpr.xml:15: VM OpaqueRef:v1: platform: not a map "
+                             "S-expression: unexpected 'n'"),
+    ("no_host.xml", "no_host.xml: no host records: a XAPI database dump without pool, host, VM "
+                    "records"),
+    ("empty_vm_table.xml", "empty_vm_table.xml: no VM records"),
+    ("records_without_pool.json", "records_without_pool.json: no pool records: a records file"),
+    ("unknown_encoding.xml", "unknown_encoding.xml:1: malformed XML: unknown encoding: "
+                             "no-such-encoding"),  # found by the near-valid dumps property
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, name, problem):
     bad = BAD / name
@@ -523,3 +612,101 @@ def test_good_import_through_cli(tmp_path, capsys):
     assert "Hottub" in capsys.readouterr().out
     loaded = Inventory.load(out)
     assert sorted(h["name_label"] for _, h in loaded.all("host")) == ["incubus", "inflames"]
+
+
+# -- properties: whatever the bytes, an inventory or exit 2 with a located message -------------
+
+SEXPR_TEXT = st.text(st.sampled_from(list("()'\"\\ ak%\n")), max_size=40) | st.text(max_size=30)
+STRINGS = st.text(max_size=12)
+
+
+def _quoted(value: str, quote: str) -> str:
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+@given(SEXPR_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_any_text_decodes_or_says_where_it_stops(text):
+    try:
+        value = dump.decode_sexpr(text)
+    except dump.SexprError as exc:
+        assert 0 <= exc.offset <= len(text) and str(exc).endswith(f"at character {exc.offset + 1}")
+        return
+    assert isinstance(value, dict | list)
+
+
+@given(st.one_of(st.lists(STRINGS, max_size=5),
+                 st.dictionaries(STRINGS, STRINGS | st.lists(STRINGS, max_size=3), max_size=5)),
+       st.lists(st.sampled_from(["'", '"']), min_size=1, max_size=1))
+@settings(max_examples=300, deadline=None)
+def test_sets_and_maps_read_back_in_both_quoting_styles(value, quotes):
+    quote = quotes[0]
+
+    def encode(v):
+        if isinstance(v, str):
+            return _quoted(v, quote)
+        if isinstance(v, list):
+            return "(" + " ".join(map(encode, v)) + ")"
+        return "(" + " ".join(f"({encode(k)} {encode(x)})" for k, x in v.items()) + ")"
+
+    decoded = dump.decode_sexpr(encode(value), empty_map=isinstance(value, dict))
+    assert decoded == value
+
+
+def _import_bytes(data: bytes, name: str = "d.xml") -> dict | InputError:
+    return read_or_exit_2(dump.import_file, data, name)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_arbitrary_bytes_import_or_exit_2(data):
+    _import_bytes(data)
+    _import_bytes(b"<database>" + data)
+
+
+GOOD = (BAD / "bad_set.xml").read_text().replace("tags=\"('tier-1' tier-2)\"", "tags=\"('tier-1')\"")
+ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None)
+def test_near_valid_dumps_import_or_exit_2_with_the_line(data):
+    # the small good dump with one attribute value replaced, or a slice cut out of it
+    spots = list(ATTRIBUTE.finditer(GOOD))
+    spot = data.draw(st.sampled_from(spots))
+    junk = data.draw(SEXPR_TEXT.map(lambda t: t.replace("&", "&amp;").replace("<", "&lt;")
+                                    .replace('"', "&quot;")))
+    text = GOOD[:spot.start(2)] + junk + GOOD[spot.end(2):]
+    if data.draw(st.booleans()):
+        start = data.draw(st.integers(0, len(GOOD)))
+        text = GOOD[:start] + GOOD[start + data.draw(st.integers(1, 40)):]
+    out = _import_bytes(text.encode())
+    if isinstance(out, dict):
+        validate_document(out, "near-valid")
+    elif "S-expression" in str(out) or "duplicate" in str(out):
+        assert re.match(r".*d\.xml:\d+(:\d+)?: ", str(out)), str(out)
+
+
+def test_a_string_equal_to_a_secret_value_is_redacted_anywhere(tmp_path):
+    # the small good dump, with a secret table (as XAPI keeps CHAP and WLB passwords) whose
+    # value an admin also copied into a VM's other_config, its tags, a description, a map
+    # key and a user name field
+    secret = "s3cret pass"
+    escaped = "s3cret%.pass"
+    text = GOOD.replace(
+        "other_config=\"(('folder' '/web'))\" tags=\"('tier-1')\"",
+        f"other_config=\"(('folder' '/web') ('note' '{escaped}') ('{escaped}' 'k') "
+        f"('user' 'root'))\" tags=\"('tier-1' '{escaped}')\" name__description=\"{escaped}\" "
+        f"wlb_username=\"{escaped}\"").replace(
+        "</database>", f'  <table name="secret">\n    <row ref="OpaqueRef:s1" uuid="s-1" '
+                       f'value="{escaped}"/>\n  </table>\n</database>')
+    path = tmp_path / "d.xml"
+    path.write_text(text)
+    doc = dump.import_file(path)
+    assert secret not in json.dumps(doc)
+    vm = doc["objects"]["VM"]["OpaqueRef:v1"]
+    assert vm["other_config"] == {"folder": "/web", "note": "(redacted)", "(redacted)": "k",
+                                  "user": "root"}
+    assert vm["tags"] == ["tier-1", "(redacted)"]
+    assert vm["name_description"] == "(redacted)" and vm["wlb_username"] == "(redacted)"
+    assert vm["name_label"] == "web-01"  # only equal strings: a name is not a secret

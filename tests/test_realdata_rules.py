@@ -484,10 +484,10 @@ def _live_003(check: Check) -> None:
 @case("LIVE-004")
 def _live_004(check: Check) -> None:
     # Real Tampa: dt23's management NIC reports 1000 Mbit/s (below 10 Gbit/s) and the
-    # pool has no migration_compression (a field of xapi 22.33): unknown.
+    # pool has no migration_compression: a field of xapi 22.33, which Tampa's XAPI
+    # predates, so it reads as its default, off: the advice is given.
     got = check(pool(TAMPA), live([S], "dt23"))
-    assert got == [(S, S, "unknown")]
-    assert "migration_compression" in got.why[(S, S)]
+    assert got == [(S, S, "fail")]
     # The move asks for compression itself: pass, on the real records.
     assert check(pool(TAMPA), live([S], "dt23", compress=True)) == [(S, S, "pass")]
     # Derived from Tampa's pool: migration_compression added, true then false.
@@ -673,6 +673,7 @@ def _lim_003(check: Check) -> None:
     vusb = add(doc, "VUSB", "vusb", {"VM": ref(doc, "VM", rec(doc, "VM", S)), "USB_group": group,
                                      "currently_attached": True, "other_config": {}})
     rec(doc, "VM", S)["VUSBs"] = [vusb]
+    rec(doc, "VM", L)["VUSBs"] = []  # a version with vUSB lists every VM's, none for this one
     assert check(doc, live([S, L], "dt23")) == [(S, S, "fail"), (L, L, "pass")]
 
 
@@ -691,10 +692,10 @@ def _lim_004(check: Check) -> None:
 def _lim_005(check: Check) -> None:
     doc = pool(TAMPA)
     move = vdi(f"{S}/xvda", uuid_of(local_sr(doc, "dt16")))
-    # Real: VDI.cbt_enabled does not exist in 6.1 (CBT is 7.3): unknown, not pass.
+    # Real: VDI.cbt_enabled does not exist in 6.1; CBT came with 7.3, so Tampa's XAPI had
+    # none: the field reads as its default, false (pass, the evidence saying why).
     got = check(doc, move)
-    assert got == [(S, DISK, "unknown")]
-    assert "cbt_enabled" in got.why[(S, DISK)]
+    assert got == [(S, DISK, "pass")]
     # Derived from dlvm_shared's VDI: cbt_enabled added, false then true.
     for value, status in ((False, "pass"), (True, "fail")):
         disk(doc, S)["cbt_enabled"] = value
@@ -714,8 +715,16 @@ def _lim_006(check: Check) -> None:
     # ... and sm_config on_boot=reset with caching=true (IntelliCache): the live move fails.
     disk(doc, S)["sm_config"].update({"on_boot": "reset", "caching": "true"})
     assert check(doc, *plan) == [(S, DISK, "fail"), (S, DISK, "fail")]
-    # Real state2 (schema 5.57): VDI.on_boot does not exist: unknown for both disks.
+    # Real state2 (schema 5.57): VDI.on_boot came with 5.6 FP1, so these disks are
+    # "persist", the field's default: pass for both.
     doc = pool(STATE2)
+    got = check(doc, vdi(f"{STATE2_VM}/0", uuid_of(local_sr(doc, "grimsby"))))
+    assert got == [(STATE2_VM, "0", "pass"), (STATE2_VM, "1", "pass")]
+    # Derived: the pool made a 5.6 FP1 one (API 1.8), whose VDIs would carry on_boot: unknown.
+    for host in doc["objects"]["host"].values():
+        host["API_version_major"], host["API_version_minor"] = "1", "8"
+        host["software_version"] = {**host["software_version"], "product_version": "5.6.100",
+                                    "xencenter_max": "1.8"}
     got = check(doc, vdi(f"{STATE2_VM}/0", uuid_of(local_sr(doc, "grimsby"))))
     assert got == [(STATE2_VM, "0", "unknown"), (STATE2_VM, "1", "unknown")]
     assert "VDI.on_boot" in got.why[(STATE2_VM, "0")]
@@ -807,10 +816,9 @@ def _lim_013(check: Check) -> None:
     # ... with sm_config on_boot=reset and caching=true it is IntelliCache: LIM-006's case.
     disk(doc, S)["sm_config"].update({"on_boot": "reset", "caching": "true"})
     assert check(doc, live([S], "dt23")) == [(S, DISK, "pass")]
-    # Real state2: VDI.on_boot does not exist in schema 5.57: unknown.
+    # Real state2: VDI.on_boot came with 5.6 FP1, after this 5.5 pool: "persist", pass.
     got = check(pool(STATE2), live([STATE2_VM], "grimsby"))
-    assert got == [(STATE2_VM, "0", "unknown"), (STATE2_VM, "1", "unknown")]
-    assert "VDI.on_boot" in got.why[(STATE2_VM, "1")]
+    assert got == [(STATE2_VM, "0", "pass"), (STATE2_VM, "1", "pass")]
 
 
 # ---------------------------------------------------------------------------------
@@ -853,6 +861,8 @@ def _sxm_003(check: Check) -> None:
     # Derived from Tampa's dt16 (dlvm_shared's host): software_version.product_version
     # 6.1.0 -> 8.2.1 (Citrix Hypervisor 8.2 CU1), without XS82ECU1033.
     rec(src, "host", "dt16")["software_version"]["product_version"] = "8.2.1"
+    src["objects"]["pool_update"] = {}  # collected, as 8.2.1 has the class: no update at all
+    src["gaps"] = [g for g in src["gaps"] if g["class"] != "pool_update"]
     assert check([src, dst], cross) == [(S, S, "fail")]
     # ... with the hotfix: a pool_update XS82ECU1033 record added, listed in dt16.updates.
     update = add(src, "pool_update", "xs82ecu1033", {"name_label": "XS82ECU1033", "hosts": []})

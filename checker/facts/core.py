@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker import releases
-from checker.inventory import Inventory, Record, is_ref
+from checker.inventory import ClassGap, Inventory, Record, is_ref
 from checker.releases import Release
 
 MiB = 1024 * 1024
@@ -171,6 +171,8 @@ class World:
                 cached = spec.compute(obj)
             except Missing as exc:
                 cached = exc
+            except ClassGap as exc:  # read from a class not collected: unknown, never empty
+                cached = Missing(f"{exc.cls} was not collected ({exc.reason})")
             finally:
                 used = _DEFAULTS.get()
                 _DEFAULTS.reset(token)
