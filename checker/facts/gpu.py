@@ -156,7 +156,8 @@ def _place(vm: Obj, dst: Obj, vgpu_ref: str, vgpu: Record, taken: dict[str, int]
     breadth = (dst.inv.get("GPU_group", group) or {}).get("allocation_algorithm") == "breadth_first"
     room, ref, pgpu = sorted(rooms, key=lambda r: r[0], reverse=breadth)[0]
     taken[ref] = taken.get(ref, 0) + 1
-    name = dst.world.obj(dst.pool, "PGPU", ref).name
+    pci = dst.inv.get("PCI", pgpu.get("PCI")) or {}
+    name = str(pci.get("pci_id") or dst.world.obj(dst.pool, "PGPU", ref).name)
     entry.update(pgpu=name, room=room,
                  nvidia_metadata="nvidia" in (pgpu.get("compatibility_metadata") or {}))
     return entry
