@@ -312,10 +312,12 @@ def test_cross_pool_move_with_every_rule(tmp_path, capsys):
     assert ("SXM-003", "pass") in blockers
     assert not {r for r, s in blockers if s == "fail"}
     # Unknown, naming what is missing: pool.restrictions has no restrict_storage_xen_motion
-    # (GEN-006), host.cpu_info has no features_pv (CPU-002), VDI.cbt_enabled (LIM-005).
+    # (GEN-006), host.cpu_info has no features_pv (CPU-002), VDI.cbt_enabled (LIM-005),
+    # VM.hardware_platform_version (GEN-011; XenServer 6.5 SP1 added it).
     unknown = {f["rule"]: f["message"] for f in results["findings"]
                if f["severity"] == "blocker" and f["status"] == "unknown"}
-    assert sorted(unknown) == ["CPU-002", "GEN-006", "LIM-005"]
+    assert sorted(unknown) == ["CPU-002", "GEN-006", "GEN-011", "LIM-005"]
+    assert "hardware_platform_version" in unknown["GEN-011"]
     assert "restrict_storage_xen_motion" in unknown["GEN-006"]
     assert "features_pv" in unknown["CPU-002"]
     assert "cbt_enabled" in unknown["LIM-005"]

@@ -497,15 +497,6 @@ def vcpu_unrestricted(o: Obj) -> bool:
     return value in {"true", "1"}
 
 
-def _mac_seed_family(o: Obj, rec: Record) -> str | None:
-    """The uuid import.ml's is_compatible compares for a VM record: its own for a VM, the
-    uuid of the VM a snapshot was taken of (None when that VM is not in the inventory)."""
-    if not rec.get("is_a_snapshot"):
-        return str(rec.get("uuid"))
-    origin = o.inv.get("VM", rec.get("snapshot_of"))
-    return str(origin["uuid"]) if origin and origin.get("uuid") else None
-
-
 @fact("VM")
 def mac_seeds(o: Obj) -> list[str]:
     """`other_config:mac_seed` of the VM and of its snapshots: a cross-pool migration sends
@@ -525,9 +516,10 @@ def mac_seeds(o: Obj) -> list[str]:
 def mac_seed_clashes(o: Obj) -> dict[str, list[str]]:
     """Per other pool (by uuid), the VMs, templates and snapshots there whose `mac_seed` is
     one of this VM's while they are not this VM or its snapshots: a cross-pool migration to
-    that pool fails with DUPLICATE_MAC_SEED (import.ml assert_can_restore_backup)."""
+    that pool fails with DUPLICATE_MAC_SEED (import.ml assert_can_restore_backup; the VM and
+    its snapshots all count as the VM's uuid, see pool.mac_seed_owners)."""
     seeds = mac_seeds(o)
-    family = _mac_seed_family(o, o.record)
+    family = str(o.field("uuid"))
     out: dict[str, list[str]] = {}
     if not seeds:
         return out
