@@ -124,27 +124,36 @@ def _pgpu_room(dst: Obj, pgpu_ref: str, pgpu: Record, type_ref: str) -> int | No
     return max(0, as_int(capacity, "PGPU.supported_VGPU_max_capacities") - len(allocated))
 
 
-def _place(vm: Obj, dst: Obj, vgpu_ref: str, vgpu: Record, taken: dict[str, int]) -> dict[str, Any]:
+def _pgpu_name(dst: Obj, ref: str, pgpu: Record) -> str:
+    """A pGPU by its PCI address (it has no name), else its uuid."""
+    pci = dst.inv.get("PCI", pgpu.get("PCI")) or {}
+    return str(pci.get("pci_id") or dst.world.obj(dst.pool, "PGPU", ref).name)
+
+
+def _place(vm: Obj, dst: Obj, vgpu: Record, taken: dict[str, int]) -> dict[str, Any]:
     """One vGPU's place on the destination host, as Vgpuops.allocate_vgpu_to_gpu (dry run)
     chooses it: a pGPU of the group on that host with room (depth-first: the fullest)."""
     type_ref = str(vgpu.get("type"))
     vgpu_type = vm.inv.get("VGPU_type", type_ref)
     if vgpu_type is None:
         raise Missing(f"VGPU.type {type_ref} is not in the inventory")
+    if "implementation" not in vgpu_type:
+        raise Missing("VGPU_type.implementation is not in the inventory")
     entry: dict[str, Any] = {"vgpu": vgpu_type.get("model_name") or type_ref,
-                             "implementation": vgpu_type.get("implementation"),
+                             "implementation": vgpu_type["implementation"],
                              "pgpu": None, "room": 0, "nvidia_metadata": False}
     group = _destination_group(vm, dst, vgpu)
     dst_type = _destination_type(vm, dst, type_ref)
     if group is None or dst_type is None:
         return entry
-    rooms, undecided = [], []
+    rooms: list[tuple[int, str, Record]] = []
+    undecided: list[str] = []
     for ref, pgpu in dst.inv.all("PGPU"):
         if pgpu.get("host") != dst.ref or pgpu.get("GPU_group") != group:
             continue
         room = _pgpu_room(dst, ref, pgpu, dst_type)
         if room is None:
-            undecided.append(ref)
+            undecided.append(_pgpu_name(dst, ref, pgpu))
         elif room - taken.get(ref, 0) > 0:
             rooms.append((room - taken.get(ref, 0), ref, pgpu))
     if not rooms:
@@ -156,9 +165,7 @@ def _place(vm: Obj, dst: Obj, vgpu_ref: str, vgpu: Record, taken: dict[str, int]
     breadth = (dst.inv.get("GPU_group", group) or {}).get("allocation_algorithm") == "breadth_first"
     room, ref, pgpu = sorted(rooms, key=lambda r: r[0], reverse=breadth)[0]
     taken[ref] = taken.get(ref, 0) + 1
-    pci = dst.inv.get("PCI", pgpu.get("PCI")) or {}
-    name = str(pci.get("pci_id") or dst.world.obj(dst.pool, "PGPU", ref).name)
-    entry.update(pgpu=name, room=room,
+    entry.update(pgpu=_pgpu_name(dst, ref, pgpu), room=room,
                  nvidia_metadata="nvidia" in (pgpu.get("compatibility_metadata") or {}))
     return entry
 
@@ -182,11 +189,12 @@ def vgpu_placement(vm: Obj, dst: Obj) -> list[dict[str, Any]]:
         vgpu = vm.inv.get("VGPU", ref)
         if vgpu is None:
             raise Missing(f"VM.VGPUs names VGPU {ref}, which is not in the inventory")
-        entries.append(_place(vm, dst, ref, vgpu, taken))
+        entries.append(_place(vm, dst, vgpu, taken))
     live = vm.record.get("power_state") in {"Running", "Paused"}
     nvidia = [e for e in entries if live and e["implementation"] in NVIDIA]
     for e in entries:
-        e["ok"] = bool(e["pgpu"]) and (e not in nvidia or e["nvidia_metadata"])
+        needs_metadata = live and e["implementation"] in NVIDIA
+        e["ok"] = bool(e["pgpu"]) and (e["nvidia_metadata"] or not needs_metadata)
     if all(e["pgpu"] for e in entries) and nvidia and all(e["nvidia_metadata"] for e in nvidia):
         placed = "; ".join(f"{e['vgpu']} on pGPU {e['pgpu']} (room for {e['room']})" for e in nvidia)
         raise Missing(f"host '{dst.name}' has room ({placed}), but whether its NVIDIA driver "
