@@ -429,7 +429,8 @@ def _guest_other(o: Obj) -> dict[str, str]:
 @fact("VM")
 def cant_suspend_reason(o: Obj) -> str | None:
     """Why the guest says it cannot be suspended (`VM_guest_metrics.other`
-    `data-cant-suspend-reason`, from xenstore `data/cant_suspend_reason`), or None."""
+    `data-cant-suspend-reason`, which xapi_guest_agent.ml get_initial_guest_metrics copies
+    from xenstore `data/cant_suspend_reason` in place of `feature-suspend`), or None."""
     return _guest_other(o).get("data-cant-suspend-reason")
 
 
@@ -477,8 +478,9 @@ def management_agent(o: Obj) -> bool:
 
 @fact("VM")
 def hardware_platform_version(o: Obj) -> int:
-    """`VM.hardware_platform_version`: the virtual hardware platform the VM needs (XenServer
-    6.5 SP1 "Cream" and later; XAPI treats a VM from before as version 0)."""
+    """`VM.hardware_platform_version`: the virtual hardware platform the VM needs, which
+    xapi_vm_helpers.ml assert_hardware_platform_support looks up in the host's list
+    (XenServer 6.5 SP1 "Cream" and later; the datamodel's default for a VM from before is 0)."""
     return as_int(o.field("hardware_platform_version"), "VM.hardware_platform_version")
 
 
