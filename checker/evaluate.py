@@ -17,6 +17,7 @@ from typing import Any
 from jinja2.exceptions import UndefinedError
 
 from checker.facts import Missing, Obj, UnknownFact, World, recording
+from checker.facts.gpu import vgpu_placement
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet, render
 from checker.scope import MISSING, PlanFacts, Unestablished
@@ -766,12 +767,24 @@ def _move_facts(world: World, plan: Plan, move: Move, ledger: _Ledger,
         "bandwidth": lambda: bandwidth()[0],
         "bandwidth_source": lambda: bandwidth()[1],
         "estimate_seconds": lambda: _estimate(world, move, footprint, disk_moves(), bandwidth()[0]),
+        "vgpu_placement": lambda: _vgpu_placement(vm, dst),
     }
     facts.lazy.update(lazy)
     if not move.audit:  # in plan order: SR space is booked as each move is seen
         for name in list(lazy):
             facts.get(name)
     return facts
+
+
+def _vgpu_placement(vm: Obj | None, dst: Obj | None) -> Any:
+    """LIM-014: where XAPI would put the VM's vGPUs on the destination, or why it is unknown
+    (a pair of objects, so not a fact of either)."""
+    if vm is None or dst is None:
+        return MISSING
+    try:
+        return vgpu_placement(vm, dst)
+    except Missing as exc:
+        return Unestablished(exc.reason)
 
 
 def _spare_host(world: World, vm: Obj, footprint: Any, ledger: _Ledger) -> Any:

@@ -71,6 +71,8 @@ PLAN_FACTS: dict[str, dict[str, tuple[str, str]]] = {
         "batch_size": ("value", "Evacuation batch size (evacuate)."),
         "batches": ("value", "Number of evacuation batches."),
         "placement": ("value", "VM name -> host name chosen by the evacuation plan."),
+        "vgpu_placement": ("value", "Each vGPU of the VM with the dst_host pGPU XAPI would give it "
+                                    "(pgpu None: no room) and whether that passes (ok) (LIM-014)."),
     },
     "settings": {
         "fast_network": ("value", "Bandwidth in bit/s below which compression and a faster NIC "

@@ -1215,3 +1215,150 @@ def test_later_cumulative_hotfixes_carry_the_port80_fix():
     assert value(TAMPA, "host", TAMPA_DT16, "port80_hotfix", derive) == "XS82ECU1041"
     assert value(TAMPA, "host", TAMPA_DT16, "has_port80_hotfix", derive) is True
     assert value(TAMPA, "host", TAMPA_DT23, "has_port80_hotfix", derive) is False
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10): VM_NON_SUSPENDABLE by xapi version (GEN-010)
+# ---------------------------------------------------------------------------------
+
+def _ch82_web01(xapi_build: str | None, power_state: str, domain_type: str) -> tuple[World, Any]:
+    """prod-ch82 (the rule fixtures' base pool) with web-01's guest reporting that it cannot
+    suspend; the master's software_version.xapi_build, web-01's power_state and its
+    VM_metrics.current_domain_type changed as given."""
+    import json
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).parent / "policies" / "_base" / "prod-ch82.json").read_text())
+    objects = doc["objects"]
+    master = next(iter(objects["pool"].values()))["master"]
+    sv = objects["host"][master]["software_version"]
+    sv.pop("xapi", None)
+    sv.pop("xapi_build", None)
+    if xapi_build:
+        sv["xapi_build"] = xapi_build
+    ref, vm = next((r, v) for r, v in objects["VM"].items() if v["name_label"] == "web-01")
+    vm["power_state"] = power_state
+    objects["VM_metrics"][vm["metrics"]]["current_domain_type"] = domain_type
+    objects["VM_guest_metrics"][vm["guest_metrics"]]["other"] = {
+        "data-cant-suspend-reason": "State blocked by non-migratable device '0000:00:07.0/nvme'"}
+    w = World([Inventory(doc, "prod-ch82 (derived)")])
+    return w, w.obj(0, "VM", ref)
+
+
+@pytest.mark.parametrize(("xapi_build", "power_state", "domain_type", "refused"), [
+    ("1.249.32", "Running", "hvm", False),   # before 25.24.0: no VM_NON_SUSPENDABLE at all
+    ("25.24.0", "Running", "hvm", True),
+    ("25.24.0", "Running", "pv", False),     # 25.24-25.26: booted PV is implicit support
+    ("25.26.1", "Paused", "hvm", False),     # ... and only Running counts
+    ("25.27.0", "Running", "pv", True),      # 25.27 on: any domain type
+    ("25.30.0", "Halted", "hvm", True),      # ... and any power state (stale metrics)
+    ("26.1.9", "Halted", "hvm", True),
+    ("26.1.12", "Halted", "hvm", False),     # the fix on the 26.1 branch: live VMs only
+    ("26.12.0", "Suspended", "hvm", True),
+    ("26.13.0", "Halted", "hvm", False),
+    ("26.13.0", "Paused", "hvm", True),
+])
+def test_non_suspendable_follows_the_masters_xapi_version_derived(xapi_build, power_state,
+                                                                  domain_type, refused):
+    w, vm = _ch82_web01(xapi_build, power_state, domain_type)
+    assert w.value(vm, "cant_suspend_reason").startswith("State blocked")
+    assert w.value(vm, "non_suspendable") is refused
+
+
+def test_non_suspendable_unknown_without_the_masters_xapi_version_derived():
+    w, vm = _ch82_web01(None, "Running", "hvm")
+    with pytest.raises(Missing, match="xapi_build"):
+        w.value(vm, "non_suspendable")
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10): MAC seeds across pools (SXM-009), vGPU placement (LIM-014)
+# ---------------------------------------------------------------------------------
+
+def _fixture_world(rule: str, *patches: dict[str, Any]) -> World:
+    """The rule fixture's pools (tests/policies/<rule>), with more patches after its own."""
+    from pathlib import Path
+
+    from checker.fixtures import load_inventories
+    from checker.yamlsrc import load as load_yaml
+
+    folder = Path(__file__).parent / "policies" / rule
+    spec = dict(load_yaml(folder / "fixture.yaml").data)
+    spec["patches"] = [*spec["patches"], *patches]
+    return World(load_inventories(folder, spec))
+
+
+def _vm(w: World, pool: int, name: str):
+    return next(o for o in w.objects(pool, "VM") if o.name == name)
+
+
+DR_XS8_UUID = "946b1878-ba0e-5a74-8637-cc31ea2cbe72"
+
+
+def test_mac_seed_of_a_destination_snapshot_of_the_same_vm_is_no_clash_derived():
+    # Derived from SXM-009's fixture: dr-xs8's "build-01 (earlier copy)" becomes a snapshot
+    # of a dr-xs8 VM record that has build-01's uuid (the same VM): compatible.
+    w = _fixture_world("SXM-009",
+                       {"pool": "dr-xs8", "class": "VM", "name": "build-01 (earlier copy)",
+                        "set": {"is_a_snapshot": True,
+                                "snapshot_of": "OpaqueRef:fixture-sxm009-web01-copy"}},
+                       {"pool": "dr-xs8", "class": "VM", "name": "web-01 (restored copy)",
+                        "set": {"uuid": _vm(_fixture_world("SXM-009"), 0, "build-01").uuid}})
+    assert DR_XS8_UUID not in w.value(_vm(w, 0, "build-01"), "mac_seed_clashes")
+    # ...whereas a snapshot whose VM is gone is never compatible (import.ml is_compatible).
+    w = _fixture_world("SXM-009",
+                       {"pool": "dr-xs8", "class": "VM", "name": "build-01 (earlier copy)",
+                        "set": {"is_a_snapshot": True, "snapshot_of": "OpaqueRef:NULL"}})
+    assert w.value(_vm(w, 0, "build-01"), "mac_seed_clashes") == {
+        DR_XS8_UUID: ["build-01 (earlier copy)"]}
+
+
+def test_mac_seeds_include_the_vms_snapshots_derived():
+    # Derived from SXM-009's fixture: app-01 gets a snapshot (added) whose seed is the one
+    # "web-01 (restored copy)" holds in dr-xs8: the cross-pool import of app-01 clashes.
+    snapshot = {"ref": "OpaqueRef:fixture-app01-snap", "uuid": "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b",
+                "name_label": "app-01 before patching", "power_state": "Halted",
+                "is_a_snapshot": True, "is_a_template": False,
+                "snapshot_of": "OpaqueRef:17f9dcdb-6ed3-5db3-8626-15662642a081",
+                "other_config": {"mac_seed": "0d5e2b1a-6c4f-4e8a-9b37-2f1c8d9e6a50"}}
+    w = _fixture_world("SXM-009",
+                       {"pool": "prod-ch82", "class": "VM", "add": snapshot},
+                       {"pool": "prod-ch82", "class": "VM", "name": "app-01",
+                        "append": {"snapshots": "OpaqueRef:fixture-app01-snap"}})
+    app = _vm(w, 0, "app-01")
+    assert w.value(app, "mac_seeds") == ["0d5e2b1a-6c4f-4e8a-9b37-2f1c8d9e6a50",
+                                         "7a3c9e15-2b6d-4f08-8e41-5c0b7d2f9a36"]
+    assert w.value(app, "mac_seed_clashes") == {DR_XS8_UUID: ["web-01 (restored copy)"]}
+
+
+def _placement(w: World, vm: str, host: str):
+    from checker.facts.gpu import vgpu_placement
+
+    dst = next(h for i in range(len(w.inventories)) for h in w.objects(i, "host") if h.name == host)
+    return vgpu_placement(_vm(w, 0, vm), dst)
+
+
+def test_vgpu_placement_counts_a_vms_own_vgpus_one_after_the_other_derived():
+    # Derived from LIM-014's fixture: build-01 gets a second T4-2Q vGPU (added). ch82-h2's
+    # pGPU has room for one, so the second finds none (XAPI's pre_allocate_list).
+    second = {"ref": "OpaqueRef:fixture-build01-second", "uuid": "2f3e4d5c-6b7a-4989-8a7b-6c5d4e3f2a1b",
+              "VM": "OpaqueRef:c8275444-7a73-55ef-8ded-5fc13908ae2d",
+              "GPU_group": "OpaqueRef:fixture-lim014-group", "type": "OpaqueRef:fixture-lim014-t4-2q",
+              "resident_on": "OpaqueRef:NULL", "scheduled_to_be_resident_on": "OpaqueRef:NULL"}
+    w = _fixture_world("LIM-014",
+                       {"pool": "prod-ch82", "class": "VGPU", "add": second},
+                       {"pool": "prod-ch82", "class": "VM", "name": "build-01",
+                        "append": {"VGPUs": "OpaqueRef:fixture-build01-second"}})
+    assert [(e["room"], e["ok"]) for e in _placement(w, "build-01", "ch82-h2")] == [(1, True), (0, False)]
+    # On ch82-h1 (capacity 8, two resident) both fit, the second with one place less.
+    assert [(e["room"], e["ok"]) for e in _placement(w, "build-01", "ch82-h1")] == [(6, True), (5, True)]
+
+
+def test_vgpu_placement_unknown_on_a_pgpu_holding_other_types_derived():
+    # Derived from LIM-014's fixture: web-02's vGPU on ch82-h2's pGPU becomes a passthrough
+    # one; whether T4-2Q may share that pGPU is XAPI-internal (compatible_types_on_pgpu).
+    w = _fixture_world("LIM-014",
+                       {"pool": "prod-ch82", "class": "VGPU", "name": "1a2b3c4d-0e14-4f00-8a00-0000000000c4",
+                        "set": {"type": "OpaqueRef:fixture-lim014-passthrough"}})
+    with pytest.raises(Missing, match="compatible_types_on_pgpu"):
+        _placement(w, "build-01", "ch82-h2")

@@ -284,7 +284,7 @@ def test_rule_on_real_records(rule_id, tmp_path):
 
 def test_every_rule_has_a_real_data_case():
     assert sorted(CASES) == sorted(r.id for r in RULES.rules)
-    assert len(CASES) == 47
+    assert len(CASES) == 54
 
 
 # ---------------------------------------------------------------------------------
@@ -1023,6 +1023,126 @@ def _vdi_004(check: Check) -> None:
     # Derived from dlvm_shared's VDI: sm_config.key_hash added (an encrypted disk): fail.
     disk(doc, S)["sm_config"]["key_hash"] = "sha256:5f2b9c0d"
     assert check(doc, move) == [(S, DISK, "fail")]
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10): XAPI refusals the catalogue lacked
+# ---------------------------------------------------------------------------------
+
+NVME = "State blocked by non-migratable device '0000:00:07.0/nvme'"
+
+
+@case("GEN-010")
+def _gen_010(check: Check) -> None:
+    # Real: Tampa's guests report no data-cant-suspend-reason: pass.
+    assert check(pool(TAMPA), live([S], "dt23")) == [(S, S, "pass")]
+    # Derived from dlvm_shared's VM_guest_metrics: other gains data-cant-suspend-reason.
+    # Tampa's xapi (1.3) predates VM_NON_SUSPENDABLE (25.24.0): still pass.
+    doc = pool(TAMPA)
+    guest_metrics(doc, S)["other"]["data-cant-suspend-reason"] = NVME
+    assert check(doc, live([S], "dt23")) == [(S, S, "pass")]
+    # ... and the master dt16's software_version.xapi 1.3 -> 25.30: fail.
+    rec(doc, "host", "dt16")["software_version"]["xapi"] = "25.30"
+    assert check(doc, live([S], "dt23")) == [(S, S, "fail")]
+    # ... the master's software_version without xapi: which XAPI it is is unknown.
+    del rec(doc, "host", "dt16")["software_version"]["xapi"]
+    got = check(doc, live([S], "dt23"))
+    assert got == [(S, S, "unknown")]
+    assert "xapi_build" in got.why[(S, S)]
+
+
+@case("GEN-011")
+def _gen_011(check: Check) -> None:
+    # Real: Tampa (6.1) predates VM.hardware_platform_version (6.5 SP1): both sides read
+    # as the datamodel's defaults (VM 0, host [0]), as that XAPI behaved: pass.
+    got = check(pool(TAMPA), live([S], "dt23"))
+    assert got == [(S, S, "pass")]
+    # Derived: dlvm_shared's hardware_platform_version "0" and dt23's
+    # virtual_hardware_platform_versions ["0"] (XAPI's values for records from before).
+    doc = pool(TAMPA)
+    rec(doc, "VM", S)["hardware_platform_version"] = "0"
+    rec(doc, "host", "dt23")["virtual_hardware_platform_versions"] = ["0"]
+    assert check(doc, live([S], "dt23")) == [(S, S, "pass")]
+    # ... the VM's version "2" (as after the vendor device is added): fail.
+    rec(doc, "VM", S)["hardware_platform_version"] = "2"
+    assert check(doc, live([S], "dt23")) == [(S, S, "fail")]
+
+
+@case("GEN-012")
+def _gen_012(check: Check) -> None:
+    # state4: Windows XP runs without guest metrics, Windows 2003 with 5.5 tools whose
+    # guest metrics lack feature-static-ip-setting: both warn; the Linux VM is not concerned.
+    xp, w2003, linux = "Windows XP SP2 (1)", "Windows Server 2003 x64 (1)", "Iscsi Box"
+    plan = (live([xp, w2003], "incubus"), live([linux], "inflames"))
+    assert sorted(check(pool(STATE4), *plan)) == [
+        (linux, linux, "not_applicable"), (w2003, w2003, "fail"), (xp, xp, "fail")]
+    # Derived from 2003's VM_guest_metrics: other gains feature-static-ip-setting "1".
+    doc = pool(STATE4)
+    guest_metrics(doc, w2003)["other"]["feature-static-ip-setting"] = "1"
+    assert (w2003, w2003, "pass") in check(doc, *plan)
+
+
+@case("CPU-003")
+def _cpu_003(check: Check) -> None:
+    # Real: dlvm_shared has 1 vCPU, dt23 8 pCPUs (cpu_info.cpu_count): pass.
+    assert check(pool(TAMPA), live([S], "dt23")) == [(S, S, "pass")]
+    # Derived from dlvm_shared: VCPUs_max 1 -> 9: fail.
+    doc = pool(TAMPA)
+    rec(doc, "VM", S)["VCPUs_max"] = "9"
+    assert check(doc, live([S], "dt23")) == [(S, S, "fail")]
+    # ... with platform vcpu-unrestricted "true": XAPI lets it through.
+    rec(doc, "VM", S)["platform"]["vcpu-unrestricted"] = "true"
+    assert check(doc, live([S], "dt23")) == [(S, S, "pass")]
+    # Real state4 (6.0): host.cpu_info has no cpu_count: unknown.
+    got = check(pool(STATE4), live(["Iscsi Box"], "incubus"))
+    assert got == [("Iscsi Box", "Iscsi Box", "unknown")]
+    assert "cpu_count" in got.why[("Iscsi Box", "Iscsi Box")]
+
+
+@case("LIM-014")
+def _lim_014(check: Check) -> None:
+    # Real: Tampa has GPU rows (a pGPU per host, one group) but no vGPU: not applicable.
+    assert check(pool(TAMPA), live([S], "dt23")) == [(S, S, "not_applicable")]
+    # Derived: dlvm_shared gets a passthrough vGPU on dt16's real pGPU (records added as
+    # in LIM-010). dt23's real pGPU (6.1 has no vGPU fields) supports no type: fail.
+    doc = pool(TAMPA)
+    _, gtype = add_vgpu(doc, S, "dt16", "passthrough")
+    assert check(doc, live([S], "dt23")) == [(S, S, "fail")]
+    # ... dt23's pGPU gets supported_VGPU_types and enabled_VGPU_types [the type]; it is
+    # free (no vGPU, its PCI attached to no VM): pass.
+    h = host_ref(doc, "dt23")
+    pgpu = next(p for p in doc["objects"]["PGPU"].values() if p["host"] == h)
+    pgpu.update({"supported_VGPU_types": [gtype], "enabled_VGPU_types": [gtype]})
+    assert check(doc, live([S], "dt23")) == [(S, S, "pass")]
+
+
+@case("SXM-008")
+def _sxm_008(check: Check) -> None:
+    src = pool(TAMPA)
+    dst = second_pool(src, "TampaPool-DR")
+    move = storage([uuid_of(rec(src, "VM", S))], "dt23", "TampaPool-DR")
+    # Real: the disk changes SR (another pool) and its sm_config has no key_hash: pass.
+    assert check([src, dst], move) == [(S, DISK, "pass")]
+    # Derived from dlvm_shared's VDI: sm_config.key_hash added (an encrypted disk): fail.
+    disk(src, S)["sm_config"]["key_hash"] = "sha256:5f2b9c0d"
+    assert check([src, dst], move) == [(S, DISK, "fail")]
+
+
+@case("SXM-009")
+def _sxm_009(check: Check) -> None:
+    # Real state4: the two Windows XP VMs share other_config:mac_seed 4d186f4f-… (a copy
+    # made without a new seed); inside the pool nothing is imported: not applicable.
+    xp, xp2 = "Windows XP SP2 (1)", "Windows XP SP2 (2)"
+    src = pool(STATE4)
+    assert check(src, storage([xp], "inflames")) == [(xp, xp, "not_applicable")]
+    # To a copy of state4 ("Hottub-DR", every uuid-shaped string renewed, the seeds too): pass.
+    dst = second_pool(src, "Hottub-DR")
+    move = storage([uuid_of(rec(src, "VM", xp))], "inflames", "Hottub-DR")
+    assert check([src, dst], move) == [(xp, xp, "pass")]
+    # Derived from the copy's Windows XP SP2 (2): other_config.mac_seed back to the real
+    # seed, which XP (1) holds: DUPLICATE_MAC_SEED.
+    rec(dst, "VM", xp2)["other_config"]["mac_seed"] = rec(src, "VM", xp)["other_config"]["mac_seed"]
+    assert check([src, dst], move) == [(xp, xp, "fail")]
 
 
 # ---------------------------------------------------------------------------------

@@ -164,3 +164,25 @@ def _footprint_or_zero(vm: Obj) -> int:
 def pgpus(o: Obj) -> list[Obj]:
     """Physical GPUs of this host."""
     return [o.world.obj(o.pool, "PGPU", ref) for ref, p in o.inv.all("PGPU") if p.get("host") == o.ref]
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10): GEN-011, CPU-003
+# ---------------------------------------------------------------------------------
+
+@fact("host")
+def virtual_hardware_platform_versions(o: Obj) -> list[int]:
+    """`host.virtual_hardware_platform_versions`: the virtual hardware platforms the host
+    offers its guests (xapi_vm_helpers.ml assert_hardware_platform_support; XenServer 6.5
+    SP1 "Cream" and later, XAPI treating a host from before as offering [0])."""
+    versions = o.field("virtual_hardware_platform_versions")
+    return sorted(as_int(v, "host.virtual_hardware_platform_versions") for v in versions or [])
+
+
+@fact("host")
+def cpu_count(o: Obj) -> int:
+    """`cpu_info.cpu_count`: the pCPUs xapi_vm_helpers.ml assert_enough_pcpus counts."""
+    info = o.field("cpu_info")
+    if "cpu_count" not in info:
+        raise Missing("host.cpu_info has no cpu_count")
+    return as_int(info["cpu_count"], "host.cpu_info.cpu_count")

@@ -103,3 +103,27 @@ def pool_product(o: Obj) -> str:
     if m is None:
         raise Missing("pool.master is null")
     return o.world.value(m, "product")
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10): SXM-009
+# ---------------------------------------------------------------------------------
+
+@fact("pool")
+def mac_seed_owners(o: Obj) -> dict[str, list[tuple[str | None, str]]]:
+    """`other_config:mac_seed` -> (uuid import.ml's is_compatible compares, name) of every VM
+    record of the pool holding it: VMs, templates and snapshots alike, as
+    assert_can_restore_backup reads VM.get_all_records. A snapshot counts as the VM it was
+    taken of (None when that VM is gone: never compatible)."""
+    out: dict[str, list[tuple[str | None, str]]] = {}
+    for _, rec in o.inv.all("VM"):
+        seed = (rec.get("other_config") or {}).get("mac_seed")
+        if not seed:
+            continue
+        if rec.get("is_a_snapshot"):
+            origin = o.inv.get("VM", rec.get("snapshot_of"))
+            owner = str(origin["uuid"]) if origin and origin.get("uuid") else None
+        else:
+            owner = str(rec.get("uuid"))
+        out.setdefault(str(seed), []).append((owner, str(rec.get("name_label") or rec.get("uuid"))))
+    return out

@@ -454,3 +454,139 @@ def no_sriov_vif(o: Obj) -> bool:
                           "whether it can migrate is not confirmed (see \"Use SR-IOV enabled "
                           "NICs\"); confirm it, then waive this finding")
     return True
+
+
+# ---------------------------------------------------------------------------------
+# Added 2026-11-26 (issue 10, XAPI refusals the catalogue lacked): GEN-010, GEN-011,
+# GEN-012, CPU-003, SXM-009
+# ---------------------------------------------------------------------------------
+
+#: xapi_vm_lifecycle.ml check_op_for_feature and VM_NON_SUSPENDABLE, by xapi version:
+#: from 25.24.0 (c895469f54) for a Running VM not definitely booted PV; from 25.27.0
+#: (6732c89702) for every VM whose guest metrics hold the key, in any power state; from
+#: 26.13.0, and 26.1.12 on the 26.1 maintenance branch (3d4d26bbe0), for live VMs only.
+NON_SUSPENDABLE_SINCE = (25, 24)
+NON_SUSPENDABLE_ANY_STATE_SINCE = (25, 27)
+NON_SUSPENDABLE_LIVE_ONLY_SINCE = ((26, 13), (26, 1, 12))
+PV_DOMAIN_TYPES = frozenset({"pv", "pvh", "pv_in_pvh"})
+
+
+def _guest_other(o: Obj) -> dict[str, str]:
+    """`VM_guest_metrics.other`, empty when the guest agent never reported (null ref)."""
+    gm = _guest_metrics(o)
+    if gm is None:
+        return {}
+    if "other" not in gm:
+        raise Missing("VM_guest_metrics.other is not in the inventory")
+    return dict(gm["other"] or {})
+
+
+@fact("VM")
+def cant_suspend_reason(o: Obj) -> str | None:
+    """Why the guest says it cannot be suspended (`VM_guest_metrics.other`
+    `data-cant-suspend-reason`, which xapi_guest_agent.ml get_initial_guest_metrics copies
+    from xenstore `data/cant_suspend_reason` in place of `feature-suspend`), or None."""
+    return _guest_other(o).get("data-cant-suspend-reason")
+
+
+def _refuses_non_suspendable(xapi: tuple[int, ...], power_state: str, booted_pv: bool) -> bool:
+    """Whether the xapi of that version raises VM_NON_SUSPENDABLE for a migration of a VM in
+    `power_state` whose guest metrics hold the key (the three forms listed above)."""
+    if xapi[:2] < NON_SUSPENDABLE_SINCE:
+        return False
+    if xapi[:2] < NON_SUSPENDABLE_ANY_STATE_SINCE:
+        return power_state == "Running" and not booted_pv
+    fixed = xapi[:2] >= NON_SUSPENDABLE_LIVE_ONLY_SINCE[0] or (
+        xapi[:2] == NON_SUSPENDABLE_LIVE_ONLY_SINCE[1][:2] and xapi >= NON_SUSPENDABLE_LIVE_ONLY_SINCE[1])
+    return power_state in {"Running", "Paused"} or not fixed
+
+
+@fact("VM")
+def non_suspendable(o: Obj) -> bool:
+    """XAPI refuses to migrate the VM with VM_NON_SUSPENDABLE (xapi_vm_lifecycle.ml
+    check_op_for_feature, run by the source pool's master for pool_migrate and migrate_send).
+
+    Only a guest reporting `data-cant-suspend-reason` can be refused; whether it is depends
+    on the master's xapi version (see NON_SUSPENDABLE_SINCE): unknown when the master does
+    not report it.
+    """
+    if cant_suspend_reason(o) is None:
+        return False
+    master = o.world.pool(o.pool).link("host", "master")
+    xapi = o.world.value(master, "xapi_build") if master is not None else None
+    if not xapi:
+        raise Missing("the pool master reports no software_version.xapi_build or xapi: whether "
+                      "its XAPI refuses a guest that cannot suspend depends on the version")
+    booted = (_vm_metrics(o) or {}).get("current_domain_type")
+    return _refuses_non_suspendable(xapi, power_state(o), booted in PV_DOMAIN_TYPES)
+
+
+@fact("VM")
+def management_agent(o: Obj) -> bool:
+    """The guest's management agent runs: `VM_guest_metrics.other` `feature-static-ip-setting`
+    is set and not "0" (XenCenter's VM.GetVirtualizationStatus). A running VM without guest
+    metrics has no agent; a halted VM's metrics are not current (unknown)."""
+    if _guest_metrics(o) is None and power_state(o) not in {"Running", "Paused"}:
+        raise Missing("the VM is not running, so its guest agent does not report")
+    return _guest_other(o).get("feature-static-ip-setting", "0") not in {"0", ""}
+
+
+@fact("VM")
+def hardware_platform_version(o: Obj) -> int:
+    """`VM.hardware_platform_version`: the virtual hardware platform the VM needs, which
+    xapi_vm_helpers.ml assert_hardware_platform_support looks up in the host's list
+    (XenServer 6.5 SP1 "Cream" and later; the datamodel's default for a VM from before is 0)."""
+    return as_int(o.field("hardware_platform_version"), "VM.hardware_platform_version")
+
+
+@fact("VM")
+def vcpus_max(o: Obj) -> int:
+    """`VM.VCPUs_max`: what xapi_vm_helpers.ml assert_enough_pcpus compares with the host's
+    pCPUs."""
+    return as_int(o.field("VCPUs_max"), "VM.VCPUs_max")
+
+
+@fact("VM")
+def vcpu_unrestricted(o: Obj) -> bool:
+    """`platform:vcpu-unrestricted` is "true" or "1" (any case; vm_platform.ml is_true):
+    XAPI then lets the VM have more vCPUs than the host has pCPUs."""
+    value = str(o.field("platform").get("vcpu-unrestricted", "")).lower()
+    return value in {"true", "1"}
+
+
+@fact("VM")
+def mac_seeds(o: Obj) -> list[str]:
+    """`other_config:mac_seed` of the VM and of its snapshots: a cross-pool migration sends
+    them all to the destination's import (xapi_vm_migrate.ml send_snapshots)."""
+    records = [o.record] + [rec for _, rec in o.inv.get_many("VM", o.record.get("snapshots", []))]
+    seeds = set()
+    for rec in records:
+        if "other_config" not in rec:
+            raise Missing("VM.other_config is not in the inventory")
+        seed = (rec["other_config"] or {}).get("mac_seed")
+        if seed:
+            seeds.add(str(seed))
+    return sorted(seeds)
+
+
+@fact("VM")
+def mac_seed_clashes(o: Obj) -> dict[str, list[str]]:
+    """Per other pool (by uuid), the VMs, templates and snapshots there whose `mac_seed` is
+    one of this VM's while they are not this VM or its snapshots: a cross-pool migration to
+    that pool fails with DUPLICATE_MAC_SEED (import.ml assert_can_restore_backup; the VM and
+    its snapshots all count as the VM's uuid, see pool.mac_seed_owners)."""
+    seeds = mac_seeds(o)
+    family = str(o.field("uuid"))
+    out: dict[str, list[str]] = {}
+    if not seeds:
+        return out
+    for index in range(len(o.world.inventories)):
+        if index == o.pool:
+            continue
+        pool = o.world.pool(index)
+        owners = o.world.value(pool, "mac_seed_owners")
+        clashes = sorted({name for seed in seeds for uuid, name in owners.get(seed, [])
+                          if uuid is None or uuid != family})
+        if clashes:
+            out[str(pool.record.get("uuid", index))] = clashes
+    return out
