@@ -553,12 +553,16 @@ def _hashable(value: Any) -> Any:
 
 
 def _fact_key(owner: Any, attr: str, world: World) -> Any:
-    """The value a rule would read as `owner.attr`, in hashable form, for the cache key."""
+    """The value a rule would read as `owner.attr`, in hashable form, for the cache key.
+
+    A missing fact keys by its owner too: a plan fact built from it (the estimate from the
+    footprint, the destination's free memory) is unknown with a reason naming the object,
+    so objects missing the same field for the same reason do not share a result."""
     if isinstance(owner, Obj):
         try:
             return (attr, _hashable(world.value(owner, attr)))
         except Missing as exc:
-            return (attr, "missing", exc.reason)
+            return (attr, "missing", owner.key, exc.reason)
         except KeyError:
             return _UNHASHABLE
     if isinstance(owner, PlanFacts):

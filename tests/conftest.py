@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from checker.dump import import_file
+from checker.inventory import Inventory
 
 Objects = dict[str, dict[str, dict[str, Any]]]
 
@@ -19,6 +23,18 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 
 # The suite is not meaningful without the real pools: fail loudly rather than skip.
 assert REALDATA.is_dir(), f"{REALDATA} is missing: the tests read the real XAPI data from there"
+
+#: The real pool dumps (../shared/realdata/README.md says where each comes from).
+REAL_POOLS = ("xenadmin/tampa-db_inc_snapshots.xml", "xenadmin/Cowley-db.xml",
+              "xenadmin/cowley1.xml", "xenadmin/state2.xml", "xenadmin/state4.xml")
+
+
+@cache
+def real_inventory(name: str) -> Inventory:
+    """A real dump (one of REAL_POOLS), imported once per session. Shared: for tests that
+    only evaluate it; a test that changes a record derives its own copy."""
+    doc = import_file(REALDATA / name)
+    return Inventory(doc, name)
 
 
 #: Waivers for the sample pools (tests/policies/_base): one that matches db-01's second

@@ -4,10 +4,13 @@ reuses across destinations must give exactly what evaluating each destination wo
 from __future__ import annotations
 
 import pytest
-from conftest import add_host, derived
+from conftest import add_host, derived, real_inventory
 
 import checker.evaluate
 from checker.check import CheckOptions, run_check
+from checker.facts import World
+from checker.plan import audit_plan
+from checker.policy import load_rules
 
 
 def three_hosts(objects):
@@ -44,10 +47,22 @@ def test_messages_rendered_once_for_many_hosts_equal_each_hosts_own(pool, monkey
 
 
 def test_which_rules_may_share_a_rendering():
-    from checker.policy import load_rules
-
     rules = {rule.id: rule for rule in load_rules().rules}
     # LIVE-001 names the destination only; LIVE-003 lists the networks it lacks.
     assert checker.evaluate.names_destination_only(rules["LIVE-001"])
     assert not checker.evaluate.names_destination_only(rules["LIVE-003"])
     assert not checker.evaluate.names_destination_only(rules["MEM-001"])  # its free memory
+
+
+def test_an_unknown_estimate_names_its_own_vm_in_every_sweep():
+    """state2 (schema 5.57) has no VM.memory_overhead: every VM's footprint is unknown for
+    the same reason. Each live sweep's LIM-009 finding must name that sweep's VM, not the
+    first VM whose (missing) footprint filled the cache."""
+    world = World([real_inventory("xenadmin/state2.xml")])
+    evaluation = checker.evaluate.evaluate(world, load_rules().only(["LIM-009"]), audit_plan(world))
+    named = {op.move.vm.name: [f.messages["en"] for f in op.findings]
+             for op in evaluation.operations if op.move.sweep is not None}
+    assert sorted(named) == [f"Debian Etch 4.0 ({n})" for n in range(1, 5)]
+    for vm, messages in named.items():
+        assert messages == [f"Could not be decided: op.estimate_seconds: VM '{vm}' memory_footprint: "
+                            "VM.memory_overhead is not in the inventory (older XenServer?)"]
