@@ -11,6 +11,7 @@ what keeps the work proportional to VMs + hosts rather than VMs × hosts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,7 +160,7 @@ class _Ledger:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """A rule's result for one subject, independent of which move produced it."""
 
     status: str
@@ -186,7 +187,7 @@ class _Runner:
         self.plan = plan
         self.settings = settings
         self.head_cache: dict[tuple[Any, ...], Any] = {}
-        self.assert_cache: dict[tuple[Any, ...], _Outcome] = {}
+        self.assert_cache: dict[tuple[Any, ...], Outcome] = {}
         self.groups: dict[tuple[Any, ...], Finding] = {}
         self.source_only = {rule.id: source_only(rule) for rule in rules.rules}
         self.applicable: dict[tuple[str, str], list[Rule]] = defaultdict(list)
@@ -237,10 +238,8 @@ class _Runner:
         def context_for(host: Obj) -> _Context:
             context = contexts.get(host.key)
             if context is None:
-                pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
-                            dst_host=host, audit=True)
                 like = next(iter(contexts.values()), None)  # the same VM and source
-                context = contexts[host.key] = _Context(self, pair, make_facts, like)
+                context = contexts[host.key] = _Context(self, sweep_pair(move, host), make_facts, like)
             return context
 
         sweep_id = self.sweeps.setdefault(tuple(h.key for h in move.sweep), len(self.sweeps))
@@ -279,7 +278,7 @@ class _Runner:
             problems += everywhere
         return operation
 
-    def _destination_finding(self, rule: Rule, subject: Any, outcome: _Outcome, host: Obj,
+    def _destination_finding(self, rule: Rule, subject: Any, outcome: Outcome, host: Obj,
                              context_for: Any, stencils: dict[tuple[Any, ...], Finding]) -> Finding:
         """A sweep's failure on one destination, its messages rendered now (so the move's
         context can go). A VM with a local disk fails LIVE-001 on every other host: when the
@@ -384,7 +383,7 @@ class _Runner:
             part = self.object_keys[memo] = _fact_key(obj, attr, self.world)
         return part
 
-    def _group(self, rule: Rule, subject: Any, outcome: _Outcome, context: _Context,
+    def _group(self, rule: Rule, subject: Any, outcome: Outcome, context: _Context,
                names: list[str], once: bool) -> None:
         vm = context.move.vm
         assert vm is not None
@@ -399,7 +398,7 @@ class _Runner:
 
     # -- evaluation with reuse ----------------------------------------------------------
     def outcomes(self, rule: Rule, context: _Context,
-                 parts: tuple[tuple[Any, Any], Any] | None = None) -> list[tuple[Any, _Outcome]]:
+                 parts: tuple[tuple[Any, Any], Any] | None = None) -> list[tuple[Any, Outcome]]:
         """(subject, outcome) for each subject of the rule on this move. `parts`, in a sweep:
         ((VM side of the head, VM side of the assertion), host class): the values the rule
         reads, computed once for all the sweep's moves instead of per move."""
@@ -414,10 +413,10 @@ class _Runner:
                 head_key = (rule.id, "h", parts[0][0])
             head = self.head_cache.get(head_key) if head_key is not None else None
         if head is None:
-            head = _evaluate_head(rule, context.variables())
+            head = evaluate_head(rule, context.variables())
             if head_key is not None:
                 self.head_cache[head_key] = head
-        if isinstance(head, _Outcome):  # not applicable, or the head was undecided
+        if isinstance(head, Outcome):  # not applicable, or the head was undecided
             return [(context.subject(rule, None), head)]
         out = []
         var = rule.for_each[0] if rule.for_each else None
@@ -430,7 +429,7 @@ class _Runner:
                     rule.id, "a", parts[0][1], parts[1], item_part)
             outcome = self.assert_cache.get(key) if key is not None else None
             if outcome is None:
-                outcome = _evaluate_assert(rule, context.variables(), var, item)
+                outcome = evaluate_assert(rule, context.variables(), var, item)
                 if key is not None:
                     self.assert_cache[key] = outcome
             out.append((context.subject(rule, item), outcome))
@@ -497,7 +496,7 @@ class _Context:
 
     def variables(self) -> dict[str, Any]:
         if self._variables is None:
-            self._variables = _variables(self.move, self.op, self.runner.settings, self.runner.world)
+            self._variables = move_variables(self.move, self.op, self.runner.settings, self.runner.world)
         return self._variables
 
     def var(self, name: str) -> Any:
@@ -507,7 +506,7 @@ class _Context:
     def subject(self, rule: Rule, item: Any) -> Any:
         return item if rule.for_each else self.var(rule.subject)
 
-    def finding(self, rule: Rule, subject: Any, outcome: _Outcome) -> Finding:
+    def finding(self, rule: Rule, subject: Any, outcome: Outcome) -> Finding:
         variables = self.variables()
         if rule.for_each:
             variables = {**variables, rule.for_each[0]: subject}
@@ -576,32 +575,58 @@ def _fact_key(owner: Any, attr: str, world: World) -> Any:
 
 def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
     """Run every rule on every move of the plan (in wave order) and collect findings."""
-    ledger = _Ledger()
-    settings = PlanFacts("settings", {
+    runner = _Runner(world, rules, plan, plan_settings(plan))
+    operations = walk(world, plan, runner.run, runner.sweep)
+    return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
+
+
+#: Evaluates every applicable rule on one move given its plan facts.
+RunMove = Callable[[Move, PlanFacts], "Operation"]
+#: Evaluates an audit sweep given a maker of each pair move's plan facts.
+RunSweep = Callable[[Move, Callable[[Move], PlanFacts]], "Operation"]
+
+
+def plan_settings(plan: Plan) -> PlanFacts:
+    """The plan's settings as rules read them (`settings.*`)."""
+    return PlanFacts("settings", {
         "fast_network": plan.settings.fast_network,
         "evacuation_batch_size": plan.settings.evacuation_batch_size,
     })
+
+
+def walk(world: World, plan: Plan, run: RunMove, sweep: RunSweep) -> list[Operation]:
+    """The plan's moves in wave order, each with its plan facts (a plan books what each move
+    uses, so later moves see it), evaluated by `run` or `sweep`; evacuations placed here.
+    What defines an evaluation apart from the rules themselves: the fast path and the
+    reference evaluator (checker/reference.py) both walk a plan with it."""
+    ledger = _Ledger()
     waves = _wave_counts(plan)
-    runner = _Runner(world, rules, plan, settings)
     operations: list[Operation] = []
     for move in sorted(plan.moves, key=lambda m: m.wave):
         if move.sweep is not None:
-            operations.append(runner.sweep(
-                move, lambda pair: _move_facts(world, plan, pair, ledger, waves)))
+            operations.append(sweep(move, lambda pair: _move_facts(world, plan, pair, ledger, waves)))
         elif move.kind == "evacuate" and move.host is not None:
-            operations += _evacuate(world, runner, plan, move, ledger, waves)
+            operations += _evacuate(world, run, plan, move, ledger, waves)
         else:
-            operations.append(runner.run(move, _move_facts(world, plan, move, ledger, waves)))
+            operations.append(run(move, _move_facts(world, plan, move, ledger, waves)))
     order = {m.id: i for i, m in enumerate(plan.moves)}
     operations.sort(key=lambda o: (order.get(o.move.parent or o.move.id, 0), o.move.parent is not None))
-    return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
+    return operations
+
+
+def sweep_pair(move: Move, host: Obj) -> Move:
+    """One move of an audit sweep: `move.vm` live to `host`."""
+    return Move(move.id, "live", move.wave, vm=move.vm, dst_pool=move.dst_pool, dst_host=host,
+                audit=True)
 
 
 # ---------------------------------------------------------------------------------
 # Rule evaluation
 # ---------------------------------------------------------------------------------
 
-def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> dict[str, Any]:
+def move_variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> dict[str, Any]:
+    """What a rule's expressions and messages read of one move, each object labelled as the
+    variable it is (so evidence reads `dst_host.free_memory`)."""
     vm, host = move.vm, move.host
     src_host = None
     if vm is not None:
@@ -625,28 +650,29 @@ def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> 
     }
 
 
-def _evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | _Outcome:
+def evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | Outcome:
     """applies_when and for_each: the items to check, or the outcome that ends it here."""
     with recording() as reads:
         try:
             if rule.applies_when is not None and not rule.applies_when(**variables):
-                return _Outcome("not_applicable", None, dict(reads))
+                return Outcome("not_applicable", None, dict(reads))
             if not rule.for_each:
                 return [None]
             var = rule.for_each[0]
             return [_as_loop_item(item, var) for item in rule.for_each[1](**variables)]
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc), dict(reads))
+            return Outcome("unknown", _reason(exc), dict(reads))
 
 
-def _evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> _Outcome:
+def evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> Outcome:
+    """The rule's assertion on one subject (`item` as the loop variable `var`, if any)."""
     scoped = {**variables, var: item} if var else variables
     with recording() as reads:
         try:
             status = "pass" if rule.check(**scoped) else "fail"
-            return _Outcome(status, None, dict(reads))
+            return Outcome(status, None, dict(reads))
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc), dict(reads))
+            return Outcome("unknown", _reason(exc), dict(reads))
 
 
 def _as_loop_item(item: Any, var: str) -> Any:
@@ -882,7 +908,7 @@ def _estimate(world: World, move: Move, footprint: Any, disk_moves: Any, bandwid
 # Host evacuation (and each step of a rolling pool upgrade)
 # ---------------------------------------------------------------------------------
 
-def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Ledger,
+def _evacuate(world: World, run: RunMove, plan: Plan, move: Move, ledger: _Ledger,
               waves: dict[tuple[Any, ...], int]) -> list[Operation]:
     """Place the host's VMs first-fit-decreasing on the hosts XAPI would consider, evaluate
     each VM's move, then the host-level rules (EVAC-*) over the outcome."""
@@ -918,7 +944,7 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
         child_facts = _move_facts(world, plan, child, _Ledger() if move.audit else ledger, waves)
         child_facts.values["dst_free_memory"] = (
             MISSING if best is None or best not in free else free[best] + (footprint if chosen else 0))
-        operations.append(runner.run(child, child_facts))
+        operations.append(run(child, child_facts))
         if not move.audit and chosen is not None:
             ledger.memory[chosen] += footprint
             ledger.location[vm] = chosen
@@ -941,7 +967,7 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
             (e for e in estimates if isinstance(e, Unestablished)), MISSING),
         "window_seconds": plan.settings.window_seconds, "compress": move.compress,
     }, "op")
-    host_op = runner.run(move, host_facts)
+    host_op = run(move, host_facts)
     host_op.children = [op.move.id for op in operations]
     return [host_op, *operations]
 
