@@ -30,14 +30,14 @@ OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_se
                             "wave_live_moves_from_pool", "wave_moves_of_vm"})
 
 
-def _destination_side(var: str, attr: str | None) -> bool:
+def destination_side(var: str, attr: str | None) -> bool:
     return var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
 
 
 def names_destination_only(rule: Rule) -> bool:
     """The rule's messages and command read nothing of the destination but its name: in
     a sweep, one rendering (with a stand-in name) serves every host it fails for."""
-    return all(not _destination_side(var, attr) or (var, attr) == ("dst_host", "name")
+    return all(not destination_side(var, attr) or (var, attr) == ("dst_host", "name")
                for var, attr in rule.message_paths)
 
 
@@ -46,6 +46,12 @@ def source_only(rule: Rule) -> bool:
     goes to (the destination pool, in a live move, is its own)."""
     return all(var in SOURCE_SIDE or var == "dst_pool" or (var == "op" and attr in OP_SOURCE_SIDE)
                for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
+
+
+def grouped(rule: Rule, status: str) -> bool:
+    """A sweep's finding with this status is grouped over the destinations it holds for
+    (passes, not applicable, an info rule's advice); failures and unknowns are not."""
+    return status in {"pass", "not_applicable"} or (status == "fail" and rule.severity == "info")
 
 
 _UNSET = object()
@@ -201,7 +207,7 @@ class _Runner:
         #: on the same host share their classes.
         self.sweeps: dict[tuple[Any, ...], int] = {}
         self.sweep_classes: dict[tuple[str, int], list[_HostClass]] = {}
-        self.head_reads_host = {rule.id: any(_destination_side(var, attr) for var, attr in rule.head_paths)
+        self.head_reads_host = {rule.id: any(destination_side(var, attr) for var, attr in rule.head_paths)
                                 for rule in rules.rules}
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
 
@@ -259,8 +265,7 @@ class _Runner:
                     found = self.outcomes(rule, context_for(representative),
                                           (vm_parts, class_key))
                 for subject, outcome in found:
-                    if outcome.status in {"pass", "not_applicable"} or (
-                            outcome.status == "fail" and rule.severity == "info"):
+                    if grouped(rule, outcome.status):
                         self._group(rule, subject, outcome, context_for(representative),
                                     names, once)
                     elif once:
@@ -306,7 +311,7 @@ class _Runner:
         classes = self.sweep_classes.get((rule.id, sweep_id))
         if classes is not None:
             return classes
-        paths = [p for p in rule.head_paths + rule.assert_paths if _destination_side(*p)]
+        paths = [p for p in rule.head_paths + rule.assert_paths if destination_side(*p)]
         by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
         for host in hosts:
             key: list[Any] = []
