@@ -2,7 +2,8 @@
 evaluator (checker/reference.py) on every pool the tests know, audit and plans.
 
 The two must give the same findings, one per (operation, destination, rule, subject):
-same status, subject, messages (every language), evidence, command and destination. The
+same status, subject, messages (every language), evidence, command and destination; and
+so the same verdict for each operation and destination. The
 fast path's sharing (caches keyed by what a rule reads, host classes, one rendering for
 many hosts, grouped passes) may change how much work is done, never what is found.
 
@@ -17,6 +18,7 @@ import importlib.util
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,13 +26,14 @@ import yaml
 from conftest import DR, REAL_POOLS, Objects, add_host, by_name, derived, drop_h2_metrics, real_inventory
 
 from checker.dump import import_file
-from checker.evaluate import evaluate
+from checker.evaluate import Evaluation, evaluate
 from checker.facts import Obj, World, is_real_vm
 from checker.fixtures import fixture_dirs, load_inventories
 from checker.inventory import Inventory
 from checker.plan import Plan, audit_plan, load_plan
 from checker.policy import load_rules
 from checker.reference import Expanded, evaluate_reference, expand
+from checker.results import operation_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = load_rules()
@@ -53,12 +56,30 @@ def assert_same(pools: Pools, plan_text: str | None, tmp_path: Path) -> None:
         return world, load_plan(path, world)
 
     world, plan = setting()
-    fast = expand(evaluate(world, RULES, plan))
+    evaluation = evaluate(world, RULES, plan)
+    fast = expand(evaluation)
     world, plan = setting()
     reference = evaluate_reference(world, RULES, plan)
     assert fast, "nothing was evaluated"
     if fast != reference:
         pytest.fail(_report(fast, reference), pytrace=False)
+    assert _verdicts(evaluation) == _verdicts_of(reference)
+
+
+def _verdicts(evaluation: Evaluation) -> dict[tuple[str, str | None], str]:
+    """The fast path's verdict of each operation, per destination in a sweep (the findings
+    it keeps for each destination: results' per-host verdicts)."""
+    return {(op.move.id, host): operation_verdict(findings) for op in evaluation.operations
+            for host, findings in (op.destinations or {None: op.findings}).items()}
+
+
+def _verdicts_of(expanded: list[Expanded]) -> dict[tuple[str, str | None], str]:
+    """The same verdicts from every finding of each (operation, destination)."""
+    found: dict[tuple[str, str | None], list[Any]] = {}
+    for e in expanded:
+        found.setdefault((e.operation, e.destination), []).append(
+            SimpleNamespace(status=e.status, rule=RULES.get(e.rule)))
+    return {where: operation_verdict(findings) for where, findings in found.items()}
 
 
 def _report(fast: list[Expanded], reference: list[Expanded], limit: int = 5) -> str:
