@@ -17,35 +17,17 @@ from typing import Any
 
 from jinja2.exceptions import UndefinedError
 
+from checker.evaluate_cache import (
+    CacheKeys,
+    SweepParts,
+    identity,
+    names_destination_only,
+    source_only,
+)
 from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet, render
 from checker.scope import MISSING, PlanFacts, Unestablished
-
-#: Variables whose value is the same for every destination a VM is tried against.
-SOURCE_SIDE = frozenset({"vm", "src_host", "src_pool", "settings", "host"})
-#: Facts of a move that are the same for every live move of a VM in the audit.
-OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_seconds",
-                            "cvd_declared", "mcs_declared", "wave_storage_moves_from_pool",
-                            "wave_live_moves_from_pool", "wave_moves_of_vm"})
-
-
-def destination_side(var: str, attr: str | None) -> bool:
-    return var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
-
-
-def names_destination_only(rule: Rule) -> bool:
-    """The rule's messages and command read nothing of the destination but its name: in
-    a sweep, one rendering (with a stand-in name) serves every host it fails for."""
-    return all(not destination_side(var, attr) or (var, attr) == ("dst_host", "name")
-               for var, attr in rule.message_paths)
-
-
-def source_only(rule: Rule) -> bool:
-    """The rule's result and messages cannot depend on which host of its own pool the VM
-    goes to (the destination pool, in a live move, is its own)."""
-    return all(var in SOURCE_SIDE or var == "dst_pool" or (var == "op" and attr in OP_SOURCE_SIDE)
-               for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
 
 
 def grouped(rule: Rule, status: str) -> bool:
@@ -175,16 +157,12 @@ class Outcome:
 
 
 class _Runner:
-    """Evaluates rules on moves, reusing results whose inputs are equal.
-
-    A rule's result depends only on the values its expressions read (the rule's head_paths
-    and assert_paths, found in its syntax tree at load time): two moves, or two items of a
-    loop, that give those the same values get the same status and evidence. Objects count
-    by identity (so deeper reads through them are covered), everything else by value. In
-    the readiness audit that is what makes pair rules cheap: VMs of equal footprint tried
-    against hosts of equal free memory share one evaluation of MEM-001; a disk on a given
-    SR tried against hosts that see the same SRs shares one of LIVE-001. Rules that read
-    nothing of the destination run once per VM for all its destinations.
+    """Evaluates rules on moves, reusing results whose inputs are equal: those whose keys
+    (checker/evaluate_cache.py) are equal. In the readiness audit that is what makes pair
+    rules cheap: VMs of equal footprint tried against hosts of equal free memory share one
+    evaluation of MEM-001; a disk on a given SR tried against hosts that see the same SRs
+    shares one of LIVE-001. Rules that read nothing of the destination run once per VM for
+    all its destinations.
     """
 
     def __init__(self, world: World, rules: RuleSet, plan: Plan, settings: PlanFacts) -> None:
@@ -200,15 +178,9 @@ class _Runner:
         for rule in rules.rules:
             for kind in sorted(rule.kinds):
                 self.applicable[(kind, rule.level)].append(rule)
-        self.object_keys: dict[tuple[Any, str], Any] = {}
+        self.keys = CacheKeys(world, rules)
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
-        #: Each distinct set of sweep destinations (a pool's hosts but one), numbered: VMs
-        #: on the same host share their classes.
-        self.sweeps: dict[tuple[Any, ...], int] = {}
-        self.sweep_classes: dict[tuple[str, int], list[_HostClass]] = {}
-        self.head_reads_host = {rule.id: any(destination_side(var, attr) for var, attr in rule.head_paths)
-                                for rule in rules.rules}
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
 
     # -- one move ---------------------------------------------------------------------
@@ -248,7 +220,6 @@ class _Runner:
                 context = contexts[host.key] = _Context(self, sweep_pair(move, host), make_facts, like)
             return context
 
-        sweep_id = self.sweeps.setdefault(tuple(h.key for h in move.sweep), len(self.sweeps))
         everywhere: list[Finding] = []
         stencils: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
@@ -256,8 +227,8 @@ class _Runner:
             if once:
                 classes = [(move.sweep[0], move.sweep, None, [])]
             else:
-                classes = self.host_classes(rule, move.sweep, sweep_id)
-                vm_parts = self._vm_parts(rule, context_for(move.sweep[0]))
+                classes = self.keys.host_classes(rule, move.sweep)
+                vm_parts = self.keys.vm_parts(rule, context_for(move.sweep[0]))
             for representative, members, class_key, names in classes:
                 if once or vm_parts is None:
                     found = self.outcomes(rule, context_for(representative))
@@ -295,7 +266,7 @@ class _Runner:
             finding.targets = [name]
             finding.settle()
             return finding
-        key = (rule.id, _identity(subject), outcome.status, outcome.unknown)
+        key = (rule.id, identity(subject), outcome.status, outcome.unknown)
         stencil = stencils.get(key)
         if stencil is None:
             stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
@@ -303,96 +274,17 @@ class _Runner:
             stencil.settle()
         return stencil.for_destination(_ANY_HOST.name, name, outcome.evidence)
 
-    def host_classes(self, rule: Rule, hosts: list[Obj], sweep_id: int) -> list[_HostClass]:
-        """The sweep's hosts grouped by the values this rule can read of them (and of the
-        move, which in a live sweep depends on the host only through its free memory and
-        its NIC speed); a rule that reads the host as a whole gets one class per host.
-        Kept per sweep: the VMs of one host share their destinations."""
-        classes = self.sweep_classes.get((rule.id, sweep_id))
-        if classes is not None:
-            return classes
-        paths = [p for p in rule.head_paths + rule.assert_paths if destination_side(*p)]
-        by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
-        for host in hosts:
-            key: list[Any] = []
-            for var, attr in paths:
-                if var == "dst_host" and attr is not None:
-                    key.append(self._object_key(host, attr))
-                elif var == "op" and attr == "dst_free_memory":
-                    key.append(self._object_key(host, "free_memory"))
-                elif var == "op" and attr in {"bandwidth", "bandwidth_source", "estimate_seconds"}:
-                    key.append(self._object_key(host, "management_nic_speed"))
-                else:
-                    key.append(host.key)  # anything else: this host alone
-            entry = by_key.setdefault(tuple(key), (host, []))
-            entry[1].append(host)
-        classes = self.sweep_classes[(rule.id, sweep_id)] = [
-            (rep, members, key, [self.name_of(h) for h in members])
-            for key, (rep, members) in by_key.items()]
-        return classes
-
-    def _vm_parts(self, rule: Rule, context: _Context) -> tuple[Any, Any] | None:
-        """`_vm_part` for the rule's head and for its assertion, or None."""
-        head = self._vm_part(rule, rule.head_paths, context)
-        check = self._vm_part(rule, rule.assert_paths, context)
-        return None if head is None or check is None else (head, check)
-
-    def _vm_part(self, rule: Rule, paths: tuple[tuple[str, str | None], ...],
-                 context: _Context) -> Any:
-        """The values a rule reads that are the same for every move of a sweep (the VM, its
-        source, the pool, settings, the move's fixed facts), or None when the rule reads
-        something of the move this split does not know (then keys are built per move)."""
-        parts: list[Any] = []
-        var = rule.for_each[0] if rule.for_each else None
-        for name, attr in paths:
-            if name == var or name == "dst_host":
-                continue  # the loop item, or the host class
-            if name == "op" and attr not in OP_SOURCE_SIDE:
-                if attr == "estimate_seconds":  # the footprint over the host's bandwidth
-                    parts.append(self._object_key(context.move.vm, "memory_footprint"))
-                elif attr not in {"dst_free_memory", "bandwidth", "bandwidth_source"}:
-                    return None
-                continue
-            part = self._value_key(context.var(name), attr)
-            if part is _UNHASHABLE:
-                return None
-            parts.append(part)
-        return tuple(parts)
-
-    def _item_part(self, rule: Rule, var: str | None, item: Any) -> Any:
-        if var is None:
-            return None
-        if not isinstance(item, Obj):
-            return _UNHASHABLE  # a plan item (disk move, SR demand): not shared
-        return tuple(self._value_key(item, attr) for name, attr in rule.assert_paths if name == var)
-
     def name_of(self, obj: Obj) -> str:
         name = self.names.get(obj.key)
         if name is None:
             name = self.names[obj.key] = obj.name
         return name
 
-    def _value_key(self, value: Any, attr: str | None) -> Any:
-        """What a rule reading `value.attr` (or `value` whole) sees, as part of a cache key:
-        identity for a whole object, the fact's value otherwise; _UNHASHABLE if neither."""
-        if value is None or attr is None:
-            return _identity(value)
-        if isinstance(value, Obj):
-            return self._object_key(value, attr)
-        return _fact_key(value, attr, self.world)
-
-    def _object_key(self, obj: Obj, attr: str) -> Any:
-        memo = (obj.key, attr)
-        part = self.object_keys.get(memo)
-        if part is None:
-            part = self.object_keys[memo] = _fact_key(obj, attr, self.world)
-        return part
-
     def _group(self, rule: Rule, subject: Any, outcome: Outcome, context: _Context,
                names: list[str], once: bool) -> None:
         vm = context.move.vm
         assert vm is not None
-        key = (rule.id, outcome.status, vm.key, _identity(subject))
+        key = (rule.id, outcome.status, vm.key, identity(subject))
         group = self.groups.get(key)
         if group is None:
             group = context.finding(rule, subject, outcome)
@@ -403,19 +295,14 @@ class _Runner:
 
     # -- evaluation with reuse ----------------------------------------------------------
     def outcomes(self, rule: Rule, context: _Context,
-                 parts: tuple[tuple[Any, Any], Any] | None = None) -> list[tuple[Any, Outcome]]:
+                 parts: SweepParts | None = None) -> list[tuple[Any, Outcome]]:
         """(subject, outcome) for each subject of the rule on this move. `parts`, in a sweep:
         ((VM side of the head, VM side of the assertion), host class): the values the rule
         reads, computed once for all the sweep's moves instead of per move."""
         if rule.applies_when is None and rule.for_each is None:
             head: Any = _NO_LOOP
         else:
-            if parts is None:
-                head_key = self._key(rule.id, rule.head_paths, context, None, None)
-            elif self.head_reads_host[rule.id]:
-                head_key = (rule.id, "h", parts[0][0], parts[1])
-            else:  # the same head for every host of the sweep
-                head_key = (rule.id, "h", parts[0][0])
+            head_key = self.keys.head(rule, context, parts)
             head = self.head_cache.get(head_key) if head_key is not None else None
         if head is None:
             head = evaluate_head(rule, context.variables())
@@ -426,12 +313,7 @@ class _Runner:
         out = []
         var = rule.for_each[0] if rule.for_each else None
         for item in head:
-            if parts is None:
-                key = self._key(rule.id, rule.assert_paths, context, var, item)
-            else:
-                item_part = self._item_part(rule, var, item)
-                key = None if item_part is _UNHASHABLE else (
-                    rule.id, "a", parts[0][1], parts[1], item_part)
+            key = self.keys.assertion(rule, context, parts, var, item)
             outcome = self.assert_cache.get(key) if key is not None else None
             if outcome is None:
                 outcome = evaluate_assert(rule, context.variables(), var, item)
@@ -440,26 +322,9 @@ class _Runner:
             out.append((context.subject(rule, item), outcome))
         return out
 
-    def _key(self, rule_id: str, paths: tuple[tuple[str, str | None], ...], context: _Context,
-             loop_var: str | None, item: Any) -> tuple[Any, ...] | None:
-        parts: list[Any] = [rule_id, context.move.kind]
-        objects = context.objects
-        for var, attr in paths:
-            if var == loop_var:
-                value = item
-            elif var == "op":
-                value = context.op
-            else:
-                value = objects.get(var)
-            part = self._value_key(value, attr)
-            if part is _UNHASHABLE:
-                return None
-            parts.append(part)
-        return tuple(parts)
-
     def home_host(self, vm: Obj) -> Any:
-        home = self.home.get(vm.key, _UNHASHABLE)
-        if home is _UNHASHABLE:
+        home = self.home.get(vm.key, _UNSET)
+        if home is _UNSET:
             try:
                 home = self.world.value(vm, "home_host")
             except Missing:
@@ -529,53 +394,7 @@ class _AnyHost:
 
 
 _ANY_HOST = _AnyHost()
-#: (representative host, member hosts, the values the rule reads of them, member names)
-_HostClass = tuple[Obj, list[Obj], Any, list[str]]
-_UNHASHABLE = object()
 _NO_LOOP = [None]  # the one "item" of a rule without for_each
-
-
-def _identity(value: Any) -> Any:
-    return value.key if isinstance(value, Obj) else id(value)
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, Obj):
-        return value.key
-    if isinstance(value, (list, tuple)):
-        items = tuple(_hashable(v) for v in value)
-        return _UNHASHABLE if _UNHASHABLE in items else items
-    if isinstance(value, dict):
-        return _hashable(sorted(value.items()))
-    if isinstance(value, PlanFacts):
-        return _UNHASHABLE
-    try:
-        hash(value)
-    except TypeError:
-        return _UNHASHABLE
-    return value
-
-
-def _fact_key(owner: Any, attr: str, world: World) -> Any:
-    """The value a rule would read as `owner.attr`, in hashable form, for the cache key.
-
-    A missing fact keys by its owner too: a plan fact built from it (the estimate from the
-    footprint, the destination's free memory) is unknown with a reason naming the object,
-    so objects missing the same field for the same reason do not share a result."""
-    if isinstance(owner, Obj):
-        try:
-            return (attr, _hashable(world.value(owner, attr)))
-        except Missing as exc:
-            return (attr, "missing", owner.key, exc.reason)
-        except KeyError:
-            return _UNHASHABLE
-    if isinstance(owner, PlanFacts):
-        value = owner.get(attr)
-        if isinstance(value, Unestablished):
-            return (attr, "missing", value.reason)
-        part = _hashable(value)
-        return part if part is _UNHASHABLE else (attr, part)
-    return _UNHASHABLE
 
 
 def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:

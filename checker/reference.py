@@ -25,7 +25,6 @@ from checker.evaluate import (
     Finding,
     Operation,
     Outcome,
-    destination_side,
     evaluate_assert,
     evaluate_head,
     grouped,
@@ -34,6 +33,7 @@ from checker.evaluate import (
     sweep_pair,
     walk,
 )
+from checker.evaluate_cache import destination_side
 from checker.facts import Obj, World, evidence_value
 from checker.plan import Move, Plan
 from checker.policy import Rule, RuleSet

@@ -241,15 +241,15 @@ def test_synthetic_pools(synthetic, mode, tmp_path):
 def test_a_cache_key_that_ignores_the_vm_is_caught(monkeypatch, tmp_path):
     """The comparison can fail: with missing facts keyed by their reason alone (the LIM-009
     bug), state2's sweeps share one VM's unknown estimate, and the report shows where."""
-    import checker.evaluate
+    import checker.evaluate_cache
 
-    keyed = checker.evaluate._fact_key
+    keyed = checker.evaluate_cache._fact_key
 
     def without_owner(owner: Any, attr: str, world: World) -> Any:
         key = keyed(owner, attr, world)
         return (attr, "missing", key[3]) if isinstance(owner, Obj) and len(key) == 4 else key
 
-    monkeypatch.setattr(checker.evaluate, "_fact_key", without_owner)
+    monkeypatch.setattr(checker.evaluate_cache, "_fact_key", without_owner)
     with pytest.raises(pytest.fail.Exception) as failed:
         assert_same(real("xenadmin/state2.xml"), None, tmp_path)
     report = str(failed.value)
