@@ -220,6 +220,7 @@ class _Runner:
                 context = contexts[host.key] = _Context(self, sweep_pair(move, host), make_facts, like)
             return context
 
+        sweep_id = self.keys.sweep_id(move.sweep)
         everywhere: list[Finding] = []
         stencils: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
@@ -227,7 +228,7 @@ class _Runner:
             if once:
                 classes = [(move.sweep[0], move.sweep, None, [])]
             else:
-                classes = self.keys.host_classes(rule, move.sweep)
+                classes = self.keys.host_classes(rule, move.sweep, sweep_id)
                 vm_parts = self.keys.vm_parts(rule, context_for(move.sweep[0]))
             for representative, members, class_key, names in classes:
                 if once or vm_parts is None:

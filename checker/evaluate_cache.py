@@ -122,12 +122,15 @@ class CacheKeys:
         return tuple(parts)
 
     # -- a sweep's parts ----------------------------------------------------------------
-    def host_classes(self, rule: Rule, hosts: list[Obj]) -> list[HostClass]:
+    def sweep_id(self, hosts: list[Obj]) -> int:
+        """The number of this set of destinations, for `host_classes`."""
+        return self.sweeps.setdefault(tuple(h.key for h in hosts), len(self.sweeps))
+
+    def host_classes(self, rule: Rule, hosts: list[Obj], sweep_id: int) -> list[HostClass]:
         """The sweep's hosts grouped by the values this rule can read of them (and of the
         move, which in a live sweep depends on the host only through its free memory and
         its NIC speed); a rule that reads the host as a whole gets one class per host.
-        Kept per set of destinations: the VMs of one host share them."""
-        sweep_id = self.sweeps.setdefault(tuple(h.key for h in hosts), len(self.sweeps))
+        Kept per set of destinations (`sweep_id`): the VMs of one host share them."""
         classes = self.sweep_classes.get((rule.id, sweep_id))
         if classes is not None:
             return classes
