@@ -4,7 +4,7 @@ reuses across destinations must give exactly what evaluating each destination wo
 from __future__ import annotations
 
 import pytest
-from conftest import add_host, derived, real_inventory
+from conftest import add_host, by_name, derived, real_inventory
 
 import checker.evaluate
 from checker.check import CheckOptions, run_check
@@ -66,3 +66,21 @@ def test_an_unknown_estimate_names_its_own_vm_in_every_sweep():
     for vm, messages in named.items():
         assert messages == [f"Could not be decided: op.estimate_seconds: VM '{vm}' memory_footprint: "
                             "VM.memory_overhead is not in the inventory (older XenServer?)"]
+
+
+def h2_and_h3_without_metrics(objects):
+    """ch82-h3 made like ch82-h2, then both hosts' host.metrics dangle alike: their free
+    memory is unknown for the same reason, and MEM-001 must say which host's."""
+    add_host(objects, "ch82-h2", "ch82-h3")
+    for name in ("ch82-h2", "ch82-h3"):
+        by_name(objects, "host", name)["metrics"] = "OpaqueRef:gone"
+
+
+def test_an_unknown_free_memory_names_its_own_host(tmp_path):
+    path = derived(tmp_path, h2_and_h3_without_metrics)
+    findings = run_check(CheckOptions([path], only=["MEM-001"]))["findings"]
+    unknown = {(f["subject"]["name"], *f["targets"]): f["message"] for f in findings
+               if f["status"] == "unknown" and f["subject"]["name"] == "web-01" and "targets" in f}
+    assert sorted(unknown) == [("web-01", "ch82-h2"), ("web-01", "ch82-h3")]
+    for (_, host), message in unknown.items():
+        assert f"host '{host}' free_memory" in message, message

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DR, REAL_POOLS, Objects, add_host, by_name, derived, drop_h2_metrics, real_inventory
+from conftest import DR, REAL_POOLS, Objects, add_host, by_name, derived, real_inventory
 
 from checker.dump import import_file
 from checker.evaluate import Evaluation, evaluate
@@ -185,11 +185,13 @@ def test_samples_demo_plan(tmp_path):
 
 
 def sample_with_more_hosts(objects: Objects) -> None:
-    """prod-ch82 with ch82-h3 and ch82-h4 made like ch82-h2, whose metrics then dangle (its
-    free memory unknown), and ch82-h4 shrunk to 20 GiB free: four host classes for MEM-001."""
+    """prod-ch82 with ch82-h3 and ch82-h4 made like ch82-h2; ch82-h2's and ch82-h3's metrics
+    then dangle alike (free memory unknown for the same reason), and ch82-h4 is shrunk to
+    20 GiB free: three host classes for MEM-001, one of them two hosts missing a value."""
     add_host(objects, "ch82-h2", "ch82-h3")
     add_host(objects, "ch82-h2", "ch82-h4")
-    drop_h2_metrics(objects)
+    for name in ("ch82-h2", "ch82-h3"):
+        by_name(objects, "host", name)["metrics"] = "OpaqueRef:gone"
     host = by_name(objects, "host", "ch82-h4")
     objects["host_metrics"][host["metrics"]]["memory_total"] = str(int(host["memory_overhead"]) + 20 * 2**30)
 
