@@ -19,8 +19,10 @@ from jinja2.exceptions import UndefinedError
 
 from checker.evaluate_cache import (
     CacheKeys,
+    HostClass,
     SweepParts,
     identity,
+    message_shared_by,
     names_destination_only,
     source_only,
 )
@@ -182,6 +184,7 @@ class _Runner:
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
+        self.message_shared_by = {rule.id: message_shared_by(rule) for rule in rules.rules}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -238,8 +241,8 @@ class _Runner:
                                           (vm_parts, class_key))
                 for subject, outcome in found:
                     if grouped(rule, outcome.status):
-                        self._group(rule, subject, outcome, context_for(representative),
-                                    names, once)
+                        self._group(rule, subject, outcome, context_for, (representative, members,
+                                    class_key, names), once)
                     elif once:
                         finding = context_for(representative).finding(rule, subject, outcome)
                         finding.all_targets = True
@@ -281,11 +284,25 @@ class _Runner:
             name = self.names[obj.key] = obj.name
         return name
 
-    def _group(self, rule: Rule, subject: Any, outcome: Outcome, context: _Context,
-               names: list[str], once: bool) -> None:
-        vm = context.move.vm
+    def _group(self, rule: Rule, subject: Any, outcome: Outcome, context_for: Any,
+               host_class: HostClass, once: bool) -> None:
+        """Add a class of hosts to the (rule, VM, subject) group of this status. Advice (an
+        info rule's fail) shows its message: hosts whose messages may differ (by class, or
+        by host: `message_shared_by`) are kept in groups of their own."""
+        representative, members, class_key, names = host_class
+        vm = context_for(representative).move.vm
         assert vm is not None
         key = (rule.id, outcome.status, vm.key, identity(subject))
+        shared_by = "sweep" if once or outcome.status != "fail" else self.message_shared_by[rule.id]
+        if shared_by == "host":
+            for host, name in zip(members, names, strict=True):
+                self._add_to_group((*key, host.key), rule, subject, outcome, context_for(host), [name])
+            return
+        key = (*key, class_key) if shared_by == "class" else key
+        self._add_to_group(key, rule, subject, outcome, context_for(representative), names, once)
+
+    def _add_to_group(self, key: tuple[Any, ...], rule: Rule, subject: Any, outcome: Outcome,
+                      context: _Context, names: list[str], once: bool = False) -> None:
         group = self.groups.get(key)
         if group is None:
             group = context.finding(rule, subject, outcome)

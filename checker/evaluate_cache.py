@@ -14,7 +14,8 @@ The audit's sweeps (one VM live to every other host of its pool) rest on four cl
 - `vm_parts`: what a rule reads of the VM's side is keyed once per sweep, joined with the
   host class (the destination's part) for each host;
 - `names_destination_only`: a message that reads only the destination's name is rendered
-  once, with a stand-in name.
+  once, with a stand-in name; `message_shared_by`: advice grouped over several hosts
+  shows one rendering.
 
 Each claim is checked by tests/test_reference.py against checker/reference.py, which
 evaluates every (operation, destination, rule, subject) on its own and shares none of it.
@@ -58,6 +59,16 @@ def names_destination_only(rule: Rule) -> bool:
     a sweep, one rendering (with a stand-in name) serves every host it fails for."""
     return all(not destination_side(var, attr) or (var, attr) == ("dst_host", "name")
                for var, attr in rule.message_paths)
+
+
+def message_shared_by(rule: Rule) -> str:
+    """Which destinations of a sweep one rendering of the rule's messages may stand for:
+    "sweep" when they read nothing of the destination, "class" when what they read of it
+    is among what the rule's result reads (so equal in a host class), else "host"."""
+    shown = {p for p in rule.message_paths if destination_side(*p)}
+    if not shown:
+        return "sweep"
+    return "class" if shown <= set(rule.head_paths + rule.assert_paths) else "host"
 
 
 def source_only(rule: Rule) -> bool:

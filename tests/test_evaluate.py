@@ -52,6 +52,10 @@ def test_which_rules_may_share_a_rendering():
     assert checker.evaluate.names_destination_only(rules["LIVE-001"])
     assert not checker.evaluate.names_destination_only(rules["LIVE-003"])
     assert not checker.evaluate.names_destination_only(rules["MEM-001"])  # its free memory
+    # Advice grouped over hosts: LIM-008 reads nothing of the destination; LIVE-004 reads
+    # the bandwidth its assertion reads (equal in a host class); LIVE-001 the host's name.
+    shared_by = checker.evaluate.message_shared_by
+    assert [shared_by(rules[r]) for r in ("LIM-008", "LIVE-004", "LIVE-001")] == ["sweep", "class", "host"]
 
 
 def test_an_unknown_estimate_names_its_own_vm_in_every_sweep():
@@ -84,3 +88,25 @@ def test_an_unknown_free_memory_names_its_own_host(tmp_path):
     assert sorted(unknown) == [("web-01", "ch82-h2"), ("web-01", "ch82-h3")]
     for (_, host), message in unknown.items():
         assert f"host '{host}' free_memory" in message, message
+
+
+def slower_nics(objects):
+    """ch82-h3 and ch82-h4 made like ch82-h2, their management NICs at 1 Gbit/s and
+    100 Mbit/s (PIF_metrics.speed): LIVE-004 advises on both, each at its own bandwidth."""
+    for name, mbits in (("ch82-h3", "1000"), ("ch82-h4", "100")):
+        add_host(objects, "ch82-h2", name)
+        pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", name)["PIFs"]]
+        management = next(pif for pif in pifs if pif["management"])
+        objects["PIF_metrics"][management["metrics"]]["speed"] = mbits
+
+
+def test_advice_for_several_hosts_shows_each_ones_bandwidth(tmp_path):
+    findings = run_check(CheckOptions([derived(tmp_path, slower_nics)], only=["LIVE-004"]))["findings"]
+    advice = {tuple(f["targets"]): f["message"] for f in findings
+              if f["subject"]["name"] == "web-01" and f["status"] == "fail" and "targets" in f}
+    assert advice == {
+        ("ch82-h3",): "VM 'web-01': migration bandwidth 1 Gbit/s (management NIC of the destination), "
+                      "below 10 Gbit/s or unknown; compression is off in pool 'prod-ch82'",
+        ("ch82-h4",): "VM 'web-01': migration bandwidth 100 Mbit/s (management NIC of the destination), "
+                      "below 10 Gbit/s or unknown; compression is off in pool 'prod-ch82'",
+    }

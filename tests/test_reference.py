@@ -187,11 +187,17 @@ def test_samples_demo_plan(tmp_path):
 def sample_with_more_hosts(objects: Objects) -> None:
     """prod-ch82 with ch82-h3 and ch82-h4 made like ch82-h2; ch82-h2's and ch82-h3's metrics
     then dangle alike (free memory unknown for the same reason), and ch82-h4 is shrunk to
-    20 GiB free: three host classes for MEM-001, one of them two hosts missing a value."""
+    20 GiB free: three host classes for MEM-001, one of them two hosts missing a value.
+    The management NICs of ch82-h3 and ch82-h4 run at 1 Gbit/s and 100 Mbit/s: LIVE-004's
+    advice (below 10 Gbit/s) holds for both, each with its own bandwidth."""
     add_host(objects, "ch82-h2", "ch82-h3")
     add_host(objects, "ch82-h2", "ch82-h4")
     for name in ("ch82-h2", "ch82-h3"):
         by_name(objects, "host", name)["metrics"] = "OpaqueRef:gone"
+    for name, mbits in (("ch82-h3", "1000"), ("ch82-h4", "100")):
+        pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", name)["PIFs"]]
+        management = next(pif for pif in pifs if pif["management"])
+        objects["PIF_metrics"][management["metrics"]]["speed"] = mbits
     host = by_name(objects, "host", "ch82-h4")
     objects["host_metrics"][host["metrics"]]["memory_total"] = str(int(host["memory_overhead"]) + 20 * 2**30)
 
