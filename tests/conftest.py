@@ -118,6 +118,14 @@ def nomigrate(objects: Objects) -> None:
     objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
 
 
+def management_nic_at(objects: Objects, host: str, mbits: int) -> None:
+    """`host`'s management NIC runs at `mbits` Mbit/s (the PIF_metrics.speed that
+    host.management_nic_speed reads, and so a live move's bandwidth)."""
+    pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", host)["PIFs"]]
+    management = next(pif for pif in pifs if pif["management"])
+    objects["PIF_metrics"][management["metrics"]]["speed"] = str(mbits)
+
+
 def add_host(objects: Objects, like: str, name: str) -> None:
     """A new host made like `like`: its metrics, its PIFs (so the same networks) and its
     PBDs of shared SRs, under a new name, with no VMs (the sample pools have two hosts)."""

@@ -4,7 +4,7 @@ reuses across destinations must give exactly what evaluating each destination wo
 from __future__ import annotations
 
 import pytest
-from conftest import add_host, by_name, derived, real_inventory
+from conftest import add_host, by_name, derived, management_nic_at, real_inventory
 
 import checker.evaluate
 from checker.check import CheckOptions, run_check
@@ -93,11 +93,9 @@ def test_an_unknown_free_memory_names_its_own_host(tmp_path):
 def slower_nics(objects):
     """ch82-h3 and ch82-h4 made like ch82-h2, their management NICs at 1 Gbit/s and
     100 Mbit/s (PIF_metrics.speed): LIVE-004 advises on both, each at its own bandwidth."""
-    for name, mbits in (("ch82-h3", "1000"), ("ch82-h4", "100")):
+    for name, mbits in (("ch82-h3", 1000), ("ch82-h4", 100)):
         add_host(objects, "ch82-h2", name)
-        pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", name)["PIFs"]]
-        management = next(pif for pif in pifs if pif["management"])
-        objects["PIF_metrics"][management["metrics"]]["speed"] = mbits
+        management_nic_at(objects, name, mbits)
 
 
 def test_advice_for_several_hosts_shows_each_ones_bandwidth(tmp_path):

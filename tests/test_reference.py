@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DR, REAL_POOLS, Objects, add_host, by_name, derived, real_inventory
+from conftest import DR, REAL_POOLS, Objects, add_host, by_name, derived, management_nic_at, real_inventory
 
 from checker.dump import import_file
 from checker.evaluate import Evaluation, evaluate
@@ -194,10 +194,8 @@ def sample_with_more_hosts(objects: Objects) -> None:
     add_host(objects, "ch82-h2", "ch82-h4")
     for name in ("ch82-h2", "ch82-h3"):
         by_name(objects, "host", name)["metrics"] = "OpaqueRef:gone"
-    for name, mbits in (("ch82-h3", "1000"), ("ch82-h4", "100")):
-        pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", name)["PIFs"]]
-        management = next(pif for pif in pifs if pif["management"])
-        objects["PIF_metrics"][management["metrics"]]["speed"] = mbits
+    for name, mbits in (("ch82-h3", 1000), ("ch82-h4", 100)):
+        management_nic_at(objects, name, mbits)
     host = by_name(objects, "host", "ch82-h4")
     objects["host_metrics"][host["metrics"]]["memory_total"] = str(int(host["memory_overhead"]) + 20 * 2**30)
 
