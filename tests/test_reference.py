@@ -3,13 +3,14 @@ evaluator (checker/reference.py) on every pool the tests know, audit and plans.
 
 The two must give the same findings, one per (operation, destination, rule, subject):
 same status, subject, messages (every language), evidence, command and destination; and
-so the same verdict for each operation and destination. The
-fast path's sharing (caches keyed by what a rule reads, host classes, one rendering for
-many hosts, grouped passes) may change how much work is done, never what is found.
+so the same verdict for each operation and destination. The fast path's sharing (caches
+keyed by what a rule reads, host classes, one rendering for many hosts, grouped passes)
+may change how much work is done, never what is found.
 
-The one difference the comparison allows is deliberate: the audit shows a pass (or not
-applicable) by its rule's title, since one grouped pass stands for many hosts
-(reference._expand applies it to both sides).
+Two differences are deliberate, and reference._expand applies them to both sides: the
+audit shows a pass (or not applicable) by its rule's title, and a finding grouped over
+several hosts (a pass, advice) carries one host's evidence about the destination
+(results/1 has no `evidence_by_target`), so those values are not compared.
 """
 
 from __future__ import annotations
