@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from checker.evaluate import (
@@ -52,6 +52,9 @@ class Expanded:
     messages: tuple[tuple[str, str], ...]
     evidence: str
     command: str | None
+    #: The whole evidence, where it is known to be this destination's own (not compared
+    #: with the rest: a grouped finding's is its first destination's, None on the others).
+    own_evidence: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"{self.operation}@{self.destination}" if self.destination else self.operation
@@ -83,7 +86,7 @@ def evaluate_reference(world: World, rules: RuleSet, plan: Plan) -> list[Expande
         return operation
 
     audit = plan.audit
-    return sorted(_expand(f, f.targets[0] if f.targets else None, audit)
+    return sorted(_expand(f, f.targets[0] if f.targets else None, audit, True)
                   for op in walk(world, plan, run, sweep) for f in op.findings)
 
 
@@ -120,23 +123,30 @@ def expand(evaluation: Evaluation) -> list[Expanded]:
     hosts = {op.move.id: list(op.destinations) for op in evaluation.operations
              if op.destinations is not None}
     findings = [f for op in evaluation.operations for f in op.findings] + evaluation.groups
-    return sorted(_expand(f, target, audit) for f in findings
-                  for target in (hosts[f.operation] if f.all_targets else f.targets) or [None])
+    return sorted(_expand(f, target, audit, i == 0) for f in findings
+                  for i, target in enumerate((hosts[f.operation] if f.all_targets else f.targets)
+                                             or [None]))
 
 
-def _expand(f: Finding, destination: str | None, audit: bool) -> Expanded:
+def _expand(f: Finding, destination: str | None, audit: bool, own: bool) -> Expanded:
     """A finding as shown, with the two deliberate differences of grouping made explicit.
     One grouped finding of a sweep stands for many hosts: the audit shows a pass (or not
     applicable) by its rule's title, whatever its message (results.build_results), and
     its evidence is that of one of them (results/1 has no `evidence_by_target`): what it
-    reads of the destination is shown as PER_DESTINATION on both sides."""
+    reads of the destination is shown as PER_DESTINATION on both sides, and its whole
+    evidence kept (`own`) for its first destination, the one it was evaluated for."""
     shown = f.rule.title if audit and f.status in {"pass", "not_applicable"} else f.messages
     per_destination = destination is not None and grouped(f.rule, f.status)
-    evidence = json.dumps({k: PER_DESTINATION if per_destination and _of_destination(k)
-                           else evidence_value(v) for k, v in f.evidence.items()},
-                          sort_keys=True, ensure_ascii=False, default=str)
+    whole = {k: evidence_value(v) for k, v in f.evidence.items()}
+    shared = {k: PER_DESTINATION if per_destination and _of_destination(k) else v
+              for k, v in whole.items()}
     return Expanded(f.operation, destination, f.rule.id, _subject(f.subject), f.status,
-                    tuple(sorted(shown.items())), evidence, f.command)
+                    tuple(sorted(shown.items())), _json(shared), f.command,
+                    _json(whole) if own or not per_destination else None)
+
+
+def _json(evidence: dict[str, Any]) -> str:
+    return json.dumps(evidence, sort_keys=True, ensure_ascii=False, default=str)
 
 
 #: A grouped finding's evidence about the destination: one host's, standing for all.

@@ -10,7 +10,7 @@ may change how much work is done, never what is found.
 Two differences are deliberate, and reference._expand applies them to both sides: the
 audit shows a pass (or not applicable) by its rule's title, and a finding grouped over
 several hosts (a pass, advice) carries one host's evidence about the destination
-(results/1 has no `evidence_by_target`), so those values are not compared.
+(results/1 has no `evidence_by_target`), so those values are compared for that host only.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def assert_same(pools: Pools, plan_text: str | None, tmp_path: Path) -> None:
     assert fast, "nothing was evaluated"
     if fast != reference:
         pytest.fail(_report(fast, reference), pytrace=False)
+    for mine, theirs in zip(fast, reference, strict=True):  # grouped: its first host's
+        assert mine.own_evidence in {None, theirs.own_evidence}, (
+            f"{mine}\n  its own: {mine.own_evidence}\nreference: {theirs.own_evidence}")
     assert _verdicts(evaluation) == _verdicts_of(reference)
 
 
