@@ -11,41 +11,32 @@ what keeps the work proportional to VMs + hosts rather than VMs × hosts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2.exceptions import UndefinedError
 
+from checker.evaluate_cache import (
+    CacheKeys,
+    HostClass,
+    SweepParts,
+    identity,
+    message_shared_by,
+    names_destination_only,
+    source_only,
+)
 from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.facts.gpu import vgpu_placement
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet, render
 from checker.scope import MISSING, PlanFacts, Unestablished
 
-#: Variables whose value is the same for every destination a VM is tried against.
-SOURCE_SIDE = frozenset({"vm", "src_host", "src_pool", "settings", "host"})
-#: Facts of a move that are the same for every live move of a VM in the audit.
-OP_SOURCE_SIDE = frozenset({"kind", "wave", "compress", "cross_pool", "window_seconds",
-                            "cvd_declared", "mcs_declared", "wave_storage_moves_from_pool",
-                            "wave_live_moves_from_pool", "wave_moves_of_vm"})
 
-
-def _destination_side(var: str, attr: str | None) -> bool:
-    return var == "dst_host" or (var == "op" and attr not in OP_SOURCE_SIDE)
-
-
-def names_destination_only(rule: Rule) -> bool:
-    """The rule's messages and command read nothing of the destination but its name: in
-    a sweep, one rendering (with a stand-in name) serves every host it fails for."""
-    return all(not _destination_side(var, attr) or (var, attr) == ("dst_host", "name")
-               for var, attr in rule.message_paths)
-
-
-def source_only(rule: Rule) -> bool:
-    """The rule's result and messages cannot depend on which host of its own pool the VM
-    goes to (the destination pool, in a live move, is its own)."""
-    return all(var in SOURCE_SIDE or var == "dst_pool" or (var == "op" and attr in OP_SOURCE_SIDE)
-               for var, attr in rule.all_paths if var != (rule.for_each or ("",))[0])
+def grouped(rule: Rule, status: str) -> bool:
+    """A sweep's finding with this status is grouped over the destinations it holds for
+    (passes, not applicable, an info rule's advice); failures and unknowns are not."""
+    return status in {"pass", "not_applicable"} or (status == "fail" and rule.severity == "info")
 
 
 _UNSET = object()
@@ -161,7 +152,7 @@ class _Ledger:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """A rule's result for one subject, independent of which move produced it."""
 
     status: str
@@ -170,16 +161,12 @@ class _Outcome:
 
 
 class _Runner:
-    """Evaluates rules on moves, reusing results whose inputs are equal.
-
-    A rule's result depends only on the values its expressions read (the rule's head_paths
-    and assert_paths, found in its syntax tree at load time): two moves, or two items of a
-    loop, that give those the same values get the same status and evidence. Objects count
-    by identity (so deeper reads through them are covered), everything else by value. In
-    the readiness audit that is what makes pair rules cheap: VMs of equal footprint tried
-    against hosts of equal free memory share one evaluation of MEM-001; a disk on a given
-    SR tried against hosts that see the same SRs shares one of LIVE-001. Rules that read
-    nothing of the destination run once per VM for all its destinations.
+    """Evaluates rules on moves, reusing results whose inputs are equal: those whose keys
+    (checker/evaluate_cache.py) are equal. In the readiness audit that is what makes pair
+    rules cheap: VMs of equal footprint tried against hosts of equal free memory share one
+    evaluation of MEM-001; a disk on a given SR tried against hosts that see the same SRs
+    shares one of LIVE-001. Rules that read nothing of the destination run once per VM for
+    all its destinations.
     """
 
     def __init__(self, world: World, rules: RuleSet, plan: Plan, settings: PlanFacts) -> None:
@@ -188,23 +175,19 @@ class _Runner:
         self.plan = plan
         self.settings = settings
         self.head_cache: dict[tuple[Any, ...], Any] = {}
-        self.assert_cache: dict[tuple[Any, ...], _Outcome] = {}
+        self.assert_cache: dict[tuple[Any, ...], Outcome] = {}
         self.groups: dict[tuple[Any, ...], Finding] = {}
         self.source_only = {rule.id: source_only(rule) for rule in rules.rules}
         self.applicable: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in rules.rules:
             for kind in sorted(rule.kinds):
                 self.applicable[(kind, rule.level)].append(rule)
-        self.object_keys: dict[tuple[Any, str], Any] = {}
+        self.keys = CacheKeys(world, rules)
         self.home: dict[Any, Any] = {}
         self.names: dict[Any, str] = {}
-        #: Each distinct set of sweep destinations (a pool's hosts but one), numbered: VMs
-        #: on the same host share their classes.
-        self.sweeps: dict[tuple[Any, ...], int] = {}
-        self.sweep_classes: dict[tuple[str, int], list[_HostClass]] = {}
-        self.head_reads_host = {rule.id: any(_destination_side(var, attr) for var, attr in rule.head_paths)
-                                for rule in rules.rules}
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
+        self.message_shared_by = {rule.id: message_shared_by(rule) for rule in rules.rules}
+        self.boot_checks = boot_checks(rules)
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -218,6 +201,12 @@ class _Runner:
         estimate = op.get("estimate_seconds")
         operation.estimate_seconds = estimate if isinstance(estimate, int) else None
         return operation
+
+    def refuses(self, probe: Move, op: PlanFacts) -> str | None:
+        """An evacuation target's boot checks on one VM, from the caches (RunProbe)."""
+        context = _Context(self, probe, op)
+        return worst_of(outcome.status for rule in self.boot_checks
+                        for _, outcome in self.outcomes(rule, context))
 
     # -- the audit: one VM against every other host of its pool -------------------------
     def sweep(self, move: Move, make_facts: Any) -> Operation:
@@ -239,13 +228,11 @@ class _Runner:
         def context_for(host: Obj) -> _Context:
             context = contexts.get(host.key)
             if context is None:
-                pair = Move(move.id, "live", move.wave, vm=vm, dst_pool=move.dst_pool,
-                            dst_host=host, audit=True)
                 like = next(iter(contexts.values()), None)  # the same VM and source
-                context = contexts[host.key] = _Context(self, pair, make_facts, like)
+                context = contexts[host.key] = _Context(self, sweep_pair(move, host), make_facts, like)
             return context
 
-        sweep_id = self.sweeps.setdefault(tuple(h.key for h in move.sweep), len(self.sweeps))
+        sweep_id = self.keys.sweep_id(move.sweep)
         everywhere: list[Finding] = []
         stencils: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
@@ -253,8 +240,8 @@ class _Runner:
             if once:
                 classes = [(move.sweep[0], move.sweep, None, [])]
             else:
-                classes = self.host_classes(rule, move.sweep, sweep_id)
-                vm_parts = self._vm_parts(rule, context_for(move.sweep[0]))
+                classes = self.keys.host_classes(rule, move.sweep, sweep_id)
+                vm_parts = self.keys.vm_parts(rule, context_for(move.sweep[0]))
             for representative, members, class_key, names in classes:
                 if once or vm_parts is None:
                     found = self.outcomes(rule, context_for(representative))
@@ -262,10 +249,9 @@ class _Runner:
                     found = self.outcomes(rule, context_for(representative),
                                           (vm_parts, class_key))
                 for subject, outcome in found:
-                    if outcome.status in {"pass", "not_applicable"} or (
-                            outcome.status == "fail" and rule.severity == "info"):
-                        self._group(rule, subject, outcome, context_for(representative),
-                                    names, once)
+                    if grouped(rule, outcome.status):
+                        self._group(rule, subject, outcome, context_for, (representative, members,
+                                    class_key, names), once)
                     elif once:
                         finding = context_for(representative).finding(rule, subject, outcome)
                         finding.all_targets = True
@@ -281,7 +267,7 @@ class _Runner:
             problems += everywhere
         return operation
 
-    def _destination_finding(self, rule: Rule, subject: Any, outcome: _Outcome, host: Obj,
+    def _destination_finding(self, rule: Rule, subject: Any, outcome: Outcome, host: Obj,
                              context_for: Any, stencils: dict[tuple[Any, ...], Finding]) -> Finding:
         """A sweep's failure on one destination, its messages rendered now (so the move's
         context can go). A VM with a local disk fails LIVE-001 on every other host: when the
@@ -293,7 +279,7 @@ class _Runner:
             finding.targets = [name]
             finding.settle()
             return finding
-        key = (rule.id, _identity(subject), outcome.status, outcome.unknown)
+        key = (rule.id, identity(subject), outcome.status, outcome.unknown)
         stencil = stencils.get(key)
         if stencil is None:
             stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
@@ -301,96 +287,31 @@ class _Runner:
             stencil.settle()
         return stencil.for_destination(_ANY_HOST.name, name, outcome.evidence)
 
-    def host_classes(self, rule: Rule, hosts: list[Obj], sweep_id: int) -> list[_HostClass]:
-        """The sweep's hosts grouped by the values this rule can read of them (and of the
-        move, which in a live sweep depends on the host only through its free memory and
-        its NIC speed); a rule that reads the host as a whole gets one class per host.
-        Kept per sweep: the VMs of one host share their destinations."""
-        classes = self.sweep_classes.get((rule.id, sweep_id))
-        if classes is not None:
-            return classes
-        paths = [p for p in rule.head_paths + rule.assert_paths if _destination_side(*p)]
-        by_key: dict[tuple[Any, ...], tuple[Obj, list[Obj]]] = {}
-        for host in hosts:
-            key: list[Any] = []
-            for var, attr in paths:
-                if var == "dst_host" and attr is not None:
-                    key.append(self._object_key(host, attr))
-                elif var == "op" and attr == "dst_free_memory":
-                    key.append(self._object_key(host, "free_memory"))
-                elif var == "op" and attr in {"bandwidth", "bandwidth_source", "estimate_seconds"}:
-                    key.append(self._object_key(host, "management_nic_speed"))
-                else:
-                    key.append(host.key)  # anything else: this host alone
-            entry = by_key.setdefault(tuple(key), (host, []))
-            entry[1].append(host)
-        classes = self.sweep_classes[(rule.id, sweep_id)] = [
-            (rep, members, key, [self.name_of(h) for h in members])
-            for key, (rep, members) in by_key.items()]
-        return classes
-
-    def _vm_parts(self, rule: Rule, context: _Context) -> tuple[Any, Any] | None:
-        """`_vm_part` for the rule's head and for its assertion, or None."""
-        head = self._vm_part(rule, rule.head_paths, context)
-        check = self._vm_part(rule, rule.assert_paths, context)
-        return None if head is None or check is None else (head, check)
-
-    def _vm_part(self, rule: Rule, paths: tuple[tuple[str, str | None], ...],
-                 context: _Context) -> Any:
-        """The values a rule reads that are the same for every move of a sweep (the VM, its
-        source, the pool, settings, the move's fixed facts), or None when the rule reads
-        something of the move this split does not know (then keys are built per move)."""
-        parts: list[Any] = []
-        var = rule.for_each[0] if rule.for_each else None
-        for name, attr in paths:
-            if name == var or name == "dst_host":
-                continue  # the loop item, or the host class
-            if name == "op" and attr not in OP_SOURCE_SIDE:
-                if attr == "estimate_seconds":  # the footprint over the host's bandwidth
-                    parts.append(self._object_key(context.move.vm, "memory_footprint"))
-                elif attr not in {"dst_free_memory", "bandwidth", "bandwidth_source"}:
-                    return None
-                continue
-            part = self._value_key(context.var(name), attr)
-            if part is _UNHASHABLE:
-                return None
-            parts.append(part)
-        return tuple(parts)
-
-    def _item_part(self, rule: Rule, var: str | None, item: Any) -> Any:
-        if var is None:
-            return None
-        if not isinstance(item, Obj):
-            return _UNHASHABLE  # a plan item (disk move, SR demand): not shared
-        return tuple(self._value_key(item, attr) for name, attr in rule.assert_paths if name == var)
-
     def name_of(self, obj: Obj) -> str:
         name = self.names.get(obj.key)
         if name is None:
             name = self.names[obj.key] = obj.name
         return name
 
-    def _value_key(self, value: Any, attr: str | None) -> Any:
-        """What a rule reading `value.attr` (or `value` whole) sees, as part of a cache key:
-        identity for a whole object, the fact's value otherwise; _UNHASHABLE if neither."""
-        if value is None or attr is None:
-            return _identity(value)
-        if isinstance(value, Obj):
-            return self._object_key(value, attr)
-        return _fact_key(value, attr, self.world)
-
-    def _object_key(self, obj: Obj, attr: str) -> Any:
-        memo = (obj.key, attr)
-        part = self.object_keys.get(memo)
-        if part is None:
-            part = self.object_keys[memo] = _fact_key(obj, attr, self.world)
-        return part
-
-    def _group(self, rule: Rule, subject: Any, outcome: _Outcome, context: _Context,
-               names: list[str], once: bool) -> None:
-        vm = context.move.vm
+    def _group(self, rule: Rule, subject: Any, outcome: Outcome, context_for: Any,
+               host_class: HostClass, once: bool) -> None:
+        """Add a class of hosts to the (rule, VM, subject) group of this status. Advice (an
+        info rule's fail) shows its message: hosts whose messages may differ (by class, or
+        by host: `message_shared_by`) are kept in groups of their own."""
+        representative, members, class_key, names = host_class
+        vm = context_for(representative).move.vm
         assert vm is not None
-        key = (rule.id, outcome.status, vm.key, _identity(subject))
+        key = (rule.id, outcome.status, vm.key, identity(subject))
+        shared_by = "sweep" if once or outcome.status != "fail" else self.message_shared_by[rule.id]
+        if shared_by == "host":
+            for host, name in zip(members, names, strict=True):
+                self._add_to_group((*key, host.key), rule, subject, outcome, context_for(host), [name])
+            return
+        key = (*key, class_key) if shared_by == "class" else key
+        self._add_to_group(key, rule, subject, outcome, context_for(representative), names, once)
+
+    def _add_to_group(self, key: tuple[Any, ...], rule: Rule, subject: Any, outcome: Outcome,
+                      context: _Context, names: list[str], once: bool = False) -> None:
         group = self.groups.get(key)
         if group is None:
             group = context.finding(rule, subject, outcome)
@@ -401,63 +322,36 @@ class _Runner:
 
     # -- evaluation with reuse ----------------------------------------------------------
     def outcomes(self, rule: Rule, context: _Context,
-                 parts: tuple[tuple[Any, Any], Any] | None = None) -> list[tuple[Any, _Outcome]]:
+                 parts: SweepParts | None = None) -> list[tuple[Any, Outcome]]:
         """(subject, outcome) for each subject of the rule on this move. `parts`, in a sweep:
         ((VM side of the head, VM side of the assertion), host class): the values the rule
         reads, computed once for all the sweep's moves instead of per move."""
         if rule.applies_when is None and rule.for_each is None:
             head: Any = _NO_LOOP
         else:
-            if parts is None:
-                head_key = self._key(rule.id, rule.head_paths, context, None, None)
-            elif self.head_reads_host[rule.id]:
-                head_key = (rule.id, "h", parts[0][0], parts[1])
-            else:  # the same head for every host of the sweep
-                head_key = (rule.id, "h", parts[0][0])
+            head_key = self.keys.head(rule, context, parts)
             head = self.head_cache.get(head_key) if head_key is not None else None
         if head is None:
-            head = _evaluate_head(rule, context.variables())
+            head = evaluate_head(rule, context.variables())
             if head_key is not None:
                 self.head_cache[head_key] = head
-        if isinstance(head, _Outcome):  # not applicable, or the head was undecided
+        if isinstance(head, Outcome):  # not applicable, or the head was undecided
             return [(context.subject(rule, None), head)]
         out = []
         var = rule.for_each[0] if rule.for_each else None
         for item in head:
-            if parts is None:
-                key = self._key(rule.id, rule.assert_paths, context, var, item)
-            else:
-                item_part = self._item_part(rule, var, item)
-                key = None if item_part is _UNHASHABLE else (
-                    rule.id, "a", parts[0][1], parts[1], item_part)
+            key = self.keys.assertion(rule, context, parts, var, item)
             outcome = self.assert_cache.get(key) if key is not None else None
             if outcome is None:
-                outcome = _evaluate_assert(rule, context.variables(), var, item)
+                outcome = evaluate_assert(rule, context.variables(), var, item)
                 if key is not None:
                     self.assert_cache[key] = outcome
             out.append((context.subject(rule, item), outcome))
         return out
 
-    def _key(self, rule_id: str, paths: tuple[tuple[str, str | None], ...], context: _Context,
-             loop_var: str | None, item: Any) -> tuple[Any, ...] | None:
-        parts: list[Any] = [rule_id, context.move.kind]
-        objects = context.objects
-        for var, attr in paths:
-            if var == loop_var:
-                value = item
-            elif var == "op":
-                value = context.op
-            else:
-                value = objects.get(var)
-            part = self._value_key(value, attr)
-            if part is _UNHASHABLE:
-                return None
-            parts.append(part)
-        return tuple(parts)
-
     def home_host(self, vm: Obj) -> Any:
-        home = self.home.get(vm.key, _UNHASHABLE)
-        if home is _UNHASHABLE:
+        home = self.home.get(vm.key, _UNSET)
+        if home is _UNSET:
             try:
                 home = self.world.value(vm, "home_host")
             except Missing:
@@ -499,7 +393,7 @@ class _Context:
 
     def variables(self) -> dict[str, Any]:
         if self._variables is None:
-            self._variables = _variables(self.move, self.op, self.runner.settings, self.runner.world)
+            self._variables = move_variables(self.move, self.op, self.runner.settings, self.runner.world)
         return self._variables
 
     def var(self, name: str) -> Any:
@@ -509,7 +403,7 @@ class _Context:
     def subject(self, rule: Rule, item: Any) -> Any:
         return item if rule.for_each else self.var(rule.subject)
 
-    def finding(self, rule: Rule, subject: Any, outcome: _Outcome) -> Finding:
+    def finding(self, rule: Rule, subject: Any, outcome: Outcome) -> Finding:
         variables = self.variables()
         if rule.for_each:
             variables = {**variables, rule.for_each[0]: subject}
@@ -527,79 +421,67 @@ class _AnyHost:
 
 
 _ANY_HOST = _AnyHost()
-#: (representative host, member hosts, the values the rule reads of them, member names)
-_HostClass = tuple[Obj, list[Obj], Any, list[str]]
-_UNHASHABLE = object()
 _NO_LOOP = [None]  # the one "item" of a rule without for_each
-
-
-def _identity(value: Any) -> Any:
-    return value.key if isinstance(value, Obj) else id(value)
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, Obj):
-        return value.key
-    if isinstance(value, (list, tuple)):
-        items = tuple(_hashable(v) for v in value)
-        return _UNHASHABLE if _UNHASHABLE in items else items
-    if isinstance(value, dict):
-        return _hashable(sorted(value.items()))
-    if isinstance(value, PlanFacts):
-        return _UNHASHABLE
-    try:
-        hash(value)
-    except TypeError:
-        return _UNHASHABLE
-    return value
-
-
-def _fact_key(owner: Any, attr: str, world: World) -> Any:
-    """The value a rule would read as `owner.attr`, in hashable form, for the cache key."""
-    if isinstance(owner, Obj):
-        try:
-            return (attr, _hashable(world.value(owner, attr)))
-        except Missing as exc:
-            return (attr, "missing", exc.reason)
-        except KeyError:
-            return _UNHASHABLE
-    if isinstance(owner, PlanFacts):
-        value = owner.get(attr)
-        if isinstance(value, Unestablished):
-            return (attr, "missing", value.reason)
-        part = _hashable(value)
-        return part if part is _UNHASHABLE else (attr, part)
-    return _UNHASHABLE
 
 
 def evaluate(world: World, rules: RuleSet, plan: Plan) -> Evaluation:
     """Run every rule on every move of the plan (in wave order) and collect findings."""
-    ledger = _Ledger()
-    settings = PlanFacts("settings", {
+    runner = _Runner(world, rules, plan, plan_settings(plan))
+    operations = walk(world, plan, runner.run, runner.sweep, runner.refuses)
+    return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
+
+
+#: Evaluates every applicable rule on one move given its plan facts.
+RunMove = Callable[[Move, PlanFacts], "Operation"]
+#: Evaluates an audit sweep given a maker of each pair move's plan facts.
+RunSweep = Callable[[Move, Callable[[Move], PlanFacts]], "Operation"]
+#: Whether XAPI's assert_can_boot_here refuses a VM on an evacuation target ("fail"),
+#: cannot be decided ("unknown"), or not (None): `boot_checks` on the probe move.
+RunProbe = Callable[[Move, PlanFacts], "str | None"]
+
+
+def plan_settings(plan: Plan) -> PlanFacts:
+    """The plan's settings as rules read them (`settings.*`)."""
+    return PlanFacts("settings", {
         "fast_network": plan.settings.fast_network,
         "evacuation_batch_size": plan.settings.evacuation_batch_size,
     })
+
+
+def walk(world: World, plan: Plan, run: RunMove, sweep: RunSweep, refuses: RunProbe) -> list[Operation]:
+    """The plan's moves in wave order, each with its plan facts (a plan books what each move
+    uses, so later moves see it), evaluated by `run` or `sweep`; evacuations placed here,
+    asking `refuses` whether a target would refuse a VM.
+    What defines an evaluation apart from the rules themselves: the fast path and the
+    reference evaluator (checker/reference.py) both walk a plan with it."""
+    ledger = _Ledger()
     waves = _wave_counts(plan)
-    runner = _Runner(world, rules, plan, settings)
     operations: list[Operation] = []
     for move in sorted(plan.moves, key=lambda m: m.wave):
         if move.sweep is not None:
-            operations.append(runner.sweep(
-                move, lambda pair: _move_facts(world, plan, pair, ledger, waves)))
+            operations.append(sweep(move, lambda pair: _move_facts(world, plan, pair, ledger, waves)))
         elif move.kind == "evacuate" and move.host is not None:
-            operations += _evacuate(world, runner, plan, move, ledger, waves)
+            operations += _evacuate(world, run, refuses, plan, move, ledger, waves)
         else:
-            operations.append(runner.run(move, _move_facts(world, plan, move, ledger, waves)))
+            operations.append(run(move, _move_facts(world, plan, move, ledger, waves)))
     order = {m.id: i for i, m in enumerate(plan.moves)}
     operations.sort(key=lambda o: (order.get(o.move.parent or o.move.id, 0), o.move.parent is not None))
-    return Evaluation(operations, world, plan, rules, list(runner.groups.values()))
+    return operations
+
+
+def sweep_pair(move: Move, host: Obj) -> Move:
+    """One move of an audit sweep: `move.vm` live to `host`."""
+    return Move(move.id, "live", move.wave, vm=move.vm, dst_pool=move.dst_pool, dst_host=host,
+                audit=True)
 
 
 # ---------------------------------------------------------------------------------
 # Rule evaluation
 # ---------------------------------------------------------------------------------
 
-def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> dict[str, Any]:
+def move_variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> dict[str, Any]:
+    """What a rule's expressions and messages read of one move, each object labelled as the
+    variable it is (so evidence reads `dst_host.free_memory`)."""
     vm, host = move.vm, move.host
     src_host = None
     if vm is not None:
@@ -623,28 +505,29 @@ def _variables(move: Move, op: PlanFacts, settings: PlanFacts, world: World) -> 
     }
 
 
-def _evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | _Outcome:
+def evaluate_head(rule: Rule, variables: dict[str, Any]) -> list[Any] | Outcome:
     """applies_when and for_each: the items to check, or the outcome that ends it here."""
     with recording() as reads:
         try:
             if rule.applies_when is not None and not rule.applies_when(**variables):
-                return _Outcome("not_applicable", None, dict(reads))
+                return Outcome("not_applicable", None, dict(reads))
             if not rule.for_each:
                 return [None]
             var = rule.for_each[0]
             return [_as_loop_item(item, var) for item in rule.for_each[1](**variables)]
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc, variables), dict(reads))
+            return Outcome("unknown", _reason(exc, variables), dict(reads))
 
 
-def _evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> _Outcome:
+def evaluate_assert(rule: Rule, variables: dict[str, Any], var: str | None, item: Any) -> Outcome:
+    """The rule's assertion on one subject (`item` as the loop variable `var`, if any)."""
     scoped = {**variables, var: item} if var else variables
     with recording() as reads:
         try:
             status = "pass" if rule.check(**scoped) else "fail"
-            return _Outcome(status, None, dict(reads))
+            return Outcome(status, None, dict(reads))
         except (UnknownFact, UndefinedError) as exc:
-            return _Outcome("unknown", _reason(exc, scoped), dict(reads))
+            return Outcome("unknown", _reason(exc, scoped), dict(reads))
 
 
 def _as_loop_item(item: Any, var: str) -> Any:
@@ -909,7 +792,7 @@ def _estimate(world: World, move: Move, footprint: Any, disk_moves: Any, bandwid
 # Host evacuation (and each step of a rolling pool upgrade): XAPI's own planner
 # ---------------------------------------------------------------------------------
 
-def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Ledger,
+def _evacuate(world: World, run: RunMove, refuses: RunProbe, plan: Plan, move: Move, ledger: _Ledger,
               waves: dict[tuple[Any, ...], int]) -> list[Operation]:
     """Plan the host's evacuation as XAPI's compute_evacuation_plan_no_wlb (xapi_host.ml)
     does, evaluate each VM's move, then the host-level rules (EVAC-*) over the outcome.
@@ -930,7 +813,9 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
     refused: dict[Obj, Obj] = {}  # VM -> the first target that refuses it
     for vm in placeable:
         for target in targets:
-            found = _refusal(world, runner, plan, move, vm, target, waves)
+            probe = Move(f"{move.id}.probe", "evacuate", move.wave, vm=vm, dst_pool=target.pool,
+                         dst_host=target, parent=move.id, audit=True)
+            found = refuses(probe, _move_facts(world, plan, probe, _Ledger(), waves))
             if found == "fail":
                 refused[vm] = target
                 break
@@ -959,7 +844,7 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
         # What the host has left once the others are placed (plus this VM's own share).
         child_facts.values["dst_free_memory"] = MISSING if dst not in left else (
             left[dst] + (sizes[vm] if vm in placement else 0))
-        operations.append(runner.run(child, child_facts))
+        operations.append(run(child, child_facts))
     if not move.audit:
         for vm, target in placement.items():
             ledger.memory[target] += sizes[vm]
@@ -988,7 +873,7 @@ def _evacuate(world: World, runner: _Runner, plan: Plan, move: Move, ledger: _Le
             (e for e in estimates if isinstance(e, Unestablished)), MISSING),
         "window_seconds": plan.settings.window_seconds, "compress": move.compress,
     }, "op")
-    host_op = runner.run(move, host_facts)
+    host_op = run(move, host_facts)
     host_op.children = [op.move.id for op in operations]
     return [host_op, *operations]
 
@@ -1017,24 +902,19 @@ def _evacuation_targets(world: World, host: Obj) -> tuple[list[Obj], list[str]]:
 _NOT_BOOT_CHECKS = frozenset({"MEM-001"})
 
 
-def _refusal(world: World, runner: _Runner, plan: Plan, move: Move, vm: Obj, target: Obj,
-             waves: dict[tuple[Any, ...], int]) -> str | None:
-    """"fail" when XAPI's assert_can_boot_here refuses `vm` on `target` (a blocker rule with
-    an XAPI basis that reads the destination fails), "unknown" when one cannot be decided."""
-    probe = Move(f"{move.id}.probe", "evacuate", move.wave, vm=vm, dst_pool=target.pool,
-                 dst_host=target, parent=move.id, audit=True)
-    context = _Context(runner, probe, _move_facts(world, plan, probe, _Ledger(), waves))
-    worst = None
-    for rule in runner.applicable[("evacuate", "vm")]:
-        if (rule.severity != "blocker" or not rule.basis.errors
-                or rule.id in _NOT_BOOT_CHECKS or runner.source_only[rule.id]):
-            continue
-        for _, outcome in runner.outcomes(rule, context):
-            if outcome.status == "fail":
-                return "fail"
-            if outcome.status == "unknown":
-                worst = "unknown"
-    return worst
+def boot_checks(rules: RuleSet) -> list[Rule]:
+    """The rules that stand for XAPI's assert_can_boot_here on an evacuation target: XAPI
+    blockers of evacuations that read the destination (a VM's own operation errors, such as
+    no-migrate, leave it in the placement; XAPI reports them separately), memory aside."""
+    return [rule for rule in rules.rules
+            if "evacuate" in rule.kinds and rule.level == "vm" and rule.severity == "blocker"
+            and rule.basis.errors and rule.id not in _NOT_BOOT_CHECKS and not source_only(rule)]
+
+
+def worst_of(statuses: Iterable[str]) -> str | None:
+    """"fail" if any status fails, else "unknown" if any is, else None."""
+    seen = set(statuses)
+    return "fail" if "fail" in seen else "unknown" if "unknown" in seen else None
 
 
 def _biggest_fit_decreasing(things: list[tuple[Obj, int]],

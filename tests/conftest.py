@@ -11,10 +11,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
+
+from checker.dump import import_file
+from checker.inventory import Inventory
 
 Objects = dict[str, dict[str, dict[str, Any]]]
 
@@ -29,6 +33,18 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 
 # The suite is not meaningful without the real pools: fail loudly rather than skip.
 assert REALDATA.is_dir(), f"{REALDATA} is missing: the tests read the real XAPI data from there"
+
+#: The real pool dumps (../shared/realdata/README.md says where each comes from).
+REAL_POOLS = ("xenadmin/tampa-db_inc_snapshots.xml", "xenadmin/Cowley-db.xml",
+              "xenadmin/cowley1.xml", "xenadmin/state2.xml", "xenadmin/state4.xml")
+
+
+@cache
+def real_inventory(name: str) -> Inventory:
+    """A real dump (one of REAL_POOLS), imported once per session. Shared: for tests that
+    only evaluate it; a test that changes a record derives its own copy."""
+    doc = import_file(REALDATA / name)
+    return Inventory(doc, name)
 
 
 #: Waivers for the sample pools (tests/policies/_base): one that matches db-01's second
@@ -110,6 +126,14 @@ def nomigrate(objects: Objects) -> None:
     """web-02 gets the no-migrate flag (the one field LIM-004 reads)."""
     vm = by_name(objects, "VM", "web-02")
     objects["VM_metrics"][vm["metrics"]]["nomigrate"] = True
+
+
+def management_nic_at(objects: Objects, host: str, mbits: int) -> None:
+    """`host`'s management NIC runs at `mbits` Mbit/s (the PIF_metrics.speed that
+    host.management_nic_speed reads, and so a live move's bandwidth)."""
+    pifs = [objects["PIF"][ref] for ref in by_name(objects, "host", host)["PIFs"]]
+    management = next(pif for pif in pifs if pif["management"])
+    objects["PIF_metrics"][management["metrics"]]["speed"] = str(mbits)
 
 
 def add_host(objects: Objects, like: str, name: str) -> None:

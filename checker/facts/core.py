@@ -136,6 +136,16 @@ class World:
             return None
         return value, releases.predated_reason(rel, cls, name, label or None)
 
+    @property
+    def has_defaults(self) -> bool:
+        """Some fact so far was computed from a field taken as its default."""
+        return bool(self._defaults)
+
+    def defaults_used(self, obj: Obj, name: str) -> tuple[tuple[str, str], ...]:
+        """The fields fact `name` of `obj` took as defaults, with why (hashable)."""
+        used = self._defaults.get((obj.pool, obj.cls, obj.ref, name)) or {}
+        return tuple(sorted((field, note["because"]) for field, note in used.items()))
+
     def repeated_sr_names(self, pool: int) -> set[str]:
         """SR names used more than once in the pool: the installer names every host's local
         SR "Local storage", so such names need their host to say which SR is meant."""
