@@ -243,8 +243,11 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
             "Waves run in ascending order; the moves of one wave run at the same time.",
             "Host memory and SR space a move uses stay used for every later move of the plan; "
             "memory freed by VMs leaving a host is credited only when the host is evacuated.",
-            "Evacuation places VMs first-fit-decreasing on enabled, live hosts of the same or a "
-            "newer version, as XAPI's host.evacuate plans it.",
+            "Evacuation plans as XAPI's host.evacuate does: the targets are the pool's other "
+            "enabled hosts of the same or a newer version (live or not); each VM must be able to "
+            "run on every target; the VMs are placed biggest first, each on the target with the "
+            "most free memory.",
+            *_evacuation_order(ev),
         ] if not ev.plan.audit else [
             "Readiness audit: every move is judged on its own, as if it were the only one.",
         ],
@@ -260,6 +263,19 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
                    "reference": r.reference or None, "basis": r.basis.as_json()}
                   for r in ev.rules.rules],
     }
+
+
+def _evacuation_order(ev: Evaluation) -> list[str]:
+    """The order of a plan's host evacuations (a rolling upgrade's steps, master first), with
+    what each step carries over from the ones before it."""
+    steps = [op.move for op in ev.operations if op.move.kind == "evacuate" and op.move.host is not None
+             and op.move.parent is None]
+    if not steps:
+        return []
+    order = ", ".join(f"{m.host.name} (wave {m.wave})" for m in steps if m.host is not None)
+    return [f"Host evacuations in this order: {order}. Each step sees the memory that earlier "
+            "steps moved onto the other hosts; a host whose step is over (upgraded or serviced) "
+            "takes VMs again in later steps, and is never a target of its own step."]
 
 
 def _drain(items: list[Any]) -> Iterator[Any]:

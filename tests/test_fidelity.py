@@ -457,3 +457,14 @@ def test_an_unknown_says_how_to_get_the_data_not_the_fails_remedy(tmp_path):
     rows = [f for op in context.blocker_cards + context.warning_cards for f in op.problems
             if f.rule == "MEM-001"]
     assert rows and rows[0].remediation == UNKNOWN_REMEDIATION["ja"]
+
+
+def test_a_rolling_upgrade_states_its_order_in_both_languages(tmp_path):
+    from checker.report.i18n import translate_assumption
+
+    results = check(tmp_path, "plan: RPU\noperations:\n  - kind: rolling-upgrade\n    pool: prod-ch82\n")
+    order = next(a for a in results["assumptions"] if a.startswith("Host evacuations in this order"))
+    master_first = order.index("ch82-h1 (wave 1)") < order.index("ch82-h2 (wave 2)")
+    assert master_first
+    ja = translate_assumption(order, "ja")
+    assert ja.startswith("ホストの退避の順序: ch82-h1 (ウェーブ 1)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -134,17 +135,40 @@ ASSUMPTIONS_JA: dict[str, str] = {
     "memory freed by VMs leaving a host is credited only when the host is evacuated.":
         "ある操作で使用したホストのメモリとSRの容量は、計画内の以降の操作でも使用中とみなします。"
         "仮想マシンが移動して空いたメモリは、ホストを退避する場合にのみ計算に入れます。",
-    "Evacuation places VMs first-fit-decreasing on enabled, live hosts of the same or a "
-    "newer version, as XAPI's host.evacuate plans it.":
-        "ホストの退避では、XAPIのhost.evacuateと同様に、有効で稼働中の同じまたは新しいバージョンの"
-        "ホストに、メモリの大きい仮想マシンから順に配置するものとします。",
+    "Evacuation plans as XAPI's host.evacuate does: the targets are the pool's other "
+    "enabled hosts of the same or a newer version (live or not); each VM must be able to "
+    "run on every target; the VMs are placed biggest first, each on the target with the "
+    "most free memory.":
+        "ホストの退避は、XAPIのhost.evacuateと同じ方法で計画します。移行先はプール内の他の有効な"
+        "ホストのうち、同じまたは新しいバージョンのもの(稼働中かどうかを問いません)です。各仮想マシン"
+        "はすべての移行先で実行できる必要があり、メモリの大きい仮想マシンから順に、空きメモリが最も"
+        "多い移行先に配置します。",
     "Readiness audit: every move is judged on its own, as if it were the only one.":
         "準備状況の監査では、各操作をそれぞれ単独で実行する場合として判定します。",
 }
 
 
+#: Assumptions that name the plan's hosts: (English pattern, Japanese template).
+ASSUMPTION_PATTERNS_JA: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Host evacuations in this order: (.*)\. Each step sees the memory that earlier "
+                r"steps moved onto the other hosts; a host whose step is over \(upgraded or "
+                r"serviced\) takes VMs again in later steps, and is never a target of its own step\."),
+     "ホストの退避の順序: {0}。各ステップでは、それまでのステップで他のホストに移動したメモリを計算に"
+     "入れます。ステップが終わったホスト(アップグレードまたは保守が完了したホスト)は、以降のステップで"
+     "再び仮想マシンを受け入れます。ホストが自身のステップの移行先になることはありません。"),
+]
+
+
 def translate_assumption(text: str, lang: str) -> str:
-    return ASSUMPTIONS_JA.get(text, text) if lang == "ja" else text
+    if lang != "ja":
+        return text
+    if text in ASSUMPTIONS_JA:
+        return ASSUMPTIONS_JA[text]
+    for pattern, template in ASSUMPTION_PATTERNS_JA:
+        match = pattern.fullmatch(text)
+        if match:
+            return template.format(*(g.replace("wave", "ウェーブ") for g in match.groups()))
+    return text
 
 
 def label(lang: str, key: str) -> str:
