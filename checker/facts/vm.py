@@ -324,19 +324,17 @@ def vm_networks(o: Obj) -> list[Obj]:
 @fact("VM")
 def pci_passthrough(o: Obj) -> list[str]:
     """Passed-through PCI devices (pci_id): attached_PCIs minus NVIDIA SR-IOV vGPU functions
-    (XAPI A10), plus the `other_config.pci` entries of a halted VM, which could not migrate
-    once started."""
+    (XAPI A10). XAPI reads nothing else: a halted VM has none attached, so its
+    `other_config.pci` does not stop a move (it matters when the VM next starts)."""
     rec = o.record
+    attached = [r for r in rec.get("attached_PCIs") or [] if is_ref(r)]
+    if not attached:
+        return []
     sriov_vfs = {
         vgpu.get("PCI") for _, vgpu in o.inv.get_many("VGPU", rec.get("VGPUs", []))
         if (o.inv.get("VGPU_type", vgpu.get("type")) or {}).get("implementation") == "nvidia_sriov"
     }
-    out = [str((o.inv.get("PCI", r) or {}).get("pci_id", r))
-           for r in rec.get("attached_PCIs", []) if is_ref(r) and r not in sriov_vfs]
-    if power_state(o) == "Halted":
-        spec = (rec.get("other_config") or {}).get("pci", "")
-        out.extend(entry.split("/", 1)[-1] for entry in spec.split(",") if entry.strip())
-    return out
+    return [str((o.inv.get("PCI", r) or {}).get("pci_id", r)) for r in attached if r not in sriov_vfs]
 
 
 @fact("VM", "list:VGPU")
