@@ -1,7 +1,8 @@
 """Shared test settings.
 
-The real pool data lives outside the repository, in ../shared/realdata next to the repo
-root; tests read it from there and never copy it into the project.
+The real pool data is in tests/data/realdata: byte-identical copies of other projects' files
+(PROVENANCE.md there says where each comes from, under which licence), so the suite needs
+nothing outside the repository.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from typing import Any
 
 Objects = dict[str, dict[str, dict[str, Any]]]
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 TEST_DATA = Path(__file__).resolve().parent / "data"
-
-# The suite is not meaningful without the real pools: fail loudly rather than skip.
-assert REALDATA.is_dir(), f"{REALDATA} is missing: the tests read the real XAPI data from there"
+REALDATA = TEST_DATA / "realdata"
 
 
 #: Waivers for the sample pools (tests/policies/_base): one that matches db-01's second
