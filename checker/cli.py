@@ -454,7 +454,7 @@ def demo(output_dir: Path | None) -> None:
 
     \b
     Example:
-      migready demo && xdg-open reports/demo-report.en.html
+      migready demo -o demo && xdg-open demo/demo-report.en.html
     """
     from checker.demo import run_demo
 
