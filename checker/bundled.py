@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def bundled(name: str) -> Path:
-    """The package data folder `name` (policies, templates or samples) on disk."""
+    """The package data folder `name` (policies, templates or samples) on disk, symlink
+    resolved, so that messages name the file a developer edits (policies/MEM-001.yaml)."""
     # An installed package is a folder on disk (pip never installs zipped), so this is a Path.
-    return Path(str(resources.files("checker").joinpath(name)))
+    return Path(str(resources.files("checker").joinpath(name))).resolve()
