@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test smoke lint bench clean
 
 $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
@@ -18,9 +18,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/migready demo
 
+# The suite, then the wheel as a user gets it (scripts/smoke-wheel.sh).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	$(MAKE) smoke
+
+smoke: $(STAMP)
+	PY=$(PY) bash scripts/smoke-wheel.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.pdf bench/out
+	rm -rf $(VENV) reports/*.html reports/*.pdf reports/*.json bench/out dist

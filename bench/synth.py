@@ -1,4 +1,4 @@
-"""Deterministic synthetic XAPI database dump, shaped like the real ones in ../shared/realdata.
+"""Deterministic synthetic XAPI database dump, shaped like the real ones in tests/data/realdata.
 
 Same layout and encodings as `xe pool-dump-database` output (Cowley-db.xml, tampa):
 `<database><manifest>…</manifest><table name=…><row …/></table>…</database>`, datamodel

@@ -46,8 +46,21 @@ class Progress:
             click.echo(f"  {message}", err=True)
 
 
+@handle_errors
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--version: the release and the built-in policy set's sha256, the one results record, so
+    an installed tool can be matched with the reports it made."""
+    if not value or ctx.resilient_parsing:
+        return
+    from checker.policy import load_rules
+
+    click.echo(f"migready {__version__}\npolicies sha256 {load_rules().sha256}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="migready")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and the built-in policy set's sha256, and exit.")
 def cli() -> None:
     """Will these XenServer VMs migrate? Readiness checks for live migration, storage live
     migration and live VDI moves, proved in a report you can sign."""
@@ -448,18 +461,19 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
 
 @cli.command()
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write (default: reports/ in the project).")
+              help="Where to write (default: reports/ if the current folder has one, as a "
+                   "checkout does, else the current folder).")
 @handle_errors
 def demo(output_dir: Path | None) -> None:
     """The whole pipeline on the bundled sample pools: check a plan, write reports.
 
     \b
     Example:
-      migready demo && xdg-open reports/demo-report.en.html
+      migready demo -o demo && xdg-open demo/demo-report.en.html
     """
-    from checker.demo import ROOT, run_demo
+    from checker.demo import run_demo
 
-    outcome = run_demo(output_dir or ROOT / "reports")
+    outcome = run_demo(output_dir)
     counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(outcome.summary.items()))
     click.echo(f"Demo plan CHG-2026-1204: {outcome.verdict.upper().replace('_', ' ')} ({counts})")
     for path in outcome.files:

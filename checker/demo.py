@@ -1,9 +1,10 @@
-"""`migready demo`: the whole pipeline on the bundled sample pools, into reports/.
+"""`migready demo`: the whole pipeline on the bundled sample pools.
 
 A Citrix Hypervisor 8.2 CU1 pool (prod-ch82) moves to a XenServer 8 pool (dr-xs8) and is
 then upgraded host by host (samples/demo-plan.yaml); every rule family fails somewhere
 and passes elsewhere. The demo writes the results and the HTML and PDF reports in
-English and Japanese.
+English and Japanese: into the folder given, else reports/ when the current folder has one
+(a checkout has), else the current folder.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.atomic import atomic_writer
+from checker.bundled import bundled
 from checker.check import CheckOptions, run_check
 from checker.report import build_context, load_signoff, render_html, render_pdf
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
+SAMPLES = bundled("samples")
 
 
 @dataclass
@@ -27,8 +28,16 @@ class DemoOutcome:
     files: list[Path] = field(default_factory=list)
 
 
-def run_demo(out_dir: Path = ROOT / "reports", *, pdf: bool = True) -> DemoOutcome:
+def default_out_dir() -> Path:
+    """reports/ in a checkout (where `make demo` runs), else the current folder: never the
+    installed package's folder."""
+    reports = Path("reports")
+    return reports if reports.is_dir() else Path(".")
+
+
+def run_demo(out_dir: Path | None = None, *, pdf: bool = True) -> DemoOutcome:
     """Check the demo plan and write results.json plus reports; return what was written."""
+    out_dir = out_dir or default_out_dir()
     results = run_check(CheckOptions(
         inventories=[SAMPLES / "pools" / "prod-ch82.json", SAMPLES / "pools" / "dr-xs8.json"],
         plan=SAMPLES / "demo-plan.yaml", waivers=SAMPLES / "demo-waivers.yaml"))

@@ -29,12 +29,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
 from checker import facts, scope
+from checker.bundled import bundled
 from checker.errors import InputError
 from checker.yamlsrc import Located, YamlError
 from checker.yamlsrc import load as load_yaml
 
 LANGS = ("en", "ja")
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
+BUILTIN_DIR = bundled("policies")
 
 
 @dataclass(frozen=True)

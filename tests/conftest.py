@@ -1,7 +1,8 @@
 """Shared test settings.
 
-The real pool data lives outside the repository, in ../shared/realdata next to the repo
-root; tests read it from there and never copy it into the project.
+The real pool data is in tests/data/realdata: byte-identical copies of other projects' files
+(PROVENANCE.md there says where each comes from, under which licence), so the suite needs
+nothing outside the repository.
 """
 
 from __future__ import annotations
@@ -28,13 +29,10 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+REALDATA = TEST_DATA / "realdata"
 
-# The suite is not meaningful without the real pools: fail loudly rather than skip.
-assert REALDATA.is_dir(), f"{REALDATA} is missing: the tests read the real XAPI data from there"
-
-#: The real pool dumps (../shared/realdata/README.md says where each comes from).
+#: The real pool dumps (tests/data/realdata/PROVENANCE.md says where each comes from).
 REAL_POOLS = ("xenadmin/tampa-db_inc_snapshots.xml", "xenadmin/Cowley-db.xml",
               "xenadmin/cowley1.xml", "xenadmin/state2.xml", "xenadmin/state4.xml")
 

@@ -1,6 +1,6 @@
 """The collector against a real XML-RPC/HTTPS server, through the real `XenAPI` client.
 
-The server (tests/xapi_server.py) answers from the real pools under ../shared/realdata,
+The server (tests/xapi_server.py) answers from the real pools under tests/data/realdata,
 imported with checker.dump. Retry delays are made tiny here; nothing waits on a clock.
 """
 

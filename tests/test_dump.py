@@ -1,6 +1,6 @@
 """checker.dump: XAPI database dumps and record files → inventories.
 
-Facts asserted below were read off the files in ../shared/realdata by hand (see its
+Facts asserted below were read off the files in tests/data/realdata by hand (see its
 README); the secret test re-reads the raw files independently of checker.dump.
 """
 

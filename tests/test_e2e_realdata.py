@@ -1,5 +1,5 @@
 """`migready check` end to end through the CLI on pools derived at test time from the real
-XAPI dumps in ../shared/realdata (never copied into the project).
+XAPI dumps in tests/data/realdata.
 
 Each case imports a real dump with `checker.dump.import_file`, changes only the fields the
 case is about (each change is commented with the reason), writes the derived inventories

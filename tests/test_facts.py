@@ -1,4 +1,4 @@
-"""Unit tests per fact of checker/facts.py, on the real XenServer records in ../shared/realdata.
+"""Unit tests per fact of checker/facts.py, on the real XenServer records in tests/data/realdata.
 
 Every expected value below was read off the raw file (the XML attribute or the JSON
 field) and computed by hand; the arithmetic is in the comments. Tests that need a case

@@ -1,4 +1,4 @@
-"""Every rule of the catalogue on real records: the pools in ../shared/realdata.
+"""Every rule of the catalogue on real records: the pools in tests/data/realdata.
 
 The rule fixtures under tests/policies/ use the project's own sample pools. Here each rule
 is run on real XAPI dumps (imported once per module, deep-copied per test) and on copies
@@ -6,7 +6,7 @@ in which the ONE field the rule is about was changed (or the one record it needs
 added); every derivation says which field of which real record it changed. Each case
 asserts the named subject's status on both sides of the flip, so each can fail.
 
-The real pools (see ../shared/realdata/README.md):
+The real pools (see tests/data/realdata/README.md):
 - Tampa (`tampa-db_inc_snapshots.xml`, XenServer 6.1, pool "TampaPool"): hosts dt16
   (master) and dt23; dlvm_local (disk on dt16's "Local storage") and dlvm_shared (disk
   on the shared "iSCSI virtual disk storage"), both CentOS 5.7 PV, Running on dt16. Both

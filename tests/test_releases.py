@@ -43,7 +43,7 @@ REAL_HOSTS = {
 
 @cache
 def objects(name: str) -> dict:
-    return dump.import_file(REALDATA / name)["objects"]
+    return dump.import_file(REALDATA / name, partial=True)["objects"]
 
 
 def master(name: str) -> dict:
@@ -104,8 +104,9 @@ def _facts_sources() -> list[Path]:
 #: Names facts.py reads with .get / [...] that are not fields: keys of maps
 #: (software_version, restrictions, platform, os_version, other_config) and class names.
 NOT_FIELDS = {
-    "PBD", "PIF_metrics", "VGPU_type", "assume_network_is_shared", "caching", "distro", "major",
-    "minor", "pci", "platform_version", "product_brand", "product_version", "product_version_text",
+    "PBD", "PIF_metrics", "VGPU", "VGPU_type", "assume_network_is_shared", "caching", "class",
+    "distro", "mac_seed", "major", "minor", "platform_version", "product_brand", "product_version",
+    "product_version_text",
     "product_version_text_short", "restrict_storage_xen_motion", "restrict_xen_motion", "uname",
     "viridian", "xapi", "xapi_build", "xen",
 }

@@ -1,7 +1,8 @@
 """Reports: results -> one self-contained HTML file, and a PDF of the same HTML (WeasyPrint).
 
-`templates/` holds report.html and report.css. The template receives a ReportContext
-(`context.py`), never raw results, and is autoescaped everywhere.
+`templates/` (package data, see checker/bundled.py) holds report.html and report.css. The
+template receives a ReportContext (`context.py`), never raw results, and is autoescaped
+everywhere.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from checker.bundled import bundled
 from checker.errors import MigreadyError
 from checker.report.context import ReportContext, build_context
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES = bundled("templates")
 #: Chart colours, given to the SVG as fill attributes (PDF renderers ignore CSS classes there).
 COLOURS = {"blocked": "#b3261e", "undecided": "#b26a00", "ready_with_warnings": "#8a6d00",
            "ready": "#1e7b34", "used": "#9aa0a6", "planned": "#1565c0", "over": "#b3261e",
