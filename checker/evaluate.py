@@ -188,6 +188,11 @@ class _Runner:
         self.names_destination_only = {rule.id: names_destination_only(rule) for rule in rules.rules}
         self.message_shared_by = {rule.id: message_shared_by(rule) for rule in rules.rules}
         self.boot_checks = boot_checks(rules)
+        self.boot_check_ids = frozenset(rule.id for rule in self.boot_checks)
+        #: The boot checks are live-migration rules too, so an audit's sweeps answer them.
+        self.boot_checks_live = all("live" in rule.kinds for rule in self.boot_checks)
+        #: Audit: VM -> destination host name -> "fail" / "unknown" of its boot checks there.
+        self.sweep_refusals: dict[tuple[int, str, str], dict[str, str]] = {}
 
     # -- one move ---------------------------------------------------------------------
     def run(self, move: Move, op: PlanFacts) -> Operation:
@@ -203,7 +208,14 @@ class _Runner:
         return operation
 
     def refuses(self, probe: Move, op: PlanFacts) -> str | None:
-        """An evacuation target's boot checks on one VM, from the caches (RunProbe)."""
+        """An evacuation target's boot checks on one VM (RunProbe). In the audit, the VM's
+        live sweep has judged the same rules on the same host already: its answer is
+        reused (the differential test holds this to the reference evaluator)."""
+        vm = probe.vm
+        assert vm is not None and probe.dst_host is not None
+        swept = self.sweep_refusals.get(vm.key) if probe.audit and self.boot_checks_live else None
+        if swept is not None:
+            return swept.get(self.name_of(probe.dst_host))
         context = _Context(self, probe, op)
         return worst_of(outcome.status for rule in self.boot_checks
                         for _, outcome in self.outcomes(rule, context))
@@ -265,6 +277,11 @@ class _Runner:
         operation.findings += everywhere
         for problems in operation.destinations.values():
             problems += everywhere
+        if self.boot_checks_live:  # what the VM's evacuation will ask of each host (refuses)
+            boot = self.boot_check_ids
+            self.sweep_refusals[vm.key] = {
+                name: worst for name, problems in operation.destinations.items()
+                if (worst := worst_of(f.status for f in problems if f.rule.id in boot)) is not None}
         return operation
 
     def _destination_finding(self, rule: Rule, subject: Any, outcome: Outcome, host: Obj,
