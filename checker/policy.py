@@ -257,7 +257,7 @@ def _rule_order(rule_id: str) -> tuple[int, str]:
 
 def _where_id(path: Path) -> tuple[int, int]:
     try:
-        return load_yaml(path).where(("id",))
+        return load_yaml(path, aliases=False).where(("id",))
     except YamlError:
         return (1, 1)
 
@@ -268,7 +268,7 @@ def load_rule_file(path: Path, *, builtin: bool = False,
     read): (rule or None, problems)."""
     file = str(path)
     try:
-        doc = load_yaml(path, content)
+        doc = load_yaml(path, content, aliases=False)  # a rule has no use for aliases
     except YamlError as exc:
         return None, [Problem(file, exc.line, exc.col, path.stem, "", exc.message)]
     data = doc.data

@@ -103,8 +103,8 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
         if isinstance(expires, str):
             try:
                 expires = dt.date.fromisoformat(expires)
-            except ValueError:
-                error((*where, "expires"), "expected a date YYYY-MM-DD")
+            except ValueError as exc:
+                error((*where, "expires"), f"{expires!r} is not a date YYYY-MM-DD ({exc})")
                 continue
         if not isinstance(expires, dt.date):
             error((*where, "expires"), "expected a date YYYY-MM-DD")
