@@ -363,7 +363,10 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
         else:
             try:
                 world = World([Inventory.load(p) for p in inventories])
-                click.echo(f"plan: {len(load_plan(plan, world).moves)} moves ok")
+                loaded = load_plan(plan, world)
+                click.echo(f"plan: {len(loaded.moves)} moves ok")
+                for warning in loaded.warnings:
+                    click.echo(f"migready: warning: {warning}", err=True)
             except InputError as exc:
                 problems.append(str(exc))
     if problems:

@@ -71,6 +71,8 @@ class Plan:
     settings: Settings
     file: str | None = None
     audit: bool = False
+    #: What the check assumes of a plan that is valid but unusual (a VM moved twice).
+    warnings: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------
@@ -185,8 +187,21 @@ def parse_duration(text: Any) -> int | None:
     return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
+def distinct_pools(world: World) -> None:
+    """Raise PlanError when two inventories are the same pool (the same pool uuid): each
+    VM and host would be checked twice, and a plan's names would match twice."""
+    seen: dict[Any, str] = {}
+    for inv in world.inventories:
+        uuid = (inv.pool or {}).get("uuid")
+        if uuid in seen:
+            raise PlanError(f"{inv.origin}: the same pool as {seen[uuid]} ({inv.name}, uuid {uuid}): "
+                            "give each pool once")
+        seen[uuid] = inv.origin
+
+
 def load_plan(path: str | Path, world: World) -> Plan:
     """Parse a plan file into moves; raise PlanError listing every problem with file:line:col."""
+    distinct_pools(world)
     try:
         doc = load_yaml(path)
     except YamlError as exc:
@@ -201,12 +216,53 @@ def load_plan(path: str | Path, world: World) -> Plan:
     if not isinstance(ops, list) or not ops:
         parser.error(("operations",), "a plan needs a list of operations")
         ops = []
+    origins: dict[str, int] = {}  # move id -> index of the operation it comes from
     for index, op in enumerate(ops):
-        moves += _operation(parser, op, index, settings, len(moves))
+        added = _operation(parser, op, index, settings, len(moves))
+        origins.update((move.id, index) for move in added)
+        moves += added
+    warnings = _repeated_moves(parser, moves, origins)
     if parser.errors:
         raise PlanError(f"{path}: invalid plan", details=parser.errors)
     change = data.get("plan")
-    return Plan(str(change) if change is not None else None, moves, settings, str(path))
+    return Plan(str(change) if change is not None else None, moves, settings, str(path),
+                warnings=warnings)
+
+
+def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int]) -> list[str]:
+    """The same move twice is an error (at the second); a VM moved by two operations is a
+    warning that states the order the check assumes."""
+    def key(obj: Obj | None) -> Any:
+        return obj.key if obj is not None else None
+
+    first: dict[tuple[Any, ...], Move] = {}
+    by_vm: dict[Any, list[Move]] = defaultdict(list)
+    for move in moves:
+        signature = (move.kind, key(move.vm) if move.kind != "evacuate" else None, key(move.host),
+                     key(move.vdi), move.dst_pool, key(move.dst_host), key(move.dst_sr))
+        earlier = first.setdefault(signature, move)
+        if earlier is not move:
+            parser.error(("operations", origins[move.id]),
+                         f"the same {move.kind} move as operations.{origins[earlier.id]} "
+                         f"({_describe(earlier)}): give each operation once")
+        elif move.vm is not None and move.kind in {"live", "storage"}:
+            by_vm[move.vm.key].append(move)
+    warnings = []
+    for repeated in by_vm.values():
+        if len(repeated) > 1:
+            steps = ", then ".join(f"operations.{origins[m.id]} ({m.id}, {m.kind} to "
+                                   f"{m.dst_host.name if m.dst_host else '?'}, wave {m.wave})"
+                                   for m in sorted(repeated, key=lambda m: (m.wave, int(m.id[3:]))))
+            warnings.append(f"{parser.doc.file}: VM '{repeated[0].vm.name}' is moved more than once: "
+                            f"{steps}. The moves are assumed to run in this order (by wave, then "
+                            "as written), each checked from where the VM is now.")
+    return warnings
+
+
+def _describe(move: Move) -> str:
+    what = move.vm or move.host or move.vdi
+    where = move.dst_host or move.dst_sr
+    return f"{what.name if what else '?'}" + (f" to {where.name}" if where else "")
 
 
 def _settings(parser: _Parser, raw: Any) -> Settings:
@@ -286,6 +342,13 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
             return []
         hosts = parser.resolve("host", dest["host"], (*path, "destination", "host"), pool=dst_pool)
         if not hosts:
+            return []
+        here = [vm for vm in vms if vm.pool == dst_pool and vm.record.get("resident_on") == hosts[0].ref]
+        for vm in here:
+            parser.error((*path, "destination", "host"),
+                         f"VM '{vm.name}' already runs on {hosts[0].name}: a move to the host it is on"
+                         + (" (to move only its disks, use kind: vdi)" if kind == "storage" else ""))
+        if here:
             return []
         moves = []
         storage_default, storage_map, network_map, migration_network = None, {}, {}, None
@@ -411,6 +474,7 @@ def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,
 def audit_plan(world: World) -> Plan:
     """Each running VM live to every other host of its pool, each host evacuated, each
     running VM storage-migrated to each other pool's master (default SR, same-name networks)."""
+    distinct_pools(world)
     moves: list[Move] = []
     counter = 0
 

@@ -271,6 +271,7 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
             "memory freed by VMs leaving a host is credited only when the host is evacuated.",
             "Evacuation places VMs first-fit-decreasing on enabled, live hosts of the same or a "
             "newer version, as XAPI's host.evacuate plans it.",
+            *ev.plan.warnings,
         ] if not ev.plan.audit else [
             "Readiness audit: every move is judged on its own, as if it were the only one.",
         ],

@@ -1,5 +1,6 @@
 """Plans: selectors, errors with file:line, expansion of rolling upgrades, the audit."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def write(tmp_path, text):
 
 def test_selectors_by_name_uuid_and_tag(tmp_path, world):
     db = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "db-01")
-    tagged = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "web-02")
+    tagged = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "app-01")
     tagged["tags"] = ["tier-1"]
     plan = load_plan(write(tmp_path, f"""
 plan: CHG-1
@@ -35,7 +36,7 @@ operations:
 """), world)
     tagged["tags"] = []
     assert plan.change_id == "CHG-1"
-    assert [m.vm.name for m in plan.moves] == ["web-01", "db-01", "web-02"]
+    assert [m.vm.name for m in plan.moves] == ["web-01", "db-01", "app-01"]
     assert {m.dst_host.name for m in plan.moves} == {"ch82-h2"}
 
 
@@ -111,3 +112,92 @@ def test_bandwidth(text, bits):
                                                 ("soon", None), ("4x", None)])
 def test_window(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_the_same_operation_twice_is_an_error_at_the_second(tmp_path, world):
+    path = write(tmp_path, """plan: CHG-3
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+  - kind: evacuate
+    host: ch82-h2
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+    wave: 2
+  - kind: rolling-upgrade
+    pool: prod-ch82
+""")
+    with pytest.raises(PlanError) as exc:
+        load_plan(path, world)
+    assert exc.value.details == [
+        f"{path}:8:5: operations.2: the same live move as operations.0 (web-01 to ch82-h2): "
+        "give each operation once",
+        f"{path}:12:5: operations.3: the same evacuate move as operations.1 (ch82-h2): "
+        "give each operation once",
+    ]
+
+
+def test_a_move_to_the_host_the_vm_is_on_is_an_error(tmp_path, world):
+    path = write(tmp_path, """plan: CHG-4
+operations:
+  - kind: live
+    vms: [web-02, web-01]
+    destination: {host: ch82-h2}
+""")
+    with pytest.raises(PlanError) as exc:
+        load_plan(path, world)
+    assert exc.value.details == [
+        f"{path}:5:19: operations.0.destination.host: VM 'web-02' already runs on ch82-h2: "
+        "a move to the host it is on"]
+
+
+def test_a_vm_moved_twice_is_a_warning_stating_the_order_assumed(tmp_path, world):
+    path = write(tmp_path, """plan: CHG-5
+operations:
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+    wave: 2
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+    wave: 1
+""")
+    plan = load_plan(path, world)
+    assert plan.warnings == [
+        f"{path}: VM 'web-01' is moved more than once: operations.1 (op-2, live to ch82-h2, wave 1), "
+        "then operations.0 (op-1, storage to xs8-h1, wave 2). The moves are assumed to run in this "
+        "order (by wave, then as written), each checked from where the VM is now."]
+
+
+def test_the_same_pool_given_twice_is_an_error(world):
+    twice = World([world.inventories[0], Inventory.load(BASE / "prod-ch82.json")])
+    with pytest.raises(PlanError) as exc:
+        audit_plan(twice)
+    uuid = world.inventories[0].pool["uuid"]
+    assert str(exc.value) == (f"{BASE / 'prod-ch82.json'}: the same pool as {BASE / 'prod-ch82.json'} "
+                              f"(prod-ch82, uuid {uuid}): give each pool once")
+
+
+def test_the_warning_is_printed_by_validate_and_kept_in_the_results(tmp_path, capsys):
+    from checker.cli import main
+
+    path = write(tmp_path, """plan: CHG-6
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+""")
+    pools = [str(BASE / "prod-ch82.json"), str(BASE / "dr-xs8.json")]
+    assert main(["validate", "--plan", str(path), *(a for p in pools for a in ("--inventory", p))]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.endswith("plan: 2 moves ok\n")
+    assert captured.err.startswith(f"migready: warning: {path}: VM 'web-01' is moved more than once")
+    main(["check", *pools, "--plan", str(path), "--only", "MEM-001", "--format", "json"])
+    assumptions = json.loads(capsys.readouterr().out)["assumptions"]
+    assert assumptions[-1].startswith(f"{path}: VM 'web-01' is moved more than once")
