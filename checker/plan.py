@@ -230,8 +230,9 @@ def load_plan(path: str | Path, world: World) -> Plan:
 
 
 def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int]) -> list[str]:
-    """The same move twice is an error (at the second); a VM moved by two operations is a
-    warning that states the order the check assumes."""
+    """The same move twice is an error (at the second); so is a move to the host the VM is
+    on at that point of the plan (its home, or where an earlier wave took it). A VM moved
+    by two operations is a warning that states the order the check assumes."""
     def key(obj: Obj | None) -> Any:
         return obj.key if obj is not None else None
 
@@ -249,10 +250,19 @@ def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int])
             by_vm[move.vm.key].append(move)
     warnings = []
     for repeated in by_vm.values():
+        repeated.sort(key=lambda m: (m.wave, int(m.id[3:])))
+        here = repeated[0].vm.record.get("resident_on")
+        for move in repeated:
+            if move.dst_host is not None and move.dst_pool == move.src_pool and move.dst_host.ref == here:
+                parser.error(("operations", origins[move.id], "destination", "host"),
+                             f"VM '{move.vm.name}' is on {move.dst_host.name} already at this point "
+                             "of the plan: a move to the host it is on"
+                             + (" (to move only its disks, use kind: vdi)" if move.kind == "storage" else ""))
+            here = move.dst_host.ref if move.dst_host is not None else None
         if len(repeated) > 1:
             steps = ", then ".join(f"operations.{origins[m.id]} ({m.id}, {m.kind} to "
                                    f"{m.dst_host.name if m.dst_host else '?'}, wave {m.wave})"
-                                   for m in sorted(repeated, key=lambda m: (m.wave, int(m.id[3:]))))
+                                   for m in repeated)
             warnings.append(f"{parser.doc.file}: VM '{repeated[0].vm.name}' is moved more than once: "
                             f"{steps}. The moves are assumed to run in this order (by wave, then "
                             "as written), each checked from where the VM is now.")
@@ -342,13 +352,6 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
             return []
         hosts = parser.resolve("host", dest["host"], (*path, "destination", "host"), pool=dst_pool)
         if not hosts:
-            return []
-        here = [vm for vm in vms if vm.pool == dst_pool and vm.record.get("resident_on") == hosts[0].ref]
-        for vm in here:
-            parser.error((*path, "destination", "host"),
-                         f"VM '{vm.name}' already runs on {hosts[0].name}: a move to the host it is on"
-                         + (" (to move only its disks, use kind: vdi)" if kind == "storage" else ""))
-        if here:
             return []
         moves = []
         storage_default, storage_map, network_map, migration_network = None, {}, {}, None

@@ -139,18 +139,29 @@ operations:
     ]
 
 
-def test_a_move_to_the_host_the_vm_is_on_is_an_error(tmp_path, world):
+def test_a_move_to_the_host_the_vm_is_on_at_that_point_is_an_error(tmp_path, world):
     path = write(tmp_path, """plan: CHG-4
 operations:
   - kind: live
     vms: [web-02, web-01]
     destination: {host: ch82-h2}
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: prod-ch82, host: ch82-h2}
+    wave: 2
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h1}
+    wave: 3
 """)
     with pytest.raises(PlanError) as exc:
         load_plan(path, world)
-    assert exc.value.details == [
-        f"{path}:5:19: operations.0.destination.host: VM 'web-02' already runs on ch82-h2: "
-        "a move to the host it is on"]
+    assert exc.value.details == [  # web-01 moving back to ch82-h1 in wave 3 is fine
+        f"{path}:5:19: operations.0.destination.host: VM 'web-02' is on ch82-h2 already at this "
+        "point of the plan: a move to the host it is on",
+        f"{path}:8:36: operations.1.destination.host: VM 'web-01' is on ch82-h2 already at this "
+        "point of the plan: a move to the host it is on (to move only its disks, use kind: vdi)",
+    ]
 
 
 def test_a_vm_moved_twice_is_a_warning_stating_the_order_assumed(tmp_path, world):
