@@ -27,6 +27,7 @@ from typing import Any
 
 import jsonschema
 from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
@@ -141,18 +142,38 @@ def _check_format(template: str, *, braces: bool = False) -> None:
             _check_size(int(digits), "a format width")
 
 
-def _sized(func: Any) -> Any:
-    """A filter whose size arguments are checked first (see SIZED_FILTERS)."""
+def _check_made(value: Any, what: str) -> Any:
+    """`value`, if it is not a string or list longer than MAX_SIZE. Applied to what each
+    filter, method and `~` makes: its inputs were checked in turn, so no chain of them
+    (`{% set s = s ~ s %}` again and again) grows past a few times MAX_SIZE."""
+    if isinstance(value, (str, list, tuple)) and len(value) > MAX_SIZE:
+        raise WorkLimit(f"{what} of {len(value):,} (more than {MAX_SIZE:,})")
+    return value
+
+
+def _bounded(name: str, func: Any) -> Any:
+    """A filter whose result is checked, and for SIZED_FILTERS its size arguments first."""
+    sized = name in SIZED_FILTERS
 
     @functools.wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        for value in (*args, *kwargs.values()):
-            _check_size(value, f"a size given to `{func.__name__.removeprefix('do_')}`")
-        if func.__name__ == "do_format" and isinstance(args[0], str):
-            _check_format(args[0])
-        return func(*args, **kwargs)
+        if sized:
+            for value in (*args, *kwargs.values()):
+                _check_size(value, f"a size given to `{name}`")
+            if name == "format" and isinstance(args[0], str):
+                _check_format(args[0])
+        return _check_made(func(*args, **kwargs), f"a result of `{name}`")
 
     return checked
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with `~` (string concatenation) checked like the rest."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
+        self.write("environment.checked_concat(")
+        super().visit_Concat(node, frame)
+        self.write(")")
 
 
 class _FactsEnvironment(SandboxedEnvironment):
@@ -164,7 +185,12 @@ class _FactsEnvironment(SandboxedEnvironment):
     strings, lists and large integers, `%` formatting, sizes passed to methods and
     filters (MAX_SIZE, MAX_INT_BITS); `range` is not available at all."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
+
+    @staticmethod
+    def checked_concat(text: str) -> str:
+        return _check_made(text, "a string")
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is facts.Obj and attribute in facts.FACTS.get(obj.cls, ()):
@@ -188,7 +214,7 @@ class _FactsEnvironment(SandboxedEnvironment):
             _check_format(left)
             for value in right if isinstance(right, tuple) else (right,):
                 _check_size(value, "a format argument")
-        return self.binop_table[operator](left, right)
+        return _check_made(self.binop_table[operator](left, right), f"a result of {operator!r}")
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A method called from an expression ('x'.ljust(n), '{:>n}'.format(...)): sizes
@@ -199,14 +225,14 @@ class _FactsEnvironment(SandboxedEnvironment):
                 _check_size(value, f"a size given to {getattr(__obj, '__name__', 'a method')}")
             if isinstance(bound, str) and getattr(__obj, "__name__", "") in {"format", "format_map"}:
                 _check_format(bound, braces=True)
-        return super().call(__context, __obj, *args, **kwargs)
+        return _check_made(super().call(__context, __obj, *args, **kwargs), "a result of a call")
 
 
 def make_environment() -> SandboxedEnvironment:
     env = _FactsEnvironment(undefined=StrictUndefined, autoescape=False)
-    env.filters.update({name: _sized(env.filters[name]) for name in SIZED_FILTERS})
     env.filters.update(gib=_gib, mib=_mib, bits=_bits, version=_version, names=_names,
                        duration=_duration)
+    env.filters.update({name: _bounded(name, func) for name, func in env.filters.items()})
     env.tests["subset_of"] = _subset
     env.globals.clear()
     env.globals.update(features_subset=_subset)

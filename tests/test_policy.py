@@ -97,7 +97,11 @@ message: {{en: "{message}", ja: m}}
      "a size given to ljust of 1,000,000,000"),
     ("false", "{{ '%1000000000s' % vm.name }}", "9:15: USR-011: message.en",
      "a format width of 1,000,000,000"),
-], ids=["repeat", "power", "filter", "method", "message"])
+    ("false", "{% set s = vm.name %}" + "{% set s = s ~ s %}" * 40 + "{{ s }}", "9:15: USR-011: message.en",
+     "a string of"),
+    ("false", "{% set s = vm.name %}" + "{% set s = [s, s] | join %}" * 40 + "{{ s }}",
+     "9:15: USR-011: message.en", "a result of `join` of"),
+], ids=["repeat", "power", "filter", "method", "message", "doubling-concat", "doubling-join"])
 def test_a_rule_that_asks_for_too_much_is_a_policy_error_naming_it(tmp_path, capsys, assert_, message,
                                                                    where, made):
     rule = tmp_path / "USR-011.yaml"
