@@ -157,6 +157,9 @@ class _Parser:
         return index.get(key, [])
 
     def pool_index(self, selector: Any, path: tuple[Any, ...]) -> int | None:
+        if not isinstance(selector, str):
+            self.error(path, "expected a pool's name or uuid")
+            return None
         for i, inv in enumerate(self.world.inventories):
             pool = inv.pool or {}
             if selector in {pool.get("name_label"), f"uuid:{pool.get('uuid')}", pool.get("uuid")}:
@@ -305,7 +308,11 @@ def _settings(parser: _Parser, raw: Any) -> Settings:
                 settings.cvd_pools.add(index)
     else:
         parser.error(("settings", "citrix_virtual_desktops"), "expected true/false or {POOL: true}")
-    for i, selector in enumerate(raw.get("mcs_vms") or []):
+    mcs_vms = raw.get("mcs_vms") or []
+    if not isinstance(mcs_vms, list):
+        parser.error(("settings", "mcs_vms"), "expected a list of VM selectors")
+        mcs_vms = []
+    for i, selector in enumerate(mcs_vms):
         for vm in parser.resolve("VM", selector, ("settings", "mcs_vms", i)):
             settings.mcs_vms.add((vm.pool, vm.ref))
     return settings
@@ -418,7 +425,7 @@ def _storage(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
         found = parser.resolve("SR", raw["default"], (*path, "storage", "default"), pool=dst_pool)
         default = found[0] if found else None
     mapping: dict[str, Obj] = {}
-    for key, sr_name in (raw.get("map") or {}).items():
+    for key, sr_name in _mapping(parser, raw.get("map"), (*path, "storage", "map")).items():
         vdi = _vdi(parser, key, (*path, "storage", "map", key), vms=vms)
         srs = parser.resolve("SR", sr_name, (*path, "storage", "map", key), pool=dst_pool)
         if vdi and srs:
@@ -434,12 +441,20 @@ def _networks(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
         return {}
     mapping: dict[str, Obj] = {}
     src_pool = vms[0].pool if vms else dst_pool
-    for src, dst in (raw.get("map") or {}).items():
+    for src, dst in _mapping(parser, raw.get("map"), (*path, "networks", "map")).items():
         srcs = parser.resolve("network", src, (*path, "networks", "map", src), pool=src_pool)
         dsts = parser.resolve("network", dst, (*path, "networks", "map", src), pool=dst_pool)
         if srcs and dsts:
             mapping[srcs[0].ref] = dsts[0]
     return mapping
+
+
+def _mapping(parser: _Parser, raw: Any, path: tuple[Any, ...]) -> dict[Any, Any]:
+    """A `map:` of names to names; anything else is an error (and maps nothing)."""
+    if raw is None or isinstance(raw, dict):
+        return raw or {}
+    parser.error(path, "expected a mapping of names to names")
+    return {}
 
 
 def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,

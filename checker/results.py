@@ -83,17 +83,28 @@ def validate_results(doc: Any, origin: str) -> None:
             break
         item_schema = schema["properties"][key]["items"]
         required = item_schema["required"]
-        enums = {name: _resolve(prop, schema)["enum"] for name, prop in item_schema["properties"].items()
-                 if "enum" in _resolve(prop, schema)}
+        props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
+        enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
+        types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
+                                                       else prop["type"]))
+                 for name, prop in props.items() if "type" in prop}
         for index, item in enumerate(items):
             if not (isinstance(item, dict) and all(k in item for k in required)
-                    and all(item[k] in allowed for k, allowed in enums.items() if k in item)):
+                    and all(item[k] in allowed for k, allowed in enums.items() if k in item)
+                    and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
                 errors = [([key, index, *e.absolute_path], e.message)
                           for e in validator.evolve(schema=item_schema).iter_errors(item)]
                 break
     if errors:
         raise InputError(f"{origin}: not a valid migready results file",
                          details=[f"  {json_path(path)}: {message}" for path, message in errors[:20]])
+
+
+#: JSON Schema types as Python types (a bool is an int to Python: close enough for a
+#: first look; the schema has the last word on an item that fails it).
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
+    "boolean": bool, "null": type(None)}
 
 
 def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

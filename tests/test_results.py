@@ -33,6 +33,8 @@ CASES = {
     "operation-verdict": (lambda d: d["operations"][0].update(verdict="maybe"),
                           "  $.operations[0].verdict: 'maybe' is not one of"),
     "finding-not-object": (lambda d: d["findings"].append([]), "is not of type 'object'"),
+    "evidence-not-object": (lambda d: d["findings"][0].update(evidence="none"),
+                            "  $.findings[0].evidence: 'none' is not of type 'object'"),
 }
 
 
