@@ -136,8 +136,8 @@ def _check_server(server: str) -> None:
     for, not a connection failure (exit 4) after."""
     from checker.collector import parse_server
 
-    host = parse_server(server).host
-    if not re.fullmatch(r"[A-Za-z0-9._:%-]+", host):
+    host = parse_server(server).host  # (which drops tabs and newlines, as urlsplit does)
+    if not re.fullmatch(r"[A-Za-z0-9._:%-]+", host) or re.search(r"[\s\x00-\x1f\x7f]", server.strip()):
         raise InputError(f"--server {server!r}: not a host name or address; "
                          "expected https://HOST[:PORT]")
 

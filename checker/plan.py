@@ -170,7 +170,7 @@ class _Parser:
 
 
 def _show(selector: Any) -> str:
-    return f"tag {selector['tag']!r}" if isinstance(selector, dict) else repr(selector)
+    return f"tag {selector['tag']!r}" if isinstance(selector, dict) and "tag" in selector else repr(selector)
 
 
 def parse_size_rate(text: Any) -> int | None:

@@ -89,17 +89,23 @@ class _Composer(yaml.SafeLoader):
 
 
 def loads(text: str, file: str = "<string>", *, aliases: bool = True) -> Located:
-    loader = _Composer(text, file, aliases)
+    loader = None
     try:
+        loader = _Composer(text, file, aliases)  # reads the text: may refuse a character
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlError(file, line, col, f"YAML syntax: {exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:
+        line, col = text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
+        raise YamlError(file, line, col,
+                        f"YAML syntax: unacceptable character #x{exc.character:04x}") from None
     except yaml.YAMLError as exc:
         raise YamlError(file, 1, 1, f"YAML syntax: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     positions: dict[Path_, tuple[int, int]] = {}
     if node is None:
         return Located(None, positions, file, {})
