@@ -1,13 +1,26 @@
 """Plans: selectors, errors with file:line, expansion of rolling upgrades, the audit."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from checker.errors import InputError
 from checker.facts import World
 from checker.inventory import Inventory
-from checker.plan import PlanError, audit_plan, load_plan, parse_duration, parse_size_rate
+from checker.plan import (
+    KINDS,
+    SETTINGS_KEYS,
+    PlanError,
+    audit_plan,
+    load_plan,
+    parse_duration,
+    parse_size_rate,
+)
 
 BASE = Path(__file__).parent / "policies" / "_base"
 
@@ -212,3 +225,59 @@ operations:
     main(["check", *pools, "--plan", str(path), "--only", "MEM-001", "--format", "json"])
     assumptions = json.loads(capsys.readouterr().out)["assumptions"]
     assert assumptions[-1].startswith(f"{path}: VM 'web-01' is moved more than once")
+
+
+# ---------------------------------------------------------------------------------
+# Property: whatever the file holds, a plan or a located error (exit 2), never a crash
+# ---------------------------------------------------------------------------------
+
+SCALARS = (st.none() | st.booleans() | st.integers(-10, 10**12) | st.text(max_size=12)
+           | st.sampled_from(["web-01", "db-01", "ch82-h2", "xs8-h1", "dr-xs8", "prod-ch82", "DR iSCSI",
+                              "db-01/0", "uuid:x", "*", "10Gbit", "4h", "live", "storage"])
+           | st.dates())
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.sampled_from(["tag", "host", "pool", "sr", "map", "default",
+                                                         "x"]), inner, max_size=3), max_leaves=12)
+OPERATION = st.fixed_dictionaries(
+    {"kind": st.sampled_from([*KINDS, "teleport", 5])},
+    optional={"vms": st.lists(SCALARS, max_size=3) | VALUES, "destination": VALUES, "host": VALUES,
+              "pool": VALUES, "vdi": VALUES, "wave": VALUES, "storage": VALUES, "networks": VALUES,
+              "migration_network": VALUES, "compress": VALUES, "batch_size": VALUES, "colour": VALUES})
+PLAN = st.fixed_dictionaries(
+    {"operations": st.lists(OPERATION, max_size=4) | VALUES},
+    optional={"plan": VALUES, "settings": st.dictionaries(st.sampled_from(sorted(SETTINGS_KEYS)), VALUES,
+                                                          max_size=4) | VALUES, "extra": VALUES})
+LOCATED = r":\d+:\d+: "
+
+
+def loads_or_located_error(path: Path, content: bytes, world: World) -> None:
+    path.write_bytes(content)
+    try:
+        load_plan(path, world)
+    except InputError as exc:  # exit 2: it must say where
+        assert re.search(re.escape(str(path)) + LOCATED, str(exc)), str(exc)
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("property") / "plan.yaml"
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=st.binary(max_size=600))
+def test_arbitrary_bytes_give_a_plan_or_a_located_error(plan_file, world, content):
+    loads_or_located_error(plan_file, content, world)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=PLAN)
+def test_near_valid_plans_give_a_plan_or_a_located_error(plan_file, world, doc):
+    loads_or_located_error(plan_file, yaml.safe_dump(doc, allow_unicode=True).encode(), world)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 200), length=st.integers(0, 20), insert=st.text(max_size=20))
+def test_a_damaged_plan_gives_a_plan_or_a_located_error(plan_file, world, cut, length, insert):
+    text = (Path(__file__).parent.parent / "samples" / "demo-plan.yaml").read_text(encoding="utf-8")
+    cut = cut * len(text) // 200
+    loads_or_located_error(plan_file, (text[:cut] + insert + text[cut + length:]).encode(), world)
