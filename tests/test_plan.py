@@ -127,8 +127,8 @@ def test_window(text, seconds):
     assert parse_duration(text) == seconds
 
 
-def test_the_same_operation_twice_is_an_error_at_the_second(tmp_path, world):
-    path = write(tmp_path, """plan: CHG-3
+REPEATS = {
+    "same-operation-twice": ("""plan: CHG-3
 operations:
   - kind: live
     vms: [web-01]
@@ -141,19 +141,10 @@ operations:
     wave: 2
   - kind: rolling-upgrade
     pool: prod-ch82
-""")
-    with pytest.raises(PlanError) as exc:
-        load_plan(path, world)
-    assert exc.value.details == [
-        f"{path}:8:5: operations.2: the same live move as operations.0 (web-01 to ch82-h2): "
-        "give each operation once",
-        f"{path}:12:5: operations.3: the same evacuate move as operations.1 (ch82-h2): "
-        "give each operation once",
-    ]
-
-
-def test_a_move_to_the_host_the_vm_is_on_at_that_point_is_an_error(tmp_path, world):
-    path = write(tmp_path, """plan: CHG-4
+""", ["8:5: operations.2: the same live move as operations.0 (web-01 to ch82-h2): give each operation once",
+      "12:5: operations.3: the same evacuate move as operations.1 (ch82-h2): give each operation once"]),
+    # web-01 moving back to ch82-h1 in wave 3 is fine: wave 1 took it away from there.
+    "move-to-the-host-it-is-on": ("""plan: CHG-4
 operations:
   - kind: live
     vms: [web-02, web-01]
@@ -166,28 +157,27 @@ operations:
     vms: [web-01]
     destination: {host: ch82-h1}
     wave: 3
-""")
+""", ["5:19: operations.0.destination.host: VM 'web-02' is on ch82-h2 already at this point of the plan: "
+      "a move to the host it is on",
+      "8:36: operations.1.destination.host: VM 'web-01' is on ch82-h2 already at this point of the plan: "
+      "a move to the host it is on (to move only its disks, use kind: vdi)"]),
+}
+
+
+@pytest.mark.parametrize("case", REPEATS)
+def test_a_repeated_move_is_an_error_where_it_repeats(tmp_path, world, case):
+    text, expected = REPEATS[case]
+    path = write(tmp_path, text)
     with pytest.raises(PlanError) as exc:
         load_plan(path, world)
-    assert exc.value.details == [  # web-01 moving back to ch82-h1 in wave 3 is fine
-        f"{path}:5:19: operations.0.destination.host: VM 'web-02' is on ch82-h2 already at this "
-        "point of the plan: a move to the host it is on",
-        f"{path}:8:36: operations.1.destination.host: VM 'web-01' is on ch82-h2 already at this "
-        "point of the plan: a move to the host it is on (to move only its disks, use kind: vdi)",
-    ]
+    assert exc.value.details == [f"{path}:{detail}" for detail in expected]
 
 
 def test_a_vm_moved_twice_is_a_warning_stating_the_order_assumed(tmp_path, world):
     path = write(tmp_path, """plan: CHG-5
 operations:
-  - kind: storage
-    vms: [web-01]
-    destination: {pool: dr-xs8, host: xs8-h1}
-    wave: 2
-  - kind: live
-    vms: [web-01]
-    destination: {host: ch82-h2}
-    wave: 1
+  - {kind: storage, vms: [web-01], destination: {pool: dr-xs8, host: xs8-h1}, wave: 2}
+  - {kind: live, vms: [web-01], destination: {host: ch82-h2}, wave: 1}
 """)
     plan = load_plan(path, world)
     assert plan.warnings == [
