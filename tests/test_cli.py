@@ -47,12 +47,20 @@ def test_an_internal_error_is_exit_5_one_line_and_writes_nothing(tmp_path, monke
 
 def test_sigterm_exits_143_like_an_interrupt(tmp_path):
     fifo = tmp_path / "inventory.json"
-    os.mkfifo(fifo)  # opening it blocks until a writer comes: the command waits there
+    os.mkfifo(fifo)  # reading it blocks until the writer closes: the command waits there
     proc = subprocess.Popen([sys.executable, "-m", "checker", "check", str(fifo)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while True:  # the write end opens once the command has opened the read end
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
+    os.close(writer)
     assert (proc.returncode, out, err) == (143, "", "migready: terminated\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.json"]
 
