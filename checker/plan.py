@@ -233,9 +233,10 @@ def load_plan(path: str | Path, world: World) -> Plan:
 
 
 def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int]) -> list[str]:
-    """The same move twice is an error (at the second); so is a move to the host the VM is
-    on at that point of the plan (its home, or where an earlier wave took it). A VM moved
-    by two operations is a warning that states the order the check assumes."""
+    """The same move twice (every parameter alike: moves that differ in a network or an SR
+    are alternatives a plan may compare) is an error at the second; so is a live move to the
+    host the VM is on at that point of the plan (its home, or where an earlier wave took it).
+    A VM moved by two operations is a warning that states the order the check assumes."""
     def key(obj: Obj | None) -> Any:
         return obj.key if obj is not None else None
 
@@ -243,7 +244,10 @@ def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int])
     by_vm: dict[Any, list[Move]] = defaultdict(list)
     for move in moves:
         signature = (move.kind, key(move.vm) if move.kind != "evacuate" else None, key(move.host),
-                     key(move.vdi), move.dst_pool, key(move.dst_host), key(move.dst_sr))
+                     key(move.vdi), move.dst_pool, key(move.dst_host), key(move.dst_sr),
+                     key(move.storage_default), key(move.migration_network), move.compress,
+                     *(tuple(sorted((k, v.key) for k, v in m.items()))
+                       for m in (move.storage_map, move.network_map)))
         earlier = first.setdefault(signature, move)
         if earlier is not move:
             parser.error(("operations", origins[move.id]),
@@ -256,11 +260,11 @@ def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int])
         repeated.sort(key=lambda m: (m.wave, int(m.id[3:])))
         here = repeated[0].vm.record.get("resident_on")
         for move in repeated:
-            if move.dst_host is not None and move.dst_pool == move.src_pool and move.dst_host.ref == here:
+            # (A storage move to the same host is how a running VM's disks change SR.)
+            if move.kind == "live" and move.dst_host is not None and move.dst_host.ref == here:
                 parser.error(("operations", origins[move.id], "destination", "host"),
                              f"VM '{move.vm.name}' is on {move.dst_host.name} already at this point "
-                             "of the plan: a move to the host it is on"
-                             + (" (to move only its disks, use kind: vdi)" if move.kind == "storage" else ""))
+                             "of the plan: a live move to the host it is on")
             here = move.dst_host.ref if move.dst_host is not None else None
         if len(repeated) > 1:
             steps = ", then ".join(f"operations.{origins[m.id]} ({m.id}, {m.kind} to "

@@ -143,8 +143,9 @@ operations:
     pool: prod-ch82
 """, ["8:5: operations.2: the same live move as operations.0 (web-01 to ch82-h2): give each operation once",
       "12:5: operations.3: the same evacuate move as operations.1 (ch82-h2): give each operation once"]),
-    # web-01 moving back to ch82-h1 in wave 3 is fine: wave 1 took it away from there.
-    "move-to-the-host-it-is-on": ("""plan: CHG-4
+    # web-01 moving back to ch82-h1 in wave 3 is fine: wave 1 took it away from there; a
+    # storage move to the host a VM is on is how its disks change SR while it runs.
+    "live-move-to-the-host-it-is-on": ("""plan: CHG-4
 operations:
   - kind: live
     vms: [web-02, web-01]
@@ -157,10 +158,13 @@ operations:
     vms: [web-01]
     destination: {host: ch82-h1}
     wave: 3
+  - kind: live
+    vms: [db-01]
+    destination: {host: ch82-h1}
 """, ["5:19: operations.0.destination.host: VM 'web-02' is on ch82-h2 already at this point of the plan: "
-      "a move to the host it is on",
-      "8:36: operations.1.destination.host: VM 'web-01' is on ch82-h2 already at this point of the plan: "
-      "a move to the host it is on (to move only its disks, use kind: vdi)"]),
+      "a live move to the host it is on",
+      "16:19: operations.3.destination.host: VM 'db-01' is on ch82-h1 already at this point of the plan: "
+      "a live move to the host it is on"]),
 }
 
 
