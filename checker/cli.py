@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 import click
 
 from checker import __version__
-from checker.errors import ExitCode, MigreadyError
+from checker.errors import ExitCode, InputError, MigreadyError, Terminated
 
 
 def _fail(message: str, code: int) -> None:
@@ -31,8 +34,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc), int(exc.exit_code))
         except KeyboardInterrupt:
             _fail("interrupted", int(ExitCode.INTERRUPTED))
+        except Terminated:
+            _fail("terminated", int(ExitCode.TERMINATED))
 
     return wrapper
+
+
+def _output_target(output: Path | None, inputs: Iterable[Path | None] = ()) -> Path | None:
+    """The file `-o` names, checked before any work is done (atomic.check_target); None
+    for standard output: no `-o`, or `-o -`."""
+    if output is None or str(output) == "-":
+        return None
+    from checker.atomic import check_target
+
+    check_target(output, inputs=[p for p in inputs if p is not None])
+    return output
 
 
 class Progress:
@@ -61,6 +77,8 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="Show the version and the built-in policy set's sha256, and exit.")
+@click.option("--debug", is_flag=True, expose_value=False,
+              help="Show the traceback of an internal error (or set MIGREADY_DEBUG=1).")
 def cli() -> None:
     """Will these XenServer VMs migrate? Readiness checks for live migration, storage live
     migration and live VDI moves, proved in a report you can sign."""
@@ -69,7 +87,7 @@ def cli() -> None:
 @cli.command("import")
 @click.argument("dump", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Inventory to write (.json, or .json.gz to compress).")
+              help="Inventory to write (.json, or .json.gz to compress; - for stdout).")
 @handle_errors
 def import_cmd(dump: Path, output: Path) -> None:
     """Turn a XAPI database dump into an inventory.
@@ -82,11 +100,9 @@ def import_cmd(dump: Path, output: Path) -> None:
       migready import pool-dump.xml -o prod-pool.json
     """
     from checker import dump as dump_mod
-    from checker.inventory import Inventory, save_document
 
-    doc = dump_mod.import_file(dump)
-    save_document(doc, output)
-    _print_summary(Inventory(doc, str(output)), output)
+    target = _output_target(output, [dump])
+    _save_inventory(dump_mod.import_file(dump), target)
 
 
 @cli.command()
@@ -115,8 +131,9 @@ def collect(server: str, username: str, password_env: str | None, password_file:
           --password-env MIGREADY_PASSWORD --fingerprint AB:CD:... -o prod-pool.json
     """
     from checker import collector
-    from checker.inventory import Inventory, save_document
 
+    _check_server(server)
+    target = _output_target(output, [password_file, ca_bundle])
     tls = collector.TlsOptions.from_cli(ca_bundle=ca_bundle, fingerprint=fingerprint,
                                         insecure=insecure)
     if tls.insecure:
@@ -124,14 +141,34 @@ def collect(server: str, username: str, password_env: str | None, password_file:
     password = read_password(password_env, password_file, f"Password for {username}@{server}: ")
     doc = collector.collect(server, username, password, tls=tls, timeout=timeout,
                             progress=Progress())
-    save_document(doc, output)
-    _print_summary(Inventory(doc, str(output)), output)
+    _save_inventory(doc, target)
+
+
+def _check_server(server: str) -> None:
+    """A malformed --server is a usage error (exit 2), found before a password is asked
+    for, not a connection failure (exit 4) after."""
+    from checker.collector import parse_server
+
+    host = parse_server(server).host  # (which drops tabs and newlines, as urlsplit does)
+    if not re.fullmatch(r"[A-Za-z0-9._:%-]+", host) or re.search(r"[\s\x00-\x1f\x7f]", server.strip()):
+        raise InputError(f"--server {server!r}: not a host name or address; "
+                         "expected https://HOST[:PORT]")
+
+
+def _save_inventory(doc: dict[str, Any], target: Path | None) -> None:
+    """To the checked `-o` file, or to stdout (`-o -`) with the summary on stderr."""
+    from checker.inventory import Inventory, save_document, write_document
+
+    if target is None:
+        write_document(doc, sys.stdout)
+        sys.stdout.flush()
+    else:
+        save_document(doc, target)
+    _print_summary(Inventory(doc, str(target or "-")), target or "<stdout>", err=target is None)
 
 
 def read_password(env: str | None, file: Path | None, prompt: str) -> str:
     """From an environment variable, a file, or a prompt that does not echo."""
-    from checker.errors import InputError
-
     if env and file:
         raise InputError("give --password-env or --password-file, not both")
     if env:
@@ -150,7 +187,7 @@ def read_password(env: str | None, file: Path | None, prompt: str) -> str:
     return click.prompt(prompt.rstrip(": "), hide_input=True, err=True)
 
 
-def _print_summary(inv: Any, output: Path) -> None:
+def _print_summary(inv: Any, output: Path | str, *, err: bool = False) -> None:
     from checker.facts import summarize
     from checker.inventory import ClassGap
 
@@ -158,15 +195,15 @@ def _print_summary(inv: Any, output: Path) -> None:
         s = summarize(inv)
     except ClassGap as exc:  # a class the summary counts was not collected: written anyway
         click.echo(f"{output}: pool '{inv.name}' — {exc.cls} was not collected ({exc.reason}); "
-                   f"see \"gaps\" in the inventory")
+                   f"see \"gaps\" in the inventory", err=err)
         return
     click.echo(f"{output}: pool '{s['pool']}' — {s['hosts']} hosts, {s['vms']} VMs "
-               f"({s['running']} running), {s['srs']} SRs, {s['vdis']} VDIs")
+               f"({s['running']} running), {s['srs']} SRs, {s['vdis']} VDIs", err=err)
     for host in s["host_versions"]:
-        click.echo(f"  host {host}")
+        click.echo(f"  host {host}", err=err)
     if s["gaps"]:
         click.echo(f"  {s['gaps']} gaps recorded (missing tables, dangling references): "
-                   f"see \"gaps\" in the inventory")
+                   f"see \"gaps\" in the inventory", err=err)
 
 
 
@@ -203,7 +240,7 @@ def _emit(pieces: Iterable[str], output: Path | None) -> None:
               default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Text: show passing findings too.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of stdout (atomically).")
+              help="Write here instead of stdout (atomically; - is stdout).")
 @handle_errors
 def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None, no_waivers: bool,
           policies: tuple[Path, ...], only: str | None, fail_on: str, profile: str, fmt: str,
@@ -222,6 +259,7 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     from checker import output as out
     from checker.check import CheckOptions, exit_code, run_check
 
+    output = _output_target(output, [*inventories, plan, waivers])
     opts = CheckOptions(inventories=inventories, plan=plan, waivers=waivers, policies=policies,
                         only=[i.strip() for i in only.split(",") if i.strip()] if only else (),
                         fail_on=fail_on, no_waivers=no_waivers, profile=profile)
@@ -276,7 +314,6 @@ def rules_show(rule_id: str, lang: str, policies: tuple[Path, ...]) -> None:
     Example:
       migready rules show LIM-005
     """
-    from checker.errors import InputError
     from checker.policy import load_rules
 
     rule = load_rules(policies).get(rule_id.upper())
@@ -329,7 +366,6 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
       migready validate --policies my-rules/ --waivers waivers.yaml
       migready validate --plan change.yaml --inventory prod.json --inventory dr.json
     """
-    from checker.errors import InputError
     from checker.facts import World
     from checker.inventory import Inventory
     from checker.plan import load_plan
@@ -355,7 +391,10 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
         else:
             try:
                 world = World([Inventory.load(p) for p in inventories])
-                click.echo(f"plan: {len(load_plan(plan, world).moves)} moves ok")
+                loaded = load_plan(plan, world)
+                click.echo(f"plan: {len(loaded.moves)} moves ok")
+                for warning in loaded.warnings:
+                    click.echo(f"migready: warning: {warning}", err=True)
             except InputError as exc:
                 problems.append(str(exc))
     if problems:
@@ -386,8 +425,6 @@ def policy_test(directory: Path, policies: tuple[Path, ...]) -> None:
     rule_set = load_rules(policies)
     folders = fixture_dirs(directory)
     if not folders:
-        from checker.errors import InputError
-
         raise InputError(f"{directory}: no fixtures (folders with a fixture.yaml)")
     failed = 0
     for folder in folders:
@@ -429,7 +466,7 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 @click.option("--sign-off", "sign_off", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML with prepared_by, reviewed_by, approved_by, decision, date.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Default: beside the results, RESULTS.LANG.html|pdf.")
+              help="Default: beside the results, RESULTS.LANG.html|pdf; - is stdout.")
 @handle_errors
 def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off: Path | None,
            output: Path | None) -> None:
@@ -444,19 +481,20 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
     from checker.diff import diff_results, load_results
     from checker.report import build_context, load_signoff, render_html, render_pdf
 
+    target = _output_target(output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}"),
+                            [results_file, since, sign_off])
     results = load_results(results_file)
     context = build_context(results, lang=lang,
                             since=diff_results(load_results(since), results) if since else None,
                             signoff=load_signoff(sign_off) if sign_off else None)
-    output = output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}")
-    if fmt == "pdf":
-        data = render_pdf(context)
-        with atomic_writer(output, binary=True) as handle:
-            handle.write(data)
-    else:
-        with atomic_writer(output) as handle:
-            handle.write(render_html(context))
-    click.echo(f"{output}")
+    data = render_pdf(context) if fmt == "pdf" else render_html(context).encode()
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    with atomic_writer(target, binary=True) as handle:
+        handle.write(data)
+    click.echo(f"{target}")
 
 
 @cli.command()
@@ -512,9 +550,19 @@ def run(job_file: Path, dry_run: bool) -> None:
     sys.exit(outcome.exit_code)
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; whatever happens, one of the exit codes of contracts.md comes out.
+
+    A bug (any other exception) is exit 5 with one line: the traceback only with --debug
+    or MIGREADY_DEBUG=1. SIGTERM unwinds like Ctrl-C, so temporary files are removed."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
-        cli.main(args=argv, prog_name="migready", standalone_mode=False)
+        cli.main(args=args, prog_name="migready", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("migready: interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
@@ -523,4 +571,28 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.INVALID_INPUT)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except KeyboardInterrupt:
+        click.echo("migready: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Terminated:
+        click.echo("migready: terminated", err=True)
+        return int(ExitCode.TERMINATED)
+    except Exception as exc:
+        if "--debug" in args or os.environ.get("MIGREADY_DEBUG") == "1":
+            traceback.print_exc()
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"migready: internal error (a bug in migready): {type(exc).__name__}"
+                   f"{': ' + detail if detail else ''}; run with --debug for the traceback",
+                   err=True)
+        return int(ExitCode.INTERNAL_ERROR)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _main_thread() -> bool:
+    """Signal handlers can only be set there (a test may run the CLI in another thread)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.results import is_advice
+from checker.results import is_advice, validate_results
 
 PROBLEMS = {"fail", "unknown"}
 
@@ -26,8 +26,9 @@ def load_results(path: str | Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-    if not isinstance(doc, dict) or doc.get("format") != "migready.results/1":
-        raise InputError(f"{path}: not a migready results file (format migready.results/1)")
+    except RecursionError:
+        raise InputError(f"{path}: not a results file: JSON nested too deeply") from None
+    validate_results(doc, str(path))
     return doc
 
 

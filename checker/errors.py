@@ -14,7 +14,9 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 2
     UNDECIDED = 3
     EXTERNAL_FAILURE = 4
+    INTERNAL_ERROR = 5
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class MigreadyError(Exception):
@@ -33,6 +35,11 @@ class MigreadyError(Exception):
 
 class InputError(MigreadyError):
     """Invalid input (dump, inventory, policy, plan, waiver): nothing was evaluated."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program stands so that `finally` blocks and the atomic
+    writer remove their temporary files, as they do for Ctrl-C (KeyboardInterrupt)."""
 
 
 class ExternalError(MigreadyError):

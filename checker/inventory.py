@@ -15,6 +15,7 @@ import copy
 import gzip
 import hashlib
 import json
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from functools import cache, cached_property
 from importlib import resources
 from itertools import islice, repeat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import jsonschema
 
@@ -362,11 +363,19 @@ class Inventory:
             raise InputError(f"{path}: cannot read inventory: {exc}") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+        except RecursionError:  # the C decoder's own depth limit (Python's recursion limit)
+            raise InputError(f"{path}: not an inventory: JSON nested too deeply "
+                             f"(more than {sys.getrecursionlimit()} levels)") from None
         return cls.from_document(doc, str(path), digest)
 
 
 def save_document(doc: dict[str, Any], path: str | Path) -> None:
     """Write an inventory atomically (gzip when the name ends in .gz)."""
     with atomic_writer(path) as handle:
-        json.dump(doc, handle, sort_keys=True, ensure_ascii=False)  # no indent: the C encoder
-        handle.write("\n")
+        write_document(doc, handle)
+
+
+def write_document(doc: dict[str, Any], handle: IO[str]) -> None:
+    """An inventory's JSON to an open text stream (a file, or stdout for `-o -`)."""
+    json.dump(doc, handle, sort_keys=True, ensure_ascii=False)  # no indent: the C encoder
+    handle.write("\n")

@@ -71,6 +71,8 @@ class Plan:
     settings: Settings
     file: str | None = None
     audit: bool = False
+    #: What the check assumes of a plan that is valid but unusual (a VM moved twice).
+    warnings: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------
@@ -155,6 +157,9 @@ class _Parser:
         return index.get(key, [])
 
     def pool_index(self, selector: Any, path: tuple[Any, ...]) -> int | None:
+        if not isinstance(selector, str):
+            self.error(path, "expected a pool's name or uuid")
+            return None
         for i, inv in enumerate(self.world.inventories):
             pool = inv.pool or {}
             if selector in {pool.get("name_label"), f"uuid:{pool.get('uuid')}", pool.get("uuid")}:
@@ -165,7 +170,7 @@ class _Parser:
 
 
 def _show(selector: Any) -> str:
-    return f"tag {selector['tag']!r}" if isinstance(selector, dict) else repr(selector)
+    return f"tag {selector['tag']!r}" if isinstance(selector, dict) and "tag" in selector else repr(selector)
 
 
 def parse_size_rate(text: Any) -> int | None:
@@ -185,8 +190,21 @@ def parse_duration(text: Any) -> int | None:
     return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
+def distinct_pools(world: World) -> None:
+    """Raise PlanError when two inventories are the same pool (the same pool uuid): each
+    VM and host would be checked twice, and a plan's names would match twice."""
+    seen: dict[Any, str] = {}
+    for inv in world.inventories:
+        uuid = (inv.pool or {}).get("uuid")
+        if uuid in seen:
+            raise PlanError(f"{inv.origin}: the same pool as {seen[uuid]} ({inv.name}, uuid {uuid}): "
+                            "give each pool once")
+        seen[uuid] = inv.origin
+
+
 def load_plan(path: str | Path, world: World) -> Plan:
     """Parse a plan file into moves; raise PlanError listing every problem with file:line:col."""
+    distinct_pools(world)
     try:
         doc = load_yaml(path)
     except YamlError as exc:
@@ -201,12 +219,67 @@ def load_plan(path: str | Path, world: World) -> Plan:
     if not isinstance(ops, list) or not ops:
         parser.error(("operations",), "a plan needs a list of operations")
         ops = []
+    origins: dict[str, int] = {}  # move id -> index of the operation it comes from
     for index, op in enumerate(ops):
-        moves += _operation(parser, op, index, settings, len(moves))
+        added = _operation(parser, op, index, settings, len(moves))
+        origins.update((move.id, index) for move in added)
+        moves += added
+    warnings = _repeated_moves(parser, moves, origins)
     if parser.errors:
         raise PlanError(f"{path}: invalid plan", details=parser.errors)
     change = data.get("plan")
-    return Plan(str(change) if change is not None else None, moves, settings, str(path))
+    return Plan(str(change) if change is not None else None, moves, settings, str(path),
+                warnings=warnings)
+
+
+def _repeated_moves(parser: _Parser, moves: list[Move], origins: dict[str, int]) -> list[str]:
+    """The same move twice (every parameter alike: moves that differ in a network or an SR
+    are alternatives a plan may compare) is an error at the second; so is a live move to the
+    host the VM is on at that point of the plan (its home, or where an earlier wave took it).
+    A VM moved by two operations is a warning that states the order the check assumes."""
+    def key(obj: Obj | None) -> Any:
+        return obj.key if obj is not None else None
+
+    first: dict[tuple[Any, ...], Move] = {}
+    by_vm: dict[Any, list[Move]] = defaultdict(list)
+    for move in moves:
+        signature = (move.kind, key(move.vm) if move.kind != "evacuate" else None, key(move.host),
+                     key(move.vdi), move.dst_pool, key(move.dst_host), key(move.dst_sr),
+                     key(move.storage_default), key(move.migration_network), move.compress,
+                     *(tuple(sorted((k, v.key) for k, v in m.items()))
+                       for m in (move.storage_map, move.network_map)))
+        earlier = first.setdefault(signature, move)
+        if earlier is not move:
+            parser.error(("operations", origins[move.id]),
+                         f"the same {move.kind} move as operations.{origins[earlier.id]} "
+                         f"({_describe(earlier)}): give each operation once")
+        elif move.vm is not None and move.kind in {"live", "storage"}:
+            by_vm[move.vm.key].append(move)
+    warnings = []
+    for repeated in by_vm.values():
+        repeated.sort(key=lambda m: (m.wave, int(m.id[3:])))
+        here = repeated[0].vm.record.get("resident_on")
+        for move in repeated:
+            # (A storage move to the same host is how a running VM's disks change SR.)
+            if move.kind == "live" and move.dst_host is not None and move.dst_host.ref == here:
+                parser.error(("operations", origins[move.id], "destination", "host"),
+                             f"VM '{move.vm.name}' is on {move.dst_host.name} already at this point "
+                             "of the plan: a live move to the host it is on")
+            here = move.dst_host.ref if move.dst_host is not None else None
+        if len(repeated) > 1:
+            steps = ", then ".join(f"operations.{origins[m.id]} ({m.id}, {m.kind} to "
+                                   f"{m.dst_host.name if m.dst_host else '?'}, wave {m.wave})"
+                                   for m in repeated)
+            warnings.append(f"{parser.doc.file}: VM '{repeated[0].vm.name}' is moved more than once: "
+                            f"{steps}. The moves are assumed to run in this order (by wave, then "
+                            "as written), each checked from where the VM is now.")
+    return warnings
+
+
+def _describe(move: Move) -> str:
+    what = move.vm or move.host or move.vdi
+    where = move.dst_host or move.dst_sr
+    return f"{what.name if what else '?'}" + (f" to {where.name}" if where else "")
 
 
 def _settings(parser: _Parser, raw: Any) -> Settings:
@@ -239,7 +312,11 @@ def _settings(parser: _Parser, raw: Any) -> Settings:
                 settings.cvd_pools.add(index)
     else:
         parser.error(("settings", "citrix_virtual_desktops"), "expected true/false or {POOL: true}")
-    for i, selector in enumerate(raw.get("mcs_vms") or []):
+    mcs_vms = raw.get("mcs_vms") or []
+    if not isinstance(mcs_vms, list):
+        parser.error(("settings", "mcs_vms"), "expected a list of VM selectors")
+        mcs_vms = []
+    for i, selector in enumerate(mcs_vms):
         for vm in parser.resolve("VM", selector, ("settings", "mcs_vms", i)):
             settings.mcs_vms.add((vm.pool, vm.ref))
     return settings
@@ -352,7 +429,7 @@ def _storage(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
         found = parser.resolve("SR", raw["default"], (*path, "storage", "default"), pool=dst_pool)
         default = found[0] if found else None
     mapping: dict[str, Obj] = {}
-    for key, sr_name in (raw.get("map") or {}).items():
+    for key, sr_name in _mapping(parser, raw.get("map"), (*path, "storage", "map")).items():
         vdi = _vdi(parser, key, (*path, "storage", "map", key), vms=vms)
         srs = parser.resolve("SR", sr_name, (*path, "storage", "map", key), pool=dst_pool)
         if vdi and srs:
@@ -368,12 +445,20 @@ def _networks(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
         return {}
     mapping: dict[str, Obj] = {}
     src_pool = vms[0].pool if vms else dst_pool
-    for src, dst in (raw.get("map") or {}).items():
+    for src, dst in _mapping(parser, raw.get("map"), (*path, "networks", "map")).items():
         srcs = parser.resolve("network", src, (*path, "networks", "map", src), pool=src_pool)
         dsts = parser.resolve("network", dst, (*path, "networks", "map", src), pool=dst_pool)
         if srcs and dsts:
             mapping[srcs[0].ref] = dsts[0]
     return mapping
+
+
+def _mapping(parser: _Parser, raw: Any, path: tuple[Any, ...]) -> dict[Any, Any]:
+    """A `map:` of names to names; anything else is an error (and maps nothing)."""
+    if raw is None or isinstance(raw, dict):
+        return raw or {}
+    parser.error(path, "expected a mapping of names to names")
+    return {}
 
 
 def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,
@@ -411,6 +496,7 @@ def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,
 def audit_plan(world: World) -> Plan:
     """Each running VM live to every other host of its pool, each host evacuated, each
     running VM storage-migrated to each other pool's master (default SR, same-name networks)."""
+    distinct_pools(world)
     moves: list[Move] = []
     counter = 0
 

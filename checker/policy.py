@@ -13,8 +13,11 @@ Expressions are Jinja2 expressions compiled once, at load time, in a SandboxedEn
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,7 +27,8 @@ from typing import Any
 
 import jsonschema
 from jinja2 import StrictUndefined, nodes
-from jinja2.exceptions import TemplateSyntaxError
+from jinja2.compiler import CodeGenerator
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
@@ -111,10 +115,89 @@ def _not_older(versions: Any, than: Any, keys: int) -> bool:
     return all(a >= b for a, b in zip(versions[:keys], than[:keys], strict=True))
 
 
+#: The most characters or items one step of an expression may make (`*` on a string or
+#: list, a `%` or format width, a padding call), and the largest integer `*` and `**` may
+#: make: a rule reads a pool, it has no use for more, and more is how a rule would hang.
+MAX_SIZE = 100_000
+MAX_INT_BITS = 256
+#: Filters whose whole-number arguments are sizes of what they make.
+SIZED_FILTERS = ("center", "indent", "format", "batch", "slice", "wordwrap", "truncate")
+
+
+class WorkLimit(Exception):
+    """An expression tried to make more than the sandbox allows."""
+
+
+def _check_size(count: Any, what: str) -> None:
+    if isinstance(count, int) and count > MAX_SIZE:
+        raise WorkLimit(f"{what} of {count:,} (more than {MAX_SIZE:,})")
+
+
+def _check_format(template: str, *, braces: bool = False) -> None:
+    """Widths and precisions in a %-format template, or a str.format one (`braces`)."""
+    if braces:
+        try:
+            specs = [spec for _, _, spec, _ in string.Formatter().parse(template) if spec]
+        except ValueError:
+            return  # malformed: str.format itself will say so
+    else:
+        specs = ["".join(m) for m in re.findall(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?", template)]
+    for spec in specs:
+        if "*" in spec and not braces:
+            raise WorkLimit("a '*' width in a format")
+        for digits in re.findall(r"\d+", spec):
+            _check_size(int(digits), "a format width")
+
+
+def _check_made(value: Any, what: str) -> Any:
+    """`value`, if it is not a string or list longer than MAX_SIZE. Applied to what each
+    filter, method and `~` makes: its inputs were checked in turn, so no chain of them
+    (`{% set s = s ~ s %}` again and again) grows past a few times MAX_SIZE."""
+    if isinstance(value, (str, list, tuple)) and len(value) > MAX_SIZE:
+        raise WorkLimit(f"{what} of {len(value):,} (more than {MAX_SIZE:,})")
+    return value
+
+
+def _bounded(name: str, func: Any) -> Any:
+    """A filter whose result is checked, and for SIZED_FILTERS its size arguments first."""
+    sized = name in SIZED_FILTERS
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if sized:
+            for value in (*args, *kwargs.values()):
+                _check_size(value, f"a size given to `{name}`")
+            if name == "format" and isinstance(args[0], str):
+                _check_format(args[0])
+        return _check_made(func(*args, **kwargs), f"a result of `{name}`")
+
+    return checked
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with `~` (string concatenation) checked like the rest."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
+        self.write("environment.checked_concat(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
 class _FactsEnvironment(SandboxedEnvironment):
     """The sandbox, with a short path for facts: an object's registered facts are its only
     readable attributes (the loader refuses any other name), so the generic unsafe-attribute
-    checks are skipped for them; everything else goes through the full sandbox."""
+    checks are skipped for them; everything else goes through the full sandbox.
+
+    Work is bounded where an expression could make much from little: `*` and `**` on
+    strings, lists and large integers, `%` formatting, sizes passed to methods and
+    filters (MAX_SIZE, MAX_INT_BITS); `range` is not available at all."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
+
+    @staticmethod
+    def checked_concat(text: str) -> str:
+        return _check_made(text, "a string")
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is facts.Obj and attribute in facts.FACTS.get(obj.cls, ()):
@@ -123,11 +206,40 @@ class _FactsEnvironment(SandboxedEnvironment):
             return obj.__getattr__(attribute)
         return super().getattr(obj, attribute)
 
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                    _check_size(len(seq) * times, "a repetition")
+            if isinstance(left, int) and isinstance(right, int) \
+                    and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise WorkLimit(f"a product of more than {MAX_INT_BITS} bits")
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                and abs(left) > 1 and right > 0 and left.bit_length() * right > MAX_INT_BITS:
+            raise WorkLimit(f"a power of more than {MAX_INT_BITS} bits")
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left)
+            for value in right if isinstance(right, tuple) else (right,):
+                _check_size(value, "a format argument")
+        return _check_made(self.binop_table[operator](left, right), f"a result of {operator!r}")
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A method called from an expression ('x'.ljust(n), '{:>n}'.format(...)): sizes
+        checked first."""
+        bound = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if isinstance(bound, (str, list, tuple)):
+            for value in (*args, *kwargs.values()):
+                _check_size(value, f"a size given to {getattr(__obj, '__name__', 'a method')}")
+            if isinstance(bound, str) and getattr(__obj, "__name__", "") in {"format", "format_map"}:
+                _check_format(bound, braces=True)
+        return _check_made(super().call(__context, __obj, *args, **kwargs), "a result of a call")
+
 
 def make_environment() -> SandboxedEnvironment:
     env = _FactsEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters.update(gib=_gib, mib=_mib, bits=_bits, version=_version, names=_names,
                        duration=_duration)
+    env.filters.update({name: _bounded(name, func) for name, func in env.filters.items()})
     env.tests["subset_of"] = _subset
     env.tests["not_older_than"] = _not_older
     env.globals.clear()
@@ -142,7 +254,33 @@ def render(template: Any, variables: dict[str, Any]) -> str:
     """`template.render(**variables)` without copying the variables into a new context:
     an audit renders a message for each of a hundred thousand failures."""
     context = template.new_context({**ENV.globals, **variables}, shared=True)
-    return concat(template.root_render_func(context))
+    try:
+        return concat(template.root_render_func(context))
+    except (WorkLimit, SecurityError) as exc:
+        raise _limit_error(getattr(template, "origin", None), exc) from None
+
+
+class _Expression:
+    """A compiled rule expression that, when it breaks the sandbox's limits, is a policy
+    error naming its rule, file, line and field, not an exception from deep in Jinja."""
+
+    __slots__ = ("func", "origin")
+
+    def __init__(self, func: Any, origin: Problem) -> None:
+        self.func, self.origin = func, origin
+
+    def __call__(self, **variables: Any) -> Any:
+        try:
+            return self.func(**variables)
+        except (WorkLimit, SecurityError) as exc:
+            raise _limit_error(self.origin, exc) from None
+
+
+def _limit_error(origin: Problem | None, exc: Exception) -> PolicyError:
+    where = origin or Problem("<policy>", 0, 0, "", "", "")
+    return PolicyError([Problem(where.file, where.line, where.col, where.rule, where.field,
+                                f"stopped: the expression tried to make {exc}" if isinstance(exc, WorkLimit)
+                                else f"stopped by the sandbox: {exc}")])
 
 
 # ---------------------------------------------------------------------------------
@@ -287,7 +425,7 @@ def _rule_order(rule_id: str) -> tuple[int, str]:
 
 def _where_id(path: Path) -> tuple[int, int]:
     try:
-        return load_yaml(path).where(("id",))
+        return load_yaml(path, aliases=False).where(("id",))
     except YamlError:
         return (1, 1)
 
@@ -298,7 +436,7 @@ def load_rule_file(path: Path, *, builtin: bool = False,
     read): (rule or None, problems)."""
     file = str(path)
     try:
-        doc = load_yaml(path, content)
+        doc = load_yaml(path, content, aliases=False)  # a rule has no use for aliases
     except YamlError as exc:
         return None, [Problem(file, exc.line, exc.col, path.stem, "", exc.message)]
     data = doc.data
@@ -329,7 +467,8 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         key = tuple(field_path.split("."))
         line, col = doc.where_value(key)
         try:
-            compiled[field_path] = ENV.compile_expression(source, undefined_to_none=False)
+            compiled[field_path] = _Expression(ENV.compile_expression(source, undefined_to_none=False),
+                                               Problem(file, line, col, rule_id, field_path, ""))
             tree = ENV.parse(f"{{{{ {source} }}}}")
         except TemplateSyntaxError as exc:
             problems.append(Problem(file, line, col, rule_id, field_path,
@@ -348,7 +487,7 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         line, col = doc.where_value(("message", lang))
         try:
             tree = ENV.parse(source)
-            templates[lang] = ENV.from_string(source)
+            templates[lang] = _template(source, Problem(file, line, col, rule_id, f"message.{lang}", ""))
         except TemplateSyntaxError as exc:
             problems.append(Problem(file, line + max(0, exc.lineno - 1), col, rule_id,
                                     f"message.{lang}", f"template does not compile: {exc.message}"))
@@ -361,7 +500,7 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         line, col = doc.where_value(("command",))
         try:
             tree = ENV.parse(data["command"])
-            command = ENV.from_string(data["command"])
+            command = _template(data["command"], Problem(file, line, col, rule_id, "command", ""))
             message_paths |= _read_paths(tree, loop_var)
             problems += [Problem(file, line, col, rule_id, "command", msg)
                          for msg in check_names(tree, message_types, allow_locals=True)]
@@ -390,6 +529,13 @@ def load_rule_file(path: Path, *, builtin: bool = False,
         basis=Basis.parse(data.get("basis")),
     )
     return rule, []
+
+
+def _template(source: str, origin: Problem) -> Any:
+    """A message or command template that knows where it was written (for `render`)."""
+    template = ENV.from_string(source)
+    template.origin = origin
+    return template
 
 
 def _schema_problems(doc: Located, rule_id: str) -> list[Problem]:

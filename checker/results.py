@@ -7,11 +7,16 @@ leaves the operation undecided; `ready` needs every blocker rule to pass.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from checker import __version__
 from checker.evaluate import Evaluation, Finding, Operation
@@ -43,6 +48,69 @@ def overall_verdict(verdicts: list[str]) -> str:
         if verdict in verdicts:
             return verdict
     return "ready"
+
+
+#: The results formats readers accept (contracts.md).
+READABLE = ("migready.results/1", "migready.results/2")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files("checker").joinpath("schemas/results.schema.json").read_text())
+
+
+def validate_results(doc: Any, origin: str) -> None:
+    """Raise InputError, with the JSON path, unless `doc` is a results document that
+    `report`, `diff` and the run job can read: one missing `findings` or with an unknown
+    status or verdict is refused before it becomes a wrong report or an exception.
+
+    The envelope is checked by the JSON Schema; findings and operations (hundreds of
+    thousands in an audit) by their required keys and enums, and only an item that fails
+    those by the schema, for its message."""
+    from checker.errors import InputError
+    from checker.inventory import json_path
+
+    if not isinstance(doc, dict) or doc.get("format") not in READABLE:
+        raise InputError(f"{origin}: not a migready results file (format {' or '.join(READABLE)})")
+    schema = _schema()
+    validator = jsonschema.Draft202012Validator({**schema, "properties": {
+        **schema["properties"], "format": {"enum": list(READABLE)}}})
+    lists = {key: doc.get(key) for key in ("findings", "operations")}
+    shallow = {**doc, **{key: [] for key, items in lists.items() if isinstance(items, list)}}
+    errors = [(list(e.absolute_path), e.message) for e in validator.iter_errors(shallow)]
+    for key, items in lists.items():
+        if errors or not isinstance(items, list):
+            break
+        item_schema = schema["properties"][key]["items"]
+        required = item_schema["required"]
+        props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
+        enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
+        types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
+                                                       else prop["type"]))
+                 for name, prop in props.items() if "type" in prop}
+        for index, item in enumerate(items):
+            if not (isinstance(item, dict) and all(k in item for k in required)
+                    and all(item[k] in allowed for k, allowed in enums.items() if k in item)
+                    and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
+                errors = [([key, index, *e.absolute_path], e.message)
+                          for e in validator.evolve(schema=item_schema).iter_errors(item)]
+                break
+    if errors:
+        raise InputError(f"{origin}: not a valid migready results file",
+                         details=[f"  {json_path(path)}: {message}" for path, message in errors[:20]])
+
+
+#: JSON Schema types as Python types (a bool is an int to Python: close enough for a
+#: first look; the schema has the last word on an item that fails it).
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
+    "boolean": bool, "null": type(None)}
+
+
+def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema, its local `$ref` followed."""
+    ref = prop.get("$ref", "")
+    return schema["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else prop
 
 
 def sha256_file(path: str | Path) -> str:
@@ -248,6 +316,7 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
             "run on every target; the VMs are placed biggest first, each on the target with the "
             "most free memory.",
             *_evacuation_order(ev),
+            *ev.plan.warnings,
         ] if not ev.plan.audit else [
             "Readiness audit: every move is judged on its own, as if it were the only one.",
         ],

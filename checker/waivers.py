@@ -103,8 +103,8 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
         if isinstance(expires, str):
             try:
                 expires = dt.date.fromisoformat(expires)
-            except ValueError:
-                error((*where, "expires"), "expected a date YYYY-MM-DD")
+            except ValueError as exc:
+                error((*where, "expires"), f"{expires!r} is not a date YYYY-MM-DD ({exc})")
                 continue
         if not isinstance(expires, dt.date):
             error((*where, "expires"), "expected a date YYYY-MM-DD")
@@ -114,8 +114,11 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
                                        "waivers must be reviewed at least twice a year")
             continue
         subjects = raw["subjects"]
-        if not isinstance(subjects, list):
-            error((*where, "subjects"), "expected a list of selectors")
+        if not isinstance(subjects, list) or not all(map(_is_selector, subjects)):
+            error((*where, "subjects"), "expected a list of selectors (name, uuid:…, {tag: …})")
+            continue
+        if not isinstance(raw["rule"], str):
+            error((*where, "rule"), "expected a rule id")
             continue
         if "*" in subjects and not raw.get("pool"):
             error((*where, "subjects"), '"*" waives every subject: it needs `pool:` to limit it')
@@ -128,6 +131,12 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
     if errors:
         raise WaiverError(f"{path}: invalid waivers", details=[text for *_, text in sorted(errors)])
     return out
+
+
+def _is_selector(value: Any) -> bool:
+    """A name, `uuid:…` or `{tag: …}`: what `Waiver.covers` can compare (a list would not hash)."""
+    return isinstance(value, str) or (isinstance(value, dict) and set(value) == {"tag"}
+                                      and isinstance(value["tag"], str))
 
 
 def _names(finding: Finding, op: Operation, ev: Evaluation) -> tuple[set[str], str]:

@@ -290,11 +290,14 @@ def test_rule_set_changes(tmp_path, cbt, capsys):
 # Bad input: exit 2, the file named
 # ---------------------------------------------------------------------------------
 
+NOT_RESULTS = ": not a migready results file (format migready.results/1 or migready.results/2)"
+
+
 @pytest.mark.parametrize(("content", "error"), [
     ("verdict: ready\n", ":1:1: not JSON: Expecting value"),
     ('{"format": "migready.results/1",', ":1:33: not JSON: Expecting property name"),
-    ("[]", ": not a migready results file (format migready.results/1)"),
-    ('{"format": "migready.inventory/1"}', ": not a migready results file (format migready.results/1)"),
+    ("[]", NOT_RESULTS),
+    ('{"format": "migready.inventory/1"}', NOT_RESULTS),
 ], ids=["yaml", "truncated", "list", "inventory"])
 def test_bad_input_exits_2_naming_the_file(before_after, tmp_path, capsys, content, error):
     good, _ = before_after
@@ -311,7 +314,7 @@ def test_a_real_inventory_is_not_a_results_file(before_after, capsys):
     good, _ = before_after
     assert main(["diff", str(good), str(PROD)]) == 2
     assert capsys.readouterr().err == (
-        f"migready: {PROD}: not a migready results file (format migready.results/1)\n")
+        f"migready: {PROD}: not a migready results file (format migready.results/1 or migready.results/2)\n")
 
 
 def test_missing_file(before_after, tmp_path, capsys):

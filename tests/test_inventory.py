@@ -252,3 +252,11 @@ def test_near_valid_inventories_load_or_name_the_json_path(data):
     out = _load(json.dumps(doc).encode(), "near.json")
     if isinstance(out, InputError):
         assert out.details and all(d.strip().startswith("$") or "more" in d for d in out.details)
+
+
+def test_json_nested_deeper_than_the_decoder_goes_is_exit_2(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["check", str(deep)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"migready: {deep}: not an inventory: JSON nested too deeply (more than ")

@@ -1,12 +1,26 @@
 """Plans: selectors, errors with file:line, expansion of rolling upgrades, the audit."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from checker.errors import InputError
 from checker.facts import World
 from checker.inventory import Inventory
-from checker.plan import PlanError, audit_plan, load_plan, parse_duration, parse_size_rate
+from checker.plan import (
+    KINDS,
+    SETTINGS_KEYS,
+    PlanError,
+    audit_plan,
+    load_plan,
+    parse_duration,
+    parse_size_rate,
+)
 
 BASE = Path(__file__).parent / "policies" / "_base"
 
@@ -24,7 +38,7 @@ def write(tmp_path, text):
 
 def test_selectors_by_name_uuid_and_tag(tmp_path, world):
     db = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "db-01")
-    tagged = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "web-02")
+    tagged = next(rec for _, rec in world.inventories[0].all("VM") if rec["name_label"] == "app-01")
     tagged["tags"] = ["tier-1"]
     plan = load_plan(write(tmp_path, f"""
 plan: CHG-1
@@ -35,7 +49,7 @@ operations:
 """), world)
     tagged["tags"] = []
     assert plan.change_id == "CHG-1"
-    assert [m.vm.name for m in plan.moves] == ["web-01", "db-01", "web-02"]
+    assert [m.vm.name for m in plan.moves] == ["web-01", "db-01", "app-01"]
     assert {m.dst_host.name for m in plan.moves} == {"ch82-h2"}
 
 
@@ -111,3 +125,153 @@ def test_bandwidth(text, bits):
                                                 ("soon", None), ("4x", None)])
 def test_window(text, seconds):
     assert parse_duration(text) == seconds
+
+
+REPEATS = {
+    "same-operation-twice": ("""plan: CHG-3
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+  - kind: evacuate
+    host: ch82-h2
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+    wave: 2
+  - kind: rolling-upgrade
+    pool: prod-ch82
+""", ["8:5: operations.2: the same live move as operations.0 (web-01 to ch82-h2): give each operation once",
+      "12:5: operations.3: the same evacuate move as operations.1 (ch82-h2): give each operation once"]),
+    # web-01 moving back to ch82-h1 in wave 3 is fine: wave 1 took it away from there; a
+    # storage move to the host a VM is on is how its disks change SR while it runs.
+    "live-move-to-the-host-it-is-on": ("""plan: CHG-4
+operations:
+  - kind: live
+    vms: [web-02, web-01]
+    destination: {host: ch82-h2}
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: prod-ch82, host: ch82-h2}
+    wave: 2
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h1}
+    wave: 3
+  - kind: live
+    vms: [db-01]
+    destination: {host: ch82-h1}
+""", ["5:19: operations.0.destination.host: VM 'web-02' is on ch82-h2 already at this point of the plan: "
+      "a live move to the host it is on",
+      "16:19: operations.3.destination.host: VM 'db-01' is on ch82-h1 already at this point of the plan: "
+      "a live move to the host it is on"]),
+}
+
+
+@pytest.mark.parametrize("case", REPEATS)
+def test_a_repeated_move_is_an_error_where_it_repeats(tmp_path, world, case):
+    text, expected = REPEATS[case]
+    path = write(tmp_path, text)
+    with pytest.raises(PlanError) as exc:
+        load_plan(path, world)
+    assert exc.value.details == [f"{path}:{detail}" for detail in expected]
+
+
+def test_a_vm_moved_twice_is_a_warning_stating_the_order_assumed(tmp_path, world):
+    path = write(tmp_path, """plan: CHG-5
+operations:
+  - {kind: storage, vms: [web-01], destination: {pool: dr-xs8, host: xs8-h1}, wave: 2}
+  - {kind: live, vms: [web-01], destination: {host: ch82-h2}, wave: 1}
+""")
+    plan = load_plan(path, world)
+    assert plan.warnings == [
+        f"{path}: VM 'web-01' is moved more than once: operations.1 (op-2, live to ch82-h2, wave 1), "
+        "then operations.0 (op-1, storage to xs8-h1, wave 2). The moves are assumed to run in this "
+        "order (by wave, then as written), each checked from where the VM is now."]
+
+
+def test_the_same_pool_given_twice_is_an_error(world):
+    twice = World([world.inventories[0], Inventory.load(BASE / "prod-ch82.json")])
+    with pytest.raises(PlanError) as exc:
+        audit_plan(twice)
+    uuid = world.inventories[0].pool["uuid"]
+    assert str(exc.value) == (f"{BASE / 'prod-ch82.json'}: the same pool as {BASE / 'prod-ch82.json'} "
+                              f"(prod-ch82, uuid {uuid}): give each pool once")
+
+
+def test_the_warning_is_printed_by_validate_and_kept_in_the_results(tmp_path, capsys):
+    from checker.cli import main
+
+    path = write(tmp_path, """plan: CHG-6
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+  - kind: storage
+    vms: [web-01]
+    destination: {pool: dr-xs8, host: xs8-h1}
+""")
+    pools = [str(BASE / "prod-ch82.json"), str(BASE / "dr-xs8.json")]
+    assert main(["validate", "--plan", str(path), *(a for p in pools for a in ("--inventory", p))]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.endswith("plan: 2 moves ok\n")
+    assert captured.err.startswith(f"migready: warning: {path}: VM 'web-01' is moved more than once")
+    main(["check", *pools, "--plan", str(path), "--only", "MEM-001", "--format", "json"])
+    assumptions = json.loads(capsys.readouterr().out)["assumptions"]
+    assert assumptions[-1].startswith(f"{path}: VM 'web-01' is moved more than once")
+
+
+# ---------------------------------------------------------------------------------
+# Property: whatever the file holds, a plan or a located error (exit 2), never a crash
+# ---------------------------------------------------------------------------------
+
+SCALARS = (st.none() | st.booleans() | st.integers(-10, 10**12) | st.text(max_size=12)
+           | st.sampled_from(["web-01", "db-01", "ch82-h2", "xs8-h1", "dr-xs8", "prod-ch82", "DR iSCSI",
+                              "db-01/0", "uuid:x", "*", "10Gbit", "4h", "live", "storage"])
+           | st.dates())
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.sampled_from(["tag", "host", "pool", "sr", "map", "default",
+                                                         "x"]), inner, max_size=3), max_leaves=12)
+OPERATION = st.fixed_dictionaries(
+    {"kind": st.sampled_from([*KINDS, "teleport", 5])},
+    optional={"vms": st.lists(SCALARS, max_size=3) | VALUES, "destination": VALUES, "host": VALUES,
+              "pool": VALUES, "vdi": VALUES, "wave": VALUES, "storage": VALUES, "networks": VALUES,
+              "migration_network": VALUES, "compress": VALUES, "batch_size": VALUES, "colour": VALUES})
+PLAN = st.fixed_dictionaries(
+    {"operations": st.lists(OPERATION, max_size=4) | VALUES},
+    optional={"plan": VALUES, "settings": st.dictionaries(st.sampled_from(sorted(SETTINGS_KEYS)), VALUES,
+                                                          max_size=4) | VALUES, "extra": VALUES})
+LOCATED = r":\d+:\d+: "
+
+
+def loads_or_located_error(path: Path, content: bytes, world: World) -> None:
+    path.write_bytes(content)
+    try:
+        load_plan(path, world)
+    except InputError as exc:  # exit 2: it must say where
+        assert re.search(re.escape(str(path)) + LOCATED, str(exc)), str(exc)
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("property") / "plan.yaml"
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=st.binary(max_size=600))
+def test_arbitrary_bytes_give_a_plan_or_a_located_error(plan_file, world, content):
+    loads_or_located_error(plan_file, content, world)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=PLAN)
+def test_near_valid_plans_give_a_plan_or_a_located_error(plan_file, world, doc):
+    loads_or_located_error(plan_file, yaml.safe_dump(doc, allow_unicode=True).encode(), world)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 200), length=st.integers(0, 20), insert=st.text(max_size=20))
+def test_a_damaged_plan_gives_a_plan_or_a_located_error(plan_file, world, cut, length, insert):
+    text = (Path(__file__).parent.parent / "samples" / "demo-plan.yaml").read_text(encoding="utf-8")
+    cut = cut * len(text) // 200
+    loads_or_located_error(plan_file, (text[:cut] + insert + text[cut + length:]).encode(), world)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from conftest import PROD
 
 from checker.cli import main
 from checker.evaluate import evaluate
@@ -116,3 +117,48 @@ def test_lim007_says_xapi_does_not_check_the_failover_plan_of_a_storage_migratio
     assert "XAPI does not check the failover plan for a storage migration" in message
     assert "XAPI refuses" not in message
     assert "XAPI refuses the move (HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN)" in messages["web-01"][1]
+
+
+USER_RULE = """id: USR-011
+title: {{en: Asks for too much, ja: 過大な式}}
+description: {{en: d, ja: d}}
+remediation: {{en: r, ja: r}}
+severity: blocker
+kinds: [live, evacuate]
+source: xapi
+assert: "{assert_}"
+message: {{en: "{message}", ja: m}}
+"""
+
+
+@pytest.mark.parametrize(("assert_", "message", "where", "made"), [
+    ("((vm.name ~ 'x') * 1000000000) | length > 0", "m", "8:9: USR-011: assert",
+     "a repetition of"),
+    ("(2 ** vm.name | length) ** 1000 > 0", "m", "8:9: USR-011: assert", "a power of more than 256 bits"),
+    ("vm.name | center(1000000000) | length > 0", "m", "8:9: USR-011: assert",
+     "a size given to `center` of 1,000,000,000"),
+    ("(vm.name ~ '').ljust(1000000000) | length > 0", "m", "8:9: USR-011: assert",
+     "a size given to ljust of 1,000,000,000"),
+    ("false", "{{ '%1000000000s' % vm.name }}", "9:15: USR-011: message.en",
+     "a format width of 1,000,000,000"),
+    ("false", "{% set s = vm.name %}" + "{% set s = s ~ s %}" * 40 + "{{ s }}", "9:15: USR-011: message.en",
+     "a string of"),
+    ("false", "{% set s = vm.name %}" + "{% set s = [s, s] | join %}" * 40 + "{{ s }}",
+     "9:15: USR-011: message.en", "a result of `join` of"),
+], ids=["repeat", "power", "filter", "method", "message", "doubling-concat", "doubling-join"])
+def test_a_rule_that_asks_for_too_much_is_a_policy_error_naming_it(tmp_path, capsys, assert_, message,
+                                                                   where, made):
+    rule = tmp_path / "USR-011.yaml"
+    rule.write_text(USER_RULE.format(assert_=assert_, message=message), encoding="utf-8")
+    code = main(["check", str(PROD), "--policies", str(tmp_path), "--only", "USR-011"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"migready: invalid policy: 1 problem\n{rule}:{where}: stopped: "
+                          f"the expression tried to make {made}")
+
+
+def test_small_amounts_pass_the_sandbox_limits():
+    from checker.policy import ENV
+
+    assert ENV.compile_expression("('ab' * 3) ~ ('%5s' % 'x') ~ ('x' | center(3))")() == "ababab    x x "
+    assert ENV.compile_expression("2 ** 64 * 3 + 7 % 3")() == 2 ** 64 * 3 + 1

@@ -1094,7 +1094,7 @@ def _cpu_003(check: Check) -> None:
     rec(doc, "VM", S)["platform"]["vcpu-unrestricted"] = "true"
     assert check(doc, live([S], "dt23")) == [(S, S, "pass")]
     # Real state4 (6.0): host.cpu_info has no cpu_count: unknown.
-    got = check(pool(STATE4), live(["Iscsi Box"], "incubus"))
+    got = check(pool(STATE4), live(["Iscsi Box"], "inflames"))
     assert got == [("Iscsi Box", "Iscsi Box", "unknown")]
     assert "cpu_count" in got.why[("Iscsi Box", "Iscsi Box")]
 

@@ -119,12 +119,15 @@ def plan_of_everything(world: World) -> str:
     for pool in pools:
         inv = world.inventories[pool]
         vms = [rec["uuid"] for _, rec in inv.all("VM") if is_real_vm(rec)]
-        hosts = [rec["uuid"] for _, rec in inv.all("host")]
+        hosts = [(ref, rec["uuid"]) for ref, rec in inv.all("host")]
         if not vms or not hosts:
             continue
         selectors = [f"uuid:{u}" for u in vms]
-        operations.append({"kind": "live", "vms": selectors, "wave": 1,
-                           "destination": {"host": f"uuid:{hosts[0]}"}})
+        movers = [f"uuid:{rec['uuid']}" for _, rec in inv.all("VM")
+                  if is_real_vm(rec) and rec.get("resident_on") != hosts[0][0]]  # not there already
+        if movers:
+            operations.append({"kind": "live", "vms": movers, "wave": 1,
+                               "destination": {"host": f"uuid:{hosts[0][1]}"}})
         operations += _vdi_moves(world, pool)
         if len(world.inventories) > 1:
             other = world.inventories[(pool + 1) % len(world.inventories)]
@@ -149,9 +152,10 @@ def _vdi_moves(world: World, pool: int) -> list[dict[str, Any]]:
                  if vbd.get("type") == "Disk"]
         disk = next((d for d in disks if d is not None), None)
         other = next((sr for sr in srs if disk is not None and sr != disk.get("SR")), None)
-        if other is not None:
-            out.append({"kind": "vdi", "vdi": f"uuid:{disk['uuid']}", "wave": 2,
-                        "destination": {"sr": f"uuid:{inv.get('SR', other)['uuid']}"}})
+        move = {"kind": "vdi", "vdi": f"uuid:{disk['uuid']}", "wave": 2,
+                "destination": {"sr": f"uuid:{inv.get('SR', other)['uuid']}"}} if other else None
+        if move is not None and move not in out:  # state4's VMs share a disk: one move of it
+            out.append(move)
     return out
 
 

@@ -95,7 +95,8 @@ def test_since_section_shows_what_changed(tmp_path, capsys, lang, new_failures, 
     since = re.search(r'<section id="since">(.*?)</section>', out.read_text(encoding="utf-8"), re.S)
     assert since, "no 'since the last run' section"
     rows = re.findall(r"<tr><td>(.*?)</td><td><span[^>]*>.*?</span></td>\s*"
-                      r"<td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", since.group(1))
+                      r"<td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>",
+                      re.sub(r"</?bdi>", "", since.group(1)))
     assert new_failures in since.group(1)
     assert [row[:3] for row in rows] == [("MEM-001", "app-01", "ch82-h2")]
     assert app_01 in rows[0][3]
@@ -159,3 +160,17 @@ def test_large_plans_summarise_ready_operations_in_the_pdf(monkeypatch):
     assert not ctx.full_cards
     html = render_html(ctx, pdf=True)
     assert "Operations ready" in html
+
+
+def test_names_are_isolated_so_a_right_to_left_override_cannot_reorder_the_page():
+    """A VM named with U+202E (RIGHT-TO-LEFT OVERRIDE): every place the name is shown is a
+    <bdi> or a dir="auto" element, which ends the override where the name ends."""
+    rlo = "db\u202e-01"
+    results = json.loads(json.dumps(demo_results()).replace("db-01", rlo))
+    page = render_html(build_context(results, lang="en", signoff={**SIGNOFF, "prepared_by": rlo}))
+    assert f"<bdi>{rlo}</bdi>" in page
+    body = re.sub(r"<head>.*?</head>", "", page, flags=re.S)
+    body = re.sub(r"<bdi>.*?</bdi>", "", body, flags=re.S)
+    body = re.sub(r'<(\w+)[^>]*dir="auto"[^>]*>.*?</\1>', "", body, flags=re.S)
+    body = re.sub(r"<[^>]*>", "", body)  # attributes (data-search, values) are not shown
+    assert "\u202e" not in body

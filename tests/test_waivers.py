@@ -1,12 +1,17 @@
 """Waivers: validation with file:line, applying, expiry, unused, --no-waivers."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import DR, SAMPLE_WAIVERS, STORAGE, cbt_on, derived
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checker.check import CheckOptions, run_check
-from checker.waivers import WaiverError, load_waivers
+from checker.waivers import KEYS, WaiverError, load_waivers
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -91,3 +96,42 @@ def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
         f"{path}:19:5: waivers.2.colour: unknown key (expected: approved_by, expires, pool, reason, "
         "rule, subjects, ticket)",
     ]
+
+
+# ---------------------------------------------------------------------------------
+# Property: whatever the file holds, waivers or a located error (exit 2), never a crash
+# ---------------------------------------------------------------------------------
+
+SCALARS = (st.none() | st.booleans() | st.integers(-10, 10**9) | st.text(max_size=12) | st.dates()
+           | st.sampled_from(["MEM-001", "LIM-005", "web-01", "*", "prod-ch82", "2026-12-01",
+                              "2026-02-30", "uuid:x"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(["tag", "x"]), inner, max_size=2), max_leaves=10)
+WAIVER = st.fixed_dictionaries({}, optional={key: VALUES for key in sorted(KEYS | {"targets", "colour"})})
+DOCUMENT = st.fixed_dictionaries({"waivers": st.lists(WAIVER | VALUES, max_size=3) | VALUES},
+                                 optional={"extra": VALUES})
+
+
+def waivers_or_located_error(path: Path, content: bytes) -> None:
+    path.write_bytes(content)
+    try:
+        load_waivers(path, today=TODAY, known_rules={"MEM-001", "LIM-005"})
+    except WaiverError as exc:  # exit 2: it must say where
+        assert re.search(re.escape(str(path)) + r":\d+:\d+: ", str(exc)), str(exc)
+
+
+@pytest.fixture(scope="module")
+def waivers_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("property") / "waivers.yaml"
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=st.binary(max_size=600))
+def test_arbitrary_bytes_give_waivers_or_a_located_error(waivers_file, content):
+    waivers_or_located_error(waivers_file, content)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=DOCUMENT)
+def test_near_valid_waivers_give_waivers_or_a_located_error(waivers_file, doc):
+    waivers_or_located_error(waivers_file, yaml.safe_dump(doc, allow_unicode=True).encode())

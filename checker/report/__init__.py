@@ -7,6 +7,8 @@ everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 import subprocess
 from functools import cache
@@ -53,13 +55,20 @@ def load_signoff(path: str | Path) -> dict[str, str]:
     from checker.yamlsrc import load as load_yaml
 
     try:
-        doc = load_yaml(path)
+        doc = load_yaml(path, aliases=False)
     except YamlError as exc:
         raise InputError(str(exc)) from None
     if not isinstance(doc.data, dict):
         raise InputError(f"{path}:1:1: expected a mapping of {', '.join(SIGNOFF_KEYS)}")
     problems = [f"{path}:{':'.join(map(str, doc.where((key,))))}: {key}: unknown key "
                 f"(expected: {', '.join(SIGNOFF_KEYS)})" for key in doc.data if key not in SIGNOFF_KEYS]
+    date = doc.data.get("date")
+    if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date.strip()):
+        try:
+            dt.date.fromisoformat(date.strip())
+        except ValueError as exc:  # unquoted, YAML itself refuses it (yamlsrc)
+            problems.append(f"{path}:{':'.join(map(str, doc.where_value(('date',))))}: date: "
+                            f"{date!r} is not a valid date: {exc}")
     if problems:
         raise InputError(f"{path}: invalid sign-off", details=problems)
     return {key: str(value) for key, value in doc.data.items()}

@@ -1,0 +1,112 @@
+"""checker/cli.py as a user meets it: internal errors are one line (exit 5), signals and
+bad output paths fail closed, `-o -` is stdout, and nothing is left half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DR, PROD
+
+from checker import check as check_mod
+from checker.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("injected failure\nsecond line")
+
+
+@pytest.mark.parametrize("debug", ["", "--debug", "MIGREADY_DEBUG=1"])
+def test_an_internal_error_is_exit_5_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys, debug):
+    monkeypatch.setattr(check_mod, "run_check", boom)
+    if debug.startswith("MIGREADY_DEBUG"):
+        monkeypatch.setenv("MIGREADY_DEBUG", "1")
+    else:
+        monkeypatch.delenv("MIGREADY_DEBUG", raising=False)
+    out = tmp_path / "results.json"
+    args = [*(["--debug"] if debug == "--debug" else []), "check", str(PROD), "-o", str(out)]
+    assert main(args) == 5
+    err = capsys.readouterr().err
+    last = "migready: internal error (a bug in migready): RuntimeError: injected failure; " \
+           "run with --debug for the traceback\n"
+    assert err.endswith(last)
+    if debug:
+        assert err.startswith("Traceback (most recent call last):") and "in boom" in err
+    else:
+        assert err == last
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_exits_143_like_an_interrupt(tmp_path):
+    fifo = tmp_path / "inventory.json"
+    os.mkfifo(fifo)  # reading it blocks until the writer closes: the command waits there
+    proc = subprocess.Popen([sys.executable, "-m", "checker", "check", str(fifo)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while True:  # the write end opens once the command has opened the read end
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    os.close(writer)
+    assert (proc.returncode, out, err) == (143, "", "migready: terminated\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.json"]
+
+
+def test_dash_is_stdout_for_check_and_import(tmp_path, capsys):
+    assert main(["check", str(PROD), "--only", "MEM-001", "--format", "json", "-o", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "ready"
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps(json.loads(DR.read_text())["objects"]))
+    assert main(["import", str(records), "-o", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["pool"]["name_label"] == "dr-xs8"
+    assert captured.err.startswith("<stdout>: pool 'dr-xs8'")
+    assert [p.name for p in tmp_path.iterdir()] == ["records.json"]
+
+
+def test_output_onto_an_input_is_refused_before_any_work(tmp_path, capsys):
+    copy = tmp_path / "prod.json"
+    copy.write_bytes(PROD.read_bytes())
+    assert main(["import", str(copy), "-o", str(copy)]) == 2
+    assert capsys.readouterr().err == (
+        f"migready: {copy}: is also an input ({copy}): refusing to overwrite it\n")
+    assert copy.read_bytes() == PROD.read_bytes()
+
+
+def test_collect_checks_its_arguments_and_output_before_connecting(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PW", "secret")
+    assert main(["collect", "--server", "not a url", "--password-env", "PW",
+                 "-o", str(tmp_path / "p.json")]) == 2
+    assert capsys.readouterr().err == ("migready: --server 'not a url': not a host name or "
+                                       "address; expected https://HOST[:PORT]\n")
+    # Port 9 on 127.0.0.1 has no XenServer: reaching it would be exit 4, not 2.
+    missing = tmp_path / "no-such-folder" / "p.json"
+    assert main(["collect", "--server", "https://127.0.0.1:9", "--password-env", "PW",
+                 "-o", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"migready: {missing}: no such folder {missing.parent} (create it first)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_refuses_a_device_before_rendering(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    assert main(["check", str(PROD), "--only", "MEM-001", "--format", "json", "-o", str(results)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(results), "-o", "/dev/full"]) == 2
+    assert capsys.readouterr().err == "migready: /dev/full: is a device: refusing to write to it\n"
+    assert main(["report", str(results), "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
