@@ -12,12 +12,14 @@ still names the fields it mentions; `untranslated` tells the tests which ones th
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: A fact's path in a rule: `dst_host.free_memory`, `op.dst_free_memory`, `VDI[disk 1].sr`.
 _PATH = r"(?:[^\s:\[\]]|\[[^\]]*\])+"
 
 #: (English reason, Japanese sentence). Named groups are copied into the sentence; those
-#: named `why…` are reasons themselves and are translated first. More specific first.
+#: named `why…` are reasons themselves and are translated first, `obj` is a class named as
+#: a kind of object (`_OBJECT_WORDS`). More specific first.
 _JA_TEXT: tuple[tuple[str, str], ...] = (
     # -- the outer shapes first, so that a name in them is never taken for a reason's words --
     # A rule's reading of a fact (evaluate._reason, UnknownFact): the path, then why.
@@ -149,7 +151,14 @@ _FIELD = re.compile(r"\b[A-Za-z_]\w*(?:\.\w+)+")
 
 def translate(reason: str, lang: str) -> str:
     """`reason` in `lang`: English is the reasons' own language; Japanese by the table."""
-    return reason if lang != "ja" else _ja(reason, [])
+    return reason if lang != "ja" else _japanese(reason)
+
+
+@lru_cache(maxsize=4096)
+def _japanese(reason: str) -> str:
+    """Cached: an audit gives the same reason to many findings (one per destination), and
+    matching the table costs about 0.1 ms."""
+    return _ja(reason, [])
 
 
 def untranslated(reason: str) -> list[str]:
