@@ -30,6 +30,7 @@ from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.facts.gpu import vgpu_placement
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet, render
+from checker.reasons import translate
 from checker.scope import MISSING, PlanFacts, Unestablished
 
 
@@ -74,7 +75,7 @@ class Finding:
         for lang, template in self.rule.message.items():
             if self.status == "unknown" and self.unknown:
                 prefix = "Could not be decided" if lang == "en" else "判定できません"
-                out[lang] = f"{prefix}: {self.unknown}"
+                out[lang] = f"{prefix}: {translate(self.unknown, lang)}"
                 continue
             try:
                 out[lang] = render(template, {**(self.variables or {}),
