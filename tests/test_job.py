@@ -23,7 +23,7 @@ from certs import make_self_signed
 from smtp_server import SmtpServer
 from xapi_server import XapiServer
 
-from checker import job as job_mod
+from checker.job import run as job_run
 from checker.cli import main
 from checker.errors import InputError
 from checker.job import LockedError, load_job, run_job
@@ -151,7 +151,7 @@ def test_default_is_one_audit_per_pool(tmp_path):
 
 
 def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
-    real_render = job_mod._render_reports
+    real_render = job_run._render_reports
 
     def one_pdf_only(job, results, previous, folder):
         """Only the prod audit renders a PDF (seconds each); dr gets html and csv."""
@@ -160,7 +160,7 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
                 job.report, formats=("html", "csv")))
         return real_render(job, results, previous, folder)
 
-    monkeypatch.setattr(job_mod, "_render_reports", one_pdf_only)
+    monkeypatch.setattr(job_run, "_render_reports", one_pdf_only)
     with SmtpServer() as server:
         doc = base_job(server.port, pools=[{"name": "prod", "inventory": str(PROD)},
                                            {"name": "dr", "inventory": str(DR)}],
@@ -303,7 +303,7 @@ def test_pools_are_acquired_concurrently_but_bounded(tmp_path, monkeypatch):
                    concurrency=2)
     job = load_job(write_job(tmp_path, doc))
     active, peak, lock = [0], [0], threading.Lock()
-    real = job_mod._acquire_one
+    real = job_run._acquire_one
 
     def slow(*args):
         with lock:
@@ -316,7 +316,7 @@ def test_pools_are_acquired_concurrently_but_bounded(tmp_path, monkeypatch):
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(job_mod, "_acquire_one", slow)
+    monkeypatch.setattr(job_run, "_acquire_one", slow)
     outcome = run_job(job)
     assert peak[0] == 2
     assert [c.verdict for c in outcome.checks] == ["ready"] * 6

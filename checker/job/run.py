@@ -1,0 +1,338 @@
+"""One run of a job: collect or import every pool, check, report, compare, e-mail, keep.
+
+One run, in order:
+1. Take `STATE/.lock` (flock, non-blocking). Held by another run: `LockedError`, exit 4,
+   nothing done. The kernel drops the lock when a process dies, so a crash never wedges cron.
+2. Collect, import or load every pool, `concurrency` at a time, into
+   `OUTPUT/<stamp>/inventories/<pool>.json.gz`. A pool that fails is reported; every check
+   using it is not run (its state is kept), the others go on.
+3. Each check: results, reports (`OUTPUT/<stamp>/<check>/results.json`, `results.csv`,
+   `report.<lang>.html|pdf`, with a "since last run" section), and the diff with
+   `STATE/<check>/last-results.json`.
+4. The e-mail (also saved as `OUTPUT/<stamp>/message.eml`): always when a pool or a check
+   failed; with `only_on_change`, otherwise only when a check's verdict or failure set changed.
+5. Only then each successful check's results replace its `last-results.json` (atomically).
+   When the e-mail was due and could not be sent the state is left as it was, so the next
+   run compares with the same baseline and reports the change again: a change is never
+   swallowed by a mail server that was down.
+
+The exit code is the worst of the run: 4 (a pool could not be collected, the lock was held,
+or SMTP failed), 2 (invalid input: a bad dump, plan or waivers), 1 blocked, 3 undecided, 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.errors import ExitCode, ExternalError, InputError, MigreadyError
+from checker.job.config import CheckSpec, Job, PoolSpec
+from checker.job.mail import MailOutcome, send_mail
+from checker.job.state import save_state, state_lock
+
+#: Worst first: which exit code a run with several outcomes ends with.
+EXIT_ORDER = (ExitCode.EXTERNAL_FAILURE, ExitCode.INVALID_INPUT, ExitCode.BLOCKED,
+              ExitCode.UNDECIDED, ExitCode.READY)
+
+
+@dataclass
+class PoolOutcome:
+    name: str
+    kind: str
+    inventory: Path | None = None
+    error: str | None = None
+    exit_code: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    pools: tuple[str, ...]
+    verdict: str | None = None
+    exit_code: int = 0
+    results_path: Path | None = None
+    reports: list[Path] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    previous_at: str | None = None  # generated_at of the results compared with
+    previous_verdict: str | None = None
+    diff: dict[str, Any] | None = None  # against the previous results, or an empty baseline
+    changed: bool = True  # verdict or failure set differ from the previous run (or first run)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    results: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def ran(self) -> bool:
+        return self.verdict is not None
+
+    def blockers(self, key: str) -> list[dict[str, Any]]:
+        return [f for f in (self.diff or {}).get(key, []) if f["severity"] == "blocker"]
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    started_at: dt.datetime
+    run_dir: Path
+    pools: list[PoolOutcome]
+    checks: list[CheckOutcome]
+    mail: MailOutcome
+    state_updated: list[str]
+    exit_code: int
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per failure a cron mail or journal should show."""
+        out = [f"pool {p.name}: {p.error}" for p in self.pools if p.error]
+        out += [f"check {c.name}: {c.error}" for c in self.checks
+                if c.error and not c.error.startswith("not run")]
+        if self.mail.status == "failed":
+            out.append(f"e-mail not sent: {self.mail.reason}")
+        if self.mail.refused:
+            out.append("e-mail refused for " + "; ".join(f"{a} ({why})"
+                                                       for a, why in self.mail.refused.items()))
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": "migready.run/1", "job": self.job, "started_at": self.started_at.isoformat(),
+            "run_dir": str(self.run_dir), "exit_code": self.exit_code,
+            "pools": [{"name": p.name, "kind": p.kind, "error": p.error,
+                       "inventory": str(p.inventory) if p.inventory else None,
+                       "seconds": round(p.seconds, 3)} for p in self.pools],
+            "checks": [{"name": c.name, "pools": list(c.pools), "verdict": c.verdict,
+                        "error": c.error, "changed": c.changed, "previous_at": c.previous_at,
+                        "previous_verdict": c.previous_verdict,
+                        "new_blockers": len(c.blockers("new_failures")),
+                        "resolved_blockers": len(c.blockers("resolved")),
+                        "results": str(c.results_path) if c.results_path else None,
+                        "reports": [str(p) for p in c.reports], "notes": c.notes}
+                       for c in self.checks],
+            "mail": {"status": self.mail.status, "reason": self.mail.reason,
+                     "subject": self.mail.subject, "recipients": self.mail.recipients,
+                     "refused": self.mail.refused},
+            "state_updated": self.state_updated,
+        }
+
+
+def _noop(_message: str) -> None:
+    pass
+
+
+def run_job(job: Job, *, now: dt.datetime | None = None,
+            sleep: Callable[[float], None] = time.sleep,
+            progress: Callable[[str], None] | None = None) -> JobOutcome:
+    """One run of the job (see the module docstring). Prints nothing; raises LockedError when
+    another run holds the lock. `sleep` paces the XenAPI and SMTP retries (tests: no wait)."""
+    now = now or dt.datetime.now().astimezone()
+    say = progress or _noop
+    with state_lock(job.state):
+        run_dir = _run_dir(job.output, now)
+        pools = _acquire_pools(job, run_dir, sleep, say)
+        by_name = {p.name: p for p in pools}
+        checks = [_run_check(job, spec, by_name, run_dir, say) for spec in job.checks]
+        mail = send_mail(job, now, run_dir, pools, checks, sleep, say)
+        updated: list[str] = []
+        if mail.status != "failed":
+            for check in checks:
+                if check.ran and check.results is not None:
+                    save_state(job.state, check)
+                    updated.append(check.name)
+        codes = [p.exit_code for p in pools] + [c.exit_code for c in checks]
+        if mail.status == "failed" or mail.refused:
+            codes.append(int(ExitCode.EXTERNAL_FAILURE))
+        outcome = JobOutcome(job=job.name, started_at=now, run_dir=run_dir, pools=pools,
+                             checks=checks, mail=mail, state_updated=updated,
+                             exit_code=worst_exit_code(codes))
+        from checker.atomic import atomic_writer
+
+        with atomic_writer(run_dir / "run.json") as handle:
+            handle.write(json.dumps(outcome.as_json(), indent=1, ensure_ascii=False) + "\n")
+        return outcome
+
+
+def worst_exit_code(codes: list[int]) -> int:
+    """4 before 2 before 1 before 3 before 0: what a cron wrapper most needs to know."""
+    for code in EXIT_ORDER:
+        if int(code) in codes:
+            return int(code)
+    return max(codes, default=0)
+
+
+def _run_dir(output: Path, now: dt.datetime) -> Path:
+    base = output / now.strftime("%Y-%m-%d_%H%M%S")
+    candidate, n = base, 1
+    while True:
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:  # two runs in one second (a clock set back, or tests)
+            n += 1
+            candidate = base.with_name(f"{base.name}-{n}")
+        except OSError as exc:
+            raise ExternalError(f"{output}: cannot create the run folder: {exc.strerror}") from None
+
+
+def _acquire_pools(job: Job, run_dir: Path, sleep: Callable[[float], None],
+                   say: Callable[[str], None]) -> list[PoolOutcome]:
+    """Every pool's inventory, `concurrency` at a time; a failure stays with its pool."""
+    if not job.pools:
+        return []
+    workers = max(1, min(job.concurrency, len(job.pools)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migready-pool") as pool_exec:
+        futures = [pool_exec.submit(_acquire_one, spec, run_dir, sleep, say) for spec in job.pools]
+        return [f.result() for f in futures]
+
+
+def _acquire_one(spec: PoolSpec, run_dir: Path, sleep: Callable[[float], None],
+                 say: Callable[[str], None]) -> PoolOutcome:
+    from checker.inventory import Inventory, save_document
+
+    started = time.monotonic()
+    outcome = PoolOutcome(spec.name, spec.kind)
+    target = run_dir / "inventories" / f"{spec.name}.json.gz"
+    try:
+        if spec.kind == "collect":
+            from checker import collector
+
+            c = spec.collect
+            assert c is not None
+            doc = collector.collect(c.server, c.username, c.password.read(), tls=c.tls,
+                                    timeout=c.timeout,
+                                    progress=lambda m: say(f"{spec.name}: {m}"),
+                                    retry=collector.RetryPolicy(sleep=sleep))
+            save_document(doc, target)
+            outcome.inventory = target
+        elif spec.kind == "import":
+            from checker import dump
+
+            assert spec.path is not None
+            save_document(dump.import_file(spec.path), target)
+            outcome.inventory = target
+        else:
+            assert spec.path is not None
+            Inventory.load(spec.path)  # a broken file fails here, with its pool's name
+            outcome.inventory = spec.path
+        say(f"{spec.name}: {spec.kind} done")
+    except MigreadyError as exc:
+        outcome.error = str(exc)
+        outcome.exit_code = int(exc.exit_code)
+        say(f"{spec.name}: {spec.kind} failed")
+    except OSError as exc:
+        outcome.error = f"cannot write {target}: {exc.strerror}"
+        outcome.exit_code = int(ExitCode.EXTERNAL_FAILURE)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+EMPTY_RESULTS: dict[str, Any] = {"operations": [], "findings": [], "waivers": [], "rules": [],
+                                 "verdict": None, "generated_at": None}
+
+
+def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir: Path,
+               say: Callable[[str], None]) -> CheckOutcome:
+    from checker.atomic import atomic_writer
+    from checker.check import CheckOptions, exit_code, run_check
+    from checker.diff import diff_results, load_results
+    from checker.output import format_csv, iter_json
+
+    outcome = CheckOutcome(spec.name, spec.pools)
+    failed = [p for p in spec.pools if pools[p].error]
+    if failed:
+        outcome.error = (f"not run: {', '.join(failed)} could not be "
+                         f"{'collected' if pools[failed[0]].kind == 'collect' else 'read'}; "
+                         f"its last results are kept")
+        outcome.exit_code = max(pools[p].exit_code for p in failed)
+        outcome.changed = False
+        return outcome
+    previous = None
+    last = job.state / spec.name / "last-results.json"
+    if last.exists():
+        try:
+            previous = load_results(last)
+        except InputError as exc:
+            outcome.notes.append(f"previous results unreadable, compared as a first run: {exc}")
+    folder = run_dir / spec.name
+    try:
+        results = run_check(CheckOptions(
+            inventories=[pools[p].inventory for p in spec.pools if pools[p].inventory],
+            plan=spec.plan, waivers=spec.waivers, policies=job.policies, fail_on=job.fail_on,
+            extra_inputs={"job": {"name": job.name, "check": spec.name}}))
+        with atomic_writer(folder / "results.json") as handle:
+            handle.writelines(iter_json(results))
+        outcome.results_path = folder / "results.json"
+        if "csv" in job.report.formats:
+            with atomic_writer(folder / "results.csv") as handle:
+                handle.write(format_csv(results))
+            outcome.reports.append(folder / "results.csv")
+        outcome.diff = diff_results(previous or EMPTY_RESULTS, results)
+        outcome.reports += _render_reports(job, results, outcome.diff if previous else None, folder)
+    except MigreadyError as exc:
+        outcome.error = str(exc)
+        outcome.exit_code = int(exc.exit_code)
+        say(f"{spec.name}: failed")
+        return outcome
+    outcome.results = results
+    outcome.verdict = results["verdict"]
+    outcome.summary = results.get("summary", {})
+    outcome.exit_code = int(exit_code(results))
+    if previous is not None:
+        outcome.previous_at = previous.get("generated_at")
+        outcome.previous_verdict = previous.get("verdict")
+        outcome.changed = outcome.diff["verdict_changed"] or outcome.diff["failures_changed"]
+    say(f"{spec.name}: {outcome.verdict}")
+    return outcome
+
+
+def _render_reports(job: Job, results: dict[str, Any], since: dict[str, Any] | None,
+                    folder: Path) -> list[Path]:
+    from checker.atomic import atomic_writer
+    from checker.report import build_context, load_signoff, render_html, render_pdf
+
+    signoff = load_signoff(job.report.signoff) if job.report.signoff else None
+    written: list[Path] = []
+    for lang in job.report.languages:
+        context = build_context(results, lang=lang, since=since, signoff=signoff)
+        if "html" in job.report.formats:
+            with atomic_writer(folder / f"report.{lang}.html") as handle:
+                handle.write(render_html(context))
+            written.append(folder / f"report.{lang}.html")
+        if "pdf" in job.report.formats:
+            data = render_pdf(context)
+            with atomic_writer(folder / f"report.{lang}.pdf", binary=True) as handle:
+                handle.write(data)
+            written.append(folder / f"report.{lang}.pdf")
+    return written
+
+
+def format_outcome(outcome: JobOutcome) -> str:
+    """The short summary `migready run` prints: per check verdict and paths, the e-mail."""
+    lines = [f"run {outcome.job}: {outcome.run_dir}"]
+    for pool in outcome.pools:
+        if pool.error:
+            lines.append(f"  pool {pool.name}: FAILED ({pool.kind}): see below")
+    for check in outcome.checks:
+        if check.ran:
+            change = ("first run" if not check.previous_at else
+                      "changed" if check.changed else "no change")
+            lines.append(f"  {check.name}: {check.verdict} ({change}) "
+                         f"{check.results_path.parent if check.results_path else ''}")
+        else:
+            lines.append(f"  {check.name}: {(check.error or '').splitlines()[0]}")
+    m = outcome.mail
+    if m.status == "sent":
+        lines.append(f"  e-mail sent {m.reason}: {m.subject}")
+    elif m.status == "failed":
+        lines.append(f"  e-mail NOT sent (saved as {m.message_path}): see below")
+    else:
+        lines.append(f"  e-mail not sent: {m.reason}")
+    if outcome.state_updated:
+        lines.append(f"  state updated: {', '.join(outcome.state_updated)}")
+    return "\n".join(lines) + "\n"
