@@ -90,7 +90,10 @@ def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]]
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), positions, file, values) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    try:
+        return _scalar(node)
+    except ValueError as exc:  # a date PyYAML recognises but the calendar lacks: 2026-02-30
+        raise YamlError(file, *positions[path], f"{node.value!r} is not a date: {exc}") from None
 
 
 def _scalar(node: yaml.Node) -> Any:

@@ -23,10 +23,11 @@ from certs import make_self_signed
 from smtp_server import SmtpServer
 from xapi_server import XapiServer
 
-from checker.job import run as job_run
 from checker.cli import main
 from checker.errors import InputError
 from checker.job import LockedError, load_job, run_job
+from checker.job import mail as job_mail
+from checker.job import run as job_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -145,6 +146,25 @@ def test_default_is_one_audit_per_pool(tmp_path):
     job = load_job(write_job(tmp_path, doc))
     assert [(c.name, c.pools, c.plan) for c in job.checks] == [("prod", ("prod",), None),
                                                               ("dr", ("dr",), None)]
+
+
+def test_the_job_name_survives_checks(tmp_path):
+    """The name was overwritten by the last pool's name when `checks:` was given, so the
+    e-mail subject named a pool, not the job."""
+    doc = base_job(pools=[{"name": "prod", "inventory": str(PROD)},
+                          {"name": "dr", "inventory": str(DR)}],
+                   checks=[{"name": "move", "pools": ["prod", "dr"]}])
+    job = load_job(write_job(tmp_path, doc))
+    assert job.name == "nightly"
+    assert job_mail.mail_subject(job.name, [], []) == "[nightly] nothing was checked"
+
+
+def test_an_impossible_date_is_an_input_error_with_its_address(tmp_path, capsys):
+    path = tmp_path / "job.yaml"
+    path.write_text("output: out\nstate: state\nname: 2026-02-30\npools: []\n")
+    assert main(["run", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:7: '2026-02-30' is not a date" in err and "Traceback" not in err
 
 
 # -- runs -----------------------------------------------------------------------------------

@@ -302,10 +302,10 @@ def load_job(path: str | Path) -> Job:
         tuple(CheckSpec(p.name, (p.name,)) for p in pools)
     if checks_given:
         used = {name for c in checks for name in c.pools}
-        for name, i in pool_index.items():
-            if name not in used:
-                r.error(("pools", i, "name"), f"pool {name} is in no check: add it to one "
-                                              f"(checks: [{{name: ..., pools: [{name}]}}]) "
+        for pool, i in pool_index.items():
+            if pool not in used:
+                r.error(("pools", i, "name"), f"pool {pool} is in no check: add it to one "
+                                              f"(checks: [{{name: ..., pools: [{pool}]}}]) "
                                               f"or remove it")
     report = _report(r, top.get("report", {}))
     email = _email(r, top["email"], report) if "email" in top else None
