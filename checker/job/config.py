@@ -5,7 +5,8 @@ The job file (relative paths are relative to the job file's folder; every key is
 an unknown key is an error with file:line:col)::
 
     name: nightly                 # optional, in the e-mail subject; default: the file's stem
-    output: reports               # each run writes OUTPUT/YYYY-MM-DD_HHMMSS/
+    output: reports               # each run writes OUTPUT/YYYY-MM-DD_HHMMSS/ and its run.json
+    keep: 30                      # optional: the newest 30 complete run folders are kept
     state: state                  # STATE/<check>/last-results.json and STATE/.lock
     concurrency: 4                # pools collected or imported at the same time (default 4)
     fail_on: blocker              # or warning (as `check --fail-on`)
@@ -151,10 +152,11 @@ class Job:
     fail_on: str = "blocker"
     policies: tuple[Path, ...] = ()
     checks_given: bool = False  # False: one audit per pool, made up from `pools`
+    keep: int | None = None  # complete run folders kept; None: all
 
 
-_TOP = {"name", "output", "state", "concurrency", "fail_on", "policies", "pools", "checks",
-        "report", "email"}
+_TOP = {"name", "output", "state", "keep", "concurrency", "fail_on", "policies", "pools",
+        "checks", "report", "email"}
 _POOL = {"name", "collect", "import", "inventory"}
 _COLLECT = {"server", "username", "password_env", "password_file", "ca_bundle", "fingerprint",
             "insecure", "timeout"}
@@ -290,6 +292,7 @@ def load_job(path: str | Path) -> Job:
     output = r.path(top, "output", ()) or base / "reports"
     state = r.path(top, "state", ()) or base / "state"
     concurrency = r.number(top, "concurrency", (), 4, integer=True, minimum=1)
+    keep = r.number(top, "keep", (), 1, integer=True, minimum=1) if "keep" in top else None
     fail_on = r.string(top, "fail_on", (), default="blocker") or "blocker"
     if fail_on not in ("blocker", "warning"):
         r.error(("fail_on",), "expected blocker or warning")
@@ -313,7 +316,7 @@ def load_job(path: str | Path) -> Job:
         raise InputError(f"{file}: invalid job", details=[text for *_, text in sorted(r.errors)])
     return Job(file=file, name=name, output=output, state=state, pools=pools, checks=checks,
                report=report, email=email, concurrency=int(concurrency), fail_on=fail_on,
-               policies=tuple(policies), checks_given=checks_given)
+               policies=tuple(policies), checks_given=checks_given, keep=keep)
 
 
 def _pools(r: _Reader, raw: Any) -> tuple[tuple[PoolSpec, ...], dict[str, int]]:
@@ -488,7 +491,9 @@ def _email(r: _Reader, raw: Any, report: ReportSpec) -> EmailSpec | None:
 def describe_job(job: Job) -> str:
     """What a run of this job would do (for --dry-run): no secret, nothing contacted."""
     lines = [f"job {job.name} ({job.file})",
-             f"  output: {job.output}/<YYYY-MM-DD_HHMMSS>/", f"  state:  {job.state}",
+             f"  output: {job.output}/<YYYY-MM-DD_HHMMSS>/"
+             + (f" (the newest {job.keep} complete runs kept)" if job.keep else ""),
+             f"  state:  {job.state}",
              f"  pools ({len(job.pools)}, {job.concurrency} at a time):"]
     for pool in job.pools:
         if pool.collect is not None:

@@ -22,19 +22,30 @@ or SMTP failed), 2 (invalid input: a bad dump, plan or waivers), 1 blocked, 3 un
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.errors import ExitCode, ExternalError, InputError, MigreadyError
+from checker.errors import ExitCode, InputError, MigreadyError
 from checker.job.config import CheckSpec, Job, PoolSpec
+from checker.job.folders import FORMAT, new_run_dir, prune, settle, write_record
 from checker.job.mail import MailOutcome, send_mail
-from checker.job.state import save_state, state_lock
+from checker.job.state import (
+    Replacement,
+    check_state_writable,
+    check_writable,
+    last_results,
+    prepare,
+    recover,
+    state_lock,
+)
 
 #: Worst first: which exit code a run with several outcomes ends with.
 EXIT_ORDER = (ExitCode.EXTERNAL_FAILURE, ExitCode.INVALID_INPUT, ExitCode.BLOCKED,
@@ -78,14 +89,20 @@ class CheckOutcome:
 
 @dataclass
 class JobOutcome:
+    """What a run did so far: `run.json` is written from it at the start, at the end, and
+    when the run is interrupted."""
+
     job: str
     started_at: dt.datetime
     run_dir: Path
-    pools: list[PoolOutcome]
-    checks: list[CheckOutcome]
-    mail: MailOutcome
-    state_updated: list[str]
-    exit_code: int
+    pools: list[PoolOutcome] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    mail: MailOutcome = field(default_factory=lambda: MailOutcome(
+        "not_reached", "the run ended before the e-mail"))
+    state_updated: list[str] = field(default_factory=list)
+    state_error: str | None = None
+    status: str = "running"  # then complete | failed | interrupted
+    exit_code: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -98,12 +115,15 @@ class JobOutcome:
         if self.mail.refused:
             out.append("e-mail refused for " + "; ".join(f"{a} ({why})"
                                                        for a, why in self.mail.refused.items()))
+        if self.state_error:
+            out.append(self.state_error)
         return out
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "format": "migready.run/1", "job": self.job, "started_at": self.started_at.isoformat(),
-            "run_dir": str(self.run_dir), "exit_code": self.exit_code,
+            "format": FORMAT, "status": self.status, "job": self.job,
+            "started_at": self.started_at.isoformat(), "run_dir": str(self.run_dir),
+            "exit_code": self.exit_code,
             "pools": [{"name": p.name, "kind": p.kind, "error": p.error,
                        "inventory": str(p.inventory) if p.inventory else None,
                        "seconds": round(p.seconds, 3)} for p in self.pools],
@@ -118,7 +138,7 @@ class JobOutcome:
             "mail": {"status": self.mail.status, "reason": self.mail.reason,
                      "subject": self.mail.subject, "recipients": self.mail.recipients,
                      "refused": self.mail.refused},
-            "state_updated": self.state_updated,
+            "state_updated": self.state_updated, "state_error": self.state_error,
         }
 
 
@@ -130,32 +150,99 @@ def run_job(job: Job, *, now: dt.datetime | None = None,
             sleep: Callable[[float], None] = time.sleep,
             progress: Callable[[str], None] | None = None) -> JobOutcome:
     """One run of the job (see the module docstring). Prints nothing; raises LockedError when
-    another run holds the lock. `sleep` paces the XenAPI and SMTP retries (tests: no wait)."""
+    another run holds the lock, InputError when the output or state folder is not writable
+    (before anything is collected). `sleep` paces the XenAPI and SMTP retries (tests: no wait).
+
+    An exception that ends the run early (KeyboardInterrupt, the SystemExit of the CLI's
+    SIGTERM handler, a bug) leaves the run folder marked `interrupted` or `failed`, no
+    temporary file, and the state as it was; it is then raised again."""
     now = now or dt.datetime.now().astimezone()
     say = progress or _noop
+    check_state_writable(job.state, [c.name for c in job.checks])
     with state_lock(job.state):
-        run_dir = _run_dir(job.output, now)
-        pools = _acquire_pools(job, run_dir, sleep, say)
-        by_name = {p.name: p for p in pools}
-        checks = [_run_check(job, spec, by_name, run_dir, say) for spec in job.checks]
-        mail = send_mail(job, now, run_dir, pools, checks, sleep, say)
-        updated: list[str] = []
-        if mail.status != "failed":
-            for check in checks:
-                if check.ran and check.results is not None:
-                    save_state(job.state, check)
-                    updated.append(check.name)
-        codes = [p.exit_code for p in pools] + [c.exit_code for c in checks]
-        if mail.status == "failed" or mail.refused:
-            codes.append(int(ExitCode.EXTERNAL_FAILURE))
-        outcome = JobOutcome(job=job.name, started_at=now, run_dir=run_dir, pools=pools,
-                             checks=checks, mail=mail, state_updated=updated,
-                             exit_code=worst_exit_code(codes))
-        from checker.atomic import atomic_writer
-
-        with atomic_writer(run_dir / "run.json") as handle:
-            handle.write(json.dumps(outcome.as_json(), indent=1, ensure_ascii=False) + "\n")
+        recover(job.state)
+        check_writable(job.output, "output")
+        settle(job.output)
+        outcome = JobOutcome(job.name, now, new_run_dir(job.output, now))
+        write_record(outcome.run_dir, outcome.as_json())
+        try:
+            replacement = _run(job, outcome, sleep, say)
+        except BaseException as exc:
+            outcome.status = "failed" if isinstance(exc, Exception) else "interrupted"
+            outcome.exit_code = _exit_code_of(exc)
+            recover(job.state)  # drops new last results prepared but not committed
+            write_record(outcome.run_dir, outcome.as_json())
+            raise
+        with _signals_deferred():  # the state and the record that says so, both or neither
+            if replacement is not None:
+                try:
+                    replacement.commit()
+                    outcome.state_updated = list(replacement.checks)
+                except MigreadyError as exc:
+                    outcome.state_error = str(exc)
+            outcome.exit_code = _run_exit_code(outcome)
+            failed = outcome.exit_code in (ExitCode.INVALID_INPUT, ExitCode.EXTERNAL_FAILURE)
+            outcome.status = "failed" if failed else "complete"
+            write_record(outcome.run_dir, outcome.as_json())
+        if job.keep is not None:
+            prune(job.output, job.keep)
         return outcome
+
+
+def _run(job: Job, outcome: JobOutcome, sleep: Callable[[float], None],
+         say: Callable[[str], None]) -> Replacement | None:
+    """Collect, check, report, mail; then the new last results, written beside the old ones
+    (not yet in place) when the e-mail was not due or went out."""
+    outcome.pools = _acquire_pools(job, outcome.run_dir, sleep, say)
+    by_name = {p.name: p for p in outcome.pools}
+    for spec in job.checks:
+        outcome.checks.append(_run_check(job, spec, by_name, outcome.run_dir, say))
+    outcome.mail = send_mail(job, outcome.started_at, outcome.run_dir, outcome.pools,
+                             outcome.checks, sleep, say)
+    ran = {c.name: c.results_path for c in outcome.checks if c.ran and c.results_path}
+    if outcome.mail.status == "failed" or not ran:
+        return None
+    try:
+        return prepare(job.state, ran)
+    except MigreadyError as exc:
+        outcome.state_error = str(exc)
+        return None
+
+
+def _run_exit_code(outcome: JobOutcome) -> int:
+    codes = [p.exit_code for p in outcome.pools] + [c.exit_code for c in outcome.checks]
+    if outcome.mail.status == "failed" or outcome.mail.refused or outcome.state_error:
+        codes.append(int(ExitCode.EXTERNAL_FAILURE))
+    return worst_exit_code(codes)
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    """The code the process will end with: 130 for Ctrl-C, the SystemExit's own (143 from the
+    CLI's SIGTERM handler), 5 for anything else (a bug: the CLI's internal error)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int):
+        return exc.code
+    return 5
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done, then take effect as they would have.
+    Only the main thread can set handlers; elsewhere nothing is deferred."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in watched}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 def worst_exit_code(codes: list[int]) -> int:
@@ -166,29 +253,20 @@ def worst_exit_code(codes: list[int]) -> int:
     return max(codes, default=0)
 
 
-def _run_dir(output: Path, now: dt.datetime) -> Path:
-    base = output / now.strftime("%Y-%m-%d_%H%M%S")
-    candidate, n = base, 1
-    while True:
-        try:
-            candidate.mkdir(parents=True)
-            return candidate
-        except FileExistsError:  # two runs in one second (a clock set back, or tests)
-            n += 1
-            candidate = base.with_name(f"{base.name}-{n}")
-        except OSError as exc:
-            raise ExternalError(f"{output}: cannot create the run folder: {exc.strerror}") from None
-
-
 def _acquire_pools(job: Job, run_dir: Path, sleep: Callable[[float], None],
                    say: Callable[[str], None]) -> list[PoolOutcome]:
     """Every pool's inventory, `concurrency` at a time; a failure stays with its pool."""
     if not job.pools:
         return []
     workers = max(1, min(job.concurrency, len(job.pools)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migready-pool") as pool_exec:
+    pool_exec = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migready-pool")
+    try:
         futures = [pool_exec.submit(_acquire_one, spec, run_dir, sleep, say) for spec in job.pools]
         return [f.result() for f in futures]
+    finally:
+        # Interrupted: the pools not started are dropped; those under way finish their file
+        # (written atomically) before the run records itself as interrupted.
+        pool_exec.shutdown(wait=True, cancel_futures=True)
 
 
 def _acquire_one(spec: PoolSpec, run_dir: Path, sleep: Callable[[float], None],
@@ -253,7 +331,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
         outcome.changed = False
         return outcome
     previous = None
-    last = job.state / spec.name / "last-results.json"
+    last = last_results(job.state, spec.name)
     if last.exists():
         try:
             previous = load_results(last)
@@ -277,6 +355,11 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
     except MigreadyError as exc:
         outcome.error = str(exc)
         outcome.exit_code = int(exc.exit_code)
+        say(f"{spec.name}: failed")
+        return outcome
+    except OSError as exc:  # the run folder filled up or went away under the run
+        outcome.error = f"cannot write {exc.filename or folder}: {exc.strerror}"
+        outcome.exit_code = int(ExitCode.EXTERNAL_FAILURE)
         say(f"{spec.name}: failed")
         return outcome
     outcome.results = results
