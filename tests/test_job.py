@@ -164,6 +164,19 @@ def test_the_job_name_survives_checks(tmp_path):
     assert job_mail.mail_subject(job.name, [], []) == "[nightly] nothing was checked"
 
 
+def test_the_policy_profile_is_a_builtin_name_or_a_file_next_to_the_job(tmp_path, capsys):
+    assert load_job(write_job(tmp_path, base_job(profile="xapi"))).profile == "xapi"
+    (tmp_path / "site.yaml").write_text("profile: site\nextends: documented\n")
+    path = write_job(tmp_path, base_job(profile="site.yaml"))
+    assert load_job(path).profile == tmp_path / "site.yaml"
+    assert main(["run", str(path), "--dry-run"]) == 0
+    assert f"policy profile: {tmp_path / 'site.yaml'}" in capsys.readouterr().out
+    with pytest.raises(InputError) as info:
+        load_job(write_job(tmp_path, base_job(profile="strict")))
+    assert info.value.details == [f"{tmp_path / 'job.yaml'}:10:1: profile: expected documented "
+                                  f"or xapi, or a profile file: {tmp_path / 'strict'}: no such file"]
+
+
 def test_an_impossible_date_is_an_input_error_with_its_address(tmp_path, capsys):
     path = tmp_path / "job.yaml"
     path.write_text("output: out\nstate: state\nname: 2026-02-30\npools: []\n")

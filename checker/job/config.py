@@ -10,6 +10,7 @@ an unknown key is an error with file:line:col)::
     state: state                  # STATE/<check>/last-results.json and STATE/.lock
     concurrency: 4                # pools collected or imported at the same time (default 4)
     fail_on: blocker              # or warning (as `check --fail-on`)
+    profile: xapi                 # documented (default) | xapi | a profile FILE (as `--profile`)
     policies: [my-rules]          # extra policy directories (optional)
     pools:
       - name: prod                # letters, digits, . _ - (used as a file name)
@@ -67,6 +68,8 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: A check may not be called like the folder the run's inventories go to.
 RESERVED_NAMES = {"inventories"}
 FORMATS = ("html", "pdf", "csv")
+#: The built-in policy profiles; anything else names a profile file.
+PROFILES = ("documented", "xapi")
 
 
 @dataclass(frozen=True)
@@ -150,13 +153,14 @@ class Job:
     email: EmailSpec | None = None
     concurrency: int = 4
     fail_on: str = "blocker"
+    profile: str | Path | None = None  # documented | xapi, or a profile file; None: the default
     policies: tuple[Path, ...] = ()
     checks_given: bool = False  # False: one audit per pool, made up from `pools`
     keep: int | None = None  # complete run folders kept; None: all
 
 
-_TOP = {"name", "output", "state", "keep", "concurrency", "fail_on", "policies", "pools",
-        "checks", "report", "email"}
+_TOP = {"name", "output", "state", "keep", "concurrency", "fail_on", "profile", "policies",
+        "pools", "checks", "report", "email"}
 _POOL = {"name", "collect", "import", "inventory"}
 _COLLECT = {"server", "username", "password_env", "password_file", "ca_bundle", "fingerprint",
             "insecure", "timeout"}
@@ -267,6 +271,17 @@ class _Reader:
             self.error(where, "password_env or password_file is required (a job never prompts)")
         return None
 
+    def profile(self, data: dict[str, Any]) -> str | Path | None:
+        """`documented`, `xapi`, or a profile file (relative to the job file)."""
+        value = data.get("profile")
+        if value in PROFILES or value is None:
+            return value
+        path = self.path(data, "profile", ())
+        if path is not None and not path.is_file():
+            self.error(("profile",), f"expected {' or '.join(PROFILES)}, or a profile file: "
+                                     f"{path}: no such file")
+        return path
+
     def name(self, data: dict[str, Any], where: tuple[Any, ...]) -> str | None:
         value = data.get("name")
         if not isinstance(value, str) or not NAME.fullmatch(value):
@@ -296,6 +311,7 @@ def load_job(path: str | Path) -> Job:
     fail_on = r.string(top, "fail_on", (), default="blocker") or "blocker"
     if fail_on not in ("blocker", "warning"):
         r.error(("fail_on",), "expected blocker or warning")
+    profile = r.profile(top)
     policies = [p for i, value in enumerate(r.strings(top, "policies", ()))
                 if (p := r.path({i: value}, i, ("policies",), must_exist="dir")) is not None]
 
@@ -316,7 +332,7 @@ def load_job(path: str | Path) -> Job:
         raise InputError(f"{file}: invalid job", details=[text for *_, text in sorted(r.errors)])
     return Job(file=file, name=name, output=output, state=state, pools=pools, checks=checks,
                report=report, email=email, concurrency=int(concurrency), fail_on=fail_on,
-               policies=tuple(policies), checks_given=checks_given, keep=keep)
+               profile=profile, policies=tuple(policies), checks_given=checks_given, keep=keep)
 
 
 def _pools(r: _Reader, raw: Any) -> tuple[tuple[PoolSpec, ...], dict[str, int]]:
@@ -510,6 +526,7 @@ def describe_job(job: Job) -> str:
         what = f"plan {check.plan}" if check.plan else "readiness audit"
         waivers = f", waivers {check.waivers}" if check.waivers else ""
         lines.append(f"    {check.name}: {', '.join(check.pools)} — {what}{waivers}")
+    lines.append(f"  policy profile: {job.profile or 'documented (the default)'}")
     lines.append(f"  reports: {', '.join(job.report.formats)} in {', '.join(job.report.languages)}")
     if job.email is None:
         lines.append("  e-mail: none")

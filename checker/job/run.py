@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import ExitCode, InputError, MigreadyError
 from checker.job.config import CheckSpec, Job, PoolSpec
@@ -46,6 +46,9 @@ from checker.job.state import (
     recover,
     state_lock,
 )
+
+if TYPE_CHECKING:
+    from checker.check import CheckOptions
 
 #: Worst first: which exit code a run with several outcomes ends with.
 EXIT_ORDER = (ExitCode.EXTERNAL_FAILURE, ExitCode.INVALID_INPUT, ExitCode.BLOCKED,
@@ -317,7 +320,7 @@ EMPTY_RESULTS: dict[str, Any] = {"operations": [], "findings": [], "waivers": []
 def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir: Path,
                say: Callable[[str], None]) -> CheckOutcome:
     from checker.atomic import atomic_writer
-    from checker.check import CheckOptions, exit_code, run_check
+    from checker.check import exit_code, run_check
     from checker.diff import diff_results, load_results
     from checker.output import format_csv, iter_json
 
@@ -339,10 +342,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
             outcome.notes.append(f"previous results unreadable, compared as a first run: {exc}")
     folder = run_dir / spec.name
     try:
-        results = run_check(CheckOptions(
-            inventories=[pools[p].inventory for p in spec.pools if pools[p].inventory],
-            plan=spec.plan, waivers=spec.waivers, policies=job.policies, fail_on=job.fail_on,
-            extra_inputs={"job": {"name": job.name, "check": spec.name}}))
+        results = run_check(_check_options(job, spec, pools))
         with atomic_writer(folder / "results.json") as handle:
             handle.writelines(iter_json(results))
         outcome.results_path = folder / "results.json"
@@ -372,6 +372,19 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
         outcome.changed = outcome.diff["verdict_changed"] or outcome.diff["failures_changed"]
     say(f"{spec.name}: {outcome.verdict}")
     return outcome
+
+
+def _check_options(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome]) -> CheckOptions:
+    """The one place where the job's settings become the check's options."""
+    from checker.check import CheckOptions
+
+    # LEAD: the job's policy profile (job.profile: "documented", "xapi", a file's Path, or
+    # None for the default) is validated and stored but not applied yet: pass it here as
+    # `profile=job.profile` once CheckOptions takes `profile=`.
+    return CheckOptions(
+        inventories=[pools[p].inventory for p in spec.pools if pools[p].inventory],
+        plan=spec.plan, waivers=spec.waivers, policies=job.policies, fail_on=job.fail_on,
+        extra_inputs={"job": {"name": job.name, "check": spec.name}})
 
 
 def _render_reports(job: Job, results: dict[str, Any], since: dict[str, Any] | None,
