@@ -234,6 +234,27 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
     assert [c["verdict"] for c in record["checks"]] == ["blocked", "ready"]
 
 
+def test_the_body_follows_the_job_language(tmp_path):
+    """email.lang: ja gives a Japanese body (verdicts, headings, the findings' Japanese
+    messages); the subject stays English for mail filters."""
+    with SmtpServer() as server:
+        doc = base_job(server.port, pools=[{"name": "prod", "inventory": str(PROD)}],
+                       report={"formats": ["html"], "languages": ["en", "ja"]})
+        doc["email"]["lang"] = "ja"
+        outcome = run_job(load_job(write_job(tmp_path, doc)), sleep=no_sleep)
+        msg = server.parsed()
+    assert msg["Subject"] == "[nightly] BLOCKED: first run" and msg["Content-Language"] == "ja"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    mem = next(f for f in outcome.checks[0].blockers("new_failures") if f["rule"] == "MEM-001")
+    assert mem["messages"]["ja"] != mem["message"]
+    for body in (text, html):
+        assert "移行不可" in body and "新たな阻害要因" in body and "初回の実行" in body
+        assert mem["messages"]["ja"] in body and mem["message"] not in body
+        assert "BLOCKED" not in body and "New blockers" not in body
+    assert "総合判定: 移行不可" in text and '<html lang="ja">' in html
+
+
 def test_only_on_change_across_runs(tmp_path):
     pool_file = tmp_path / "pool.json"
     shutil.copy(DR, pool_file)

@@ -83,83 +83,144 @@ def mail_subject(job_name: str, pools: list[PoolOutcome], checks: list[CheckOutc
     return f"[{job_name}] " + "; ".join(parts or ["nothing was checked"])
 
 
-def _fleet_rows(checks: list[CheckOutcome]) -> list[dict[str, Any]]:
+#: The body's words, in each report language (the subject stays English: mail filters and
+#: pagers match on it). `{s}` is an English plural ending; Japanese has none.
+BODY_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "run_at": "migready run '{job}' at {when}", "overall": "overall",
+        "not_checked": "NOT CHECKED", "collection_failed": "Collection failed",
+        "kept_short": "the last results of these pools are kept",
+        "kept": "The last results of these pools are kept; their checks were not run.",
+        "fleet": "Fleet ({n} check{s})", "fleet_summary": "Fleet summary", "check": "Check",
+        "pools": "Pools", "verdict": "Verdict", "operations": "Operations",
+        "since": "Since last run", "detail": "{blocked} of {n} operation{s} blocked",
+        "first_run": "first run", "no_change": "no change",
+        "change": "{new} new, {resolved} resolved blockers", "new_blockers": "New blockers",
+        "first_runs": "A check's first run lists all its blockers.", "rule": "Rule",
+        "status": "Status", "move": "Move", "subject": "Subject", "destination": "Destination",
+        "message": "Message", "more": "… and {more} more: see the reports",
+        "resolved": "Resolved blockers", "reports": "Reports", "attached": "Attached",
+    },
+    "ja": {
+        "run_at": "migreadyの定期実行「{job}」 {when}", "overall": "総合判定",
+        "not_checked": "未チェック", "collection_failed": "情報を収集できなかったプール",
+        "kept_short": "これらのプールの前回の結果は保持されます",
+        "kept": "これらのプールの前回の結果は保持され、そのチェックは実行されていません。",
+        "fleet": "全体の状況(チェック{n}件)", "fleet_summary": "全体の状況", "check": "チェック",
+        "pools": "プール", "verdict": "判定", "operations": "操作", "since": "前回の実行から",
+        "detail": "{n}件中{blocked}件が移行不可", "first_run": "初回の実行", "no_change": "変化なし",
+        "change": "新たな阻害要因{new}件、解消{resolved}件", "new_blockers": "新たな阻害要因",
+        "first_runs": "初回の実行では、すべての阻害要因を表示します。", "rule": "規則",
+        "status": "結果", "move": "移行の種類", "subject": "対象", "destination": "移行先",
+        "message": "内容", "more": "… ほか{more}件(レポートを参照してください)",
+        "resolved": "解消した阻害要因", "reports": "レポート", "attached": "添付ファイル",
+    },
+}
+
+
+def _say(lang: str, key: str, **values: Any) -> str:
+    """A body label with its values filled in; `n` also sets the English plural `s`."""
+    if "n" in values:
+        values["s"] = "" if values["n"] == 1 else "s"
+    return BODY_LABELS[lang][key].format(**values)
+
+
+def _verdict_label(verdict: str | None, lang: str) -> str:
+    from checker.report.i18n import label
+
+    return label(lang, verdict) if verdict else BODY_LABELS[lang]["not_checked"]
+
+
+def _fleet_rows(checks: list[CheckOutcome], lang: str) -> list[dict[str, Any]]:
     rows = []
     for c in checks:
         s = c.summary
         if c.ran:
-            detail = (f"{s.get('blocked', 0)} of {_plural(s.get('operations', 0), 'operation')} "
-                      f"blocked")
-            change = ("first run" if not c.previous_at else
-                      f"{len(c.blockers('new_failures'))} new, {len(c.blockers('resolved'))} "
-                      f"resolved blockers" if c.changed else "no change")
+            detail = _say(lang, "detail", blocked=s.get("blocked", 0), n=s.get("operations", 0))
+            change = (_say(lang, "first_run") if not c.previous_at else
+                      _say(lang, "change", new=len(c.blockers("new_failures")),
+                           resolved=len(c.blockers("resolved"))) if c.changed else
+                      _say(lang, "no_change"))
         else:
             detail, change = c.error or "", ""
         rows.append({"name": c.name, "pools": ", ".join(c.pools),
-                     "verdict": c.verdict or "error",
-                     "label": (c.verdict or "not checked").replace("_", " ").upper(),
+                     "verdict": c.verdict or "error", "label": _verdict_label(c.verdict, lang),
                      "detail": detail.splitlines()[0] if detail else "", "change": change})
     return rows
 
 
-def _new_blocker_rows(checks: list[CheckOutcome]) -> tuple[list[dict[str, Any]], int]:
-    rows = [{"check": c.name, **f} for c in checks if c.ran for f in c.blockers("new_failures")]
-    return rows[:MAIL_LIST_LIMIT], max(0, len(rows) - MAIL_LIST_LIMIT)
+def _blocker_rows(checks: list[CheckOutcome], key: str, lang: str) -> list[dict[str, Any]]:
+    """A diff's new or resolved blockers in the body's language (resolved ones only of checks
+    that had a previous run to compare with)."""
+    from checker.report.i18n import label
+
+    return [{"check": c.name, **f, "status": label(lang, f["status"]),
+             "kind": label(lang, f["kind"]) if f["kind"] else "",
+             "message": (f.get("messages") or {}).get(lang) or f["message"]}
+            for c in checks if c.ran and (key == "new_failures" or c.previous_at)
+            for f in c.blockers(key)]
 
 
-def mail_text(job_name: str, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome],
-              checks: list[CheckOutcome], attached: list[str]) -> str:
-    """The plain-text alternative: everything the HTML says, for any client or a pager."""
+def body_context(job_name: str, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome],
+                 checks: list[CheckOutcome], attached: list[str], lang: str) -> dict[str, Any]:
+    """What both bodies say, worded in `lang`: the template's context, and the text's."""
+    from checker.report import COLOURS
+
+    new = _blocker_rows(checks, "new_failures", lang)
     verdict = overall_verdict(checks)
-    lines = [f"migready run '{job_name}' at {now:%Y-%m-%d %H:%M %Z}".rstrip(),
-             f"overall: {(verdict or 'not checked').replace('_', ' ').upper()}", ""]
-    failed = [p for p in pools if p.error]
-    if failed:
-        lines.append("Collection failed (the last results of these pools are kept):")
-        lines += [f"  {p.name}: {line}" for p in failed for line in (p.error or "").splitlines()[:3]]
+    return {
+        "lang": lang, "t": BODY_LABELS[lang], "colours": COLOURS,
+        "heading": _say(lang, "run_at", job=job_name, when=f"{now:%Y-%m-%d %H:%M %Z}".rstrip()),
+        "job": job_name, "verdict": verdict or "error",
+        "verdict_label": _verdict_label(verdict, lang),
+        "failed_pools": [p for p in pools if p.error], "fleet": _fleet_rows(checks, lang),
+        "fleet_title": _say(lang, "fleet", n=len(checks)),
+        "new_blockers": new[:MAIL_LIST_LIMIT],
+        "more": _say(lang, "more", more=len(new) - MAIL_LIST_LIMIT) if len(new) > MAIL_LIST_LIMIT
+        else "",
+        "first_runs": any(c.ran and not c.previous_at for c in checks),
+        "resolved": _blocker_rows(checks, "resolved", lang)[:MAIL_LIST_LIMIT],
+        "run_dir": str(run_dir), "attached": attached,
+    }
+
+
+def mail_text(body: dict[str, Any]) -> str:
+    """The plain-text alternative: everything the HTML says, for any client or a pager."""
+    t = body["t"]
+    lines = [body["heading"], f"{t['overall']}: {body['verdict_label']}", ""]
+    if body["failed_pools"]:
+        lines.append(f"{t['collection_failed']} ({t['kept_short']}):")
+        lines += [f"  {p.name}: {line}" for p in body["failed_pools"]
+                  for line in (p.error or "").splitlines()[:3]]
         lines.append("")
-    lines.append(f"Fleet ({_plural(len(checks), 'check')}):")
-    width = max((len(r["name"]) for r in _fleet_rows(checks)), default=4)
-    for row in _fleet_rows(checks):
+    lines.append(body["fleet_title"] + ":")
+    width = max((len(r["name"]) for r in body["fleet"]), default=4)
+    for row in body["fleet"]:
         lines.append(f"  {row['name']:<{width}}  {row['label']:<19}  {row['detail']}"
                      + (f"  ({row['change']})" if row["change"] else ""))
-    rows, more = _new_blocker_rows(checks)
-    if rows:
-        lines += ["", "New blockers" + (" (a check's first run lists all its blockers)"
-                                        if any(c.ran and not c.previous_at for c in checks) else "")
+    if body["new_blockers"]:
+        lines += ["", t["new_blockers"] + (f" ({t['first_runs']})" if body["first_runs"] else "")
                   + ":"]
         lines += [f"  [{r['check']}] {r['rule']} {r['status']} {r['kind']} {r['subject']}"
                   + (f" -> {r['destination']}" if r["destination"] else "") + f": {r['message']}"
-                  for r in rows]
-        if more:
-            lines.append(f"  … and {more} more: see the reports")
-    resolved = [(c.name, f) for c in checks if c.ran and c.previous_at
-                for f in c.blockers("resolved")]
-    if resolved:
-        lines += ["", "Resolved blockers:"]
-        lines += [f"  [{name}] {f['rule']} {f['kind']} {f['subject']}" for name, f in
-                  resolved[:MAIL_LIST_LIMIT]]
-    lines += ["", f"Reports: {run_dir}"]
-    if attached:
-        lines.append(f"Attached: {', '.join(attached)}")
+                  for r in body["new_blockers"]]
+        if body["more"]:
+            lines.append(f"  {body['more']}")
+    if body["resolved"]:
+        lines += ["", t["resolved"] + ":"]
+        lines += [f"  [{r['check']}] {r['rule']} {r['kind']} {r['subject']}"
+                  for r in body["resolved"]]
+    lines += ["", f"{t['reports']}: {body['run_dir']}"]
+    if body["attached"]:
+        lines.append(f"{t['attached']}: {', '.join(body['attached'])}")
     return "\n".join(lines) + "\n"
 
 
-def mail_html(job_name: str, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome],
-              checks: list[CheckOutcome], attached: list[str]) -> str:
+def mail_html(body: dict[str, Any]) -> str:
     """The HTML body: the fleet table, the new blockers; autoescaped (names come from pools)."""
-    from checker.report import COLOURS, environment
+    from checker.report import environment
 
-    rows, more = _new_blocker_rows(checks)
-    verdict = overall_verdict(checks)
-    return environment().get_template("mail.html").render(
-        job=job_name, when=f"{now:%Y-%m-%d %H:%M %Z}".rstrip(),
-        verdict=verdict or "error", verdict_label=(verdict or "not checked").replace("_", " ").upper(),
-        failed_pools=[p for p in pools if p.error], fleet=_fleet_rows(checks), new_blockers=rows,
-        first_runs=any(c.ran and not c.previous_at for c in checks),
-        more=more, resolved=[{"check": c.name, **f} for c in checks if c.ran and c.previous_at
-                             for f in c.blockers("resolved")][:MAIL_LIST_LIMIT],
-        run_dir=str(run_dir), attached=attached, colours=COLOURS)
+    return environment().get_template("mail.html").render(**body)
 
 
 def send_mail(job: Job, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome],
@@ -186,12 +247,12 @@ def send_mail(job: Job, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome
         if "csv" in e.attach and (folder / "results.csv") in check.reports:
             attachments.append(mailer.Attachment.csv(
                 f"{check.name}.results.csv", (folder / "results.csv").read_bytes()))
-    names = [a.filename for a in attachments]
+    body = body_context(job.name, now, run_dir, pools, checks,
+                        [a.filename for a in attachments], e.lang)
     subject = mail_subject(job.name, pools, checks)
     message = mailer.build_message(
         sender=e.sender, to=e.to, cc=e.cc, subject=subject,
-        text=mail_text(job.name, now, run_dir, pools, checks, names),
-        html=mail_html(job.name, now, run_dir, pools, checks, names),
+        text=mail_text(body), html=mail_html(body), lang=e.lang,
         attachments=attachments, date=now.timestamp())
     eml = run_dir / "message.eml"
     with atomic_writer(eml, binary=True) as handle:
