@@ -470,6 +470,11 @@ def test_a_replacement_cut_short_after_its_commit_is_finished_by_the_next_run(tm
 def test_run_json_says_how_each_run_ended_and_keep_removes_the_oldest_complete(tmp_path):
     doc = base_job(keep=2)
     job = load_job(write_job(tmp_path, doc))
+    other_job = tmp_path / "out" / "2000-01-01_000000"  # same output folder, another state
+    other_job.mkdir(parents=True)
+    (other_job / "run.json").write_text(json.dumps({
+        "format": "migready.run/1", "status": "running", "state": str(tmp_path / "elsewhere"),
+        "started_at": "2000-01-01T00:00:00+00:00"}))
     runs = [run_job(job) for _ in range(3)]
     assert [r.status for r in runs] == ["complete"] * 3
     assert not runs[0].run_dir.exists() and runs[1].run_dir.exists() and runs[2].run_dir.exists()
@@ -484,7 +489,8 @@ def test_run_json_says_how_each_run_ended_and_keep_removes_the_oldest_complete(t
     statuses = {p.name: json.loads((p / "run.json").read_text())["status"]
                 for p in (tmp_path / "out").iterdir()}
     assert statuses == {runs[2].run_dir.name: "interrupted", failed.run_dir.name: "failed",
-                        later[0].run_dir.name: "complete", later[1].run_dir.name: "complete"}
+                        later[0].run_dir.name: "complete", later[1].run_dir.name: "complete",
+                        other_job.name: "running"}
 
 
 def test_signals_wait_for_the_end_of_a_deferred_block():

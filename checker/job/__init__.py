@@ -5,7 +5,8 @@ and nothing a run does can lose what an earlier run knew. By concept:
 
 - `config`: the job file, read and validated, and what --dry-run shows;
 - `run`: one run, its outcome and the summary the CLI prints;
-- `state`: the state directory, its lock and each check's last results;
+- `state`: the state directory, its lock and each check's last results, replaced all at once;
+- `folders`: the dated run folders, their run.json status, and `keep`;
 - `mail`: the e-mail of a run.
 """
 

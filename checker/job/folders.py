@@ -53,8 +53,9 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> None:
                             f"{exc.strerror}") from None
 
 
-def _records(output: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every run folder with a readable record; anything else in OUTPUT is not ours."""
+def _records(output: Path, state: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every run folder with a readable record of a job using `state`: anything else in
+    OUTPUT, another job's runs included (their lock is another), is not ours to touch."""
     for folder in sorted(output.iterdir()):
         if folder.name.startswith(".") or not folder.is_dir():
             continue
@@ -62,17 +63,18 @@ def _records(output: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and record.get("format") == FORMAT:
+        if isinstance(record, dict) and record.get("format") == FORMAT \
+                and record.get("state") == str(state):
             yield folder, record
 
 
-def settle(output: Path) -> list[Path]:
+def settle(output: Path, state: Path) -> list[Path]:
     """Mark runs that say `running` but hold no lock as `interrupted`; finish removals that
     `prune` left. Called under the lock, so no other run is alive."""
     for leftover in output.glob(f"{REMOVING}*"):
         shutil.rmtree(leftover, ignore_errors=True)
     marked = []
-    for folder, record in _records(output):
+    for folder, record in _records(output, state):
         if record.get("status") == "running":
             record.update(status="interrupted",
                           note="the run ended without finishing (killed, or the machine stopped)")
@@ -88,9 +90,10 @@ def _started(record: dict[str, Any]) -> float:
         return 0.0
 
 
-def prune(output: Path, keep: int) -> list[Path]:
+def prune(output: Path, state: Path, keep: int) -> list[Path]:
     """Remove the oldest complete run folders, keeping the newest `keep`."""
-    complete = sorted((_started(record), folder.name, folder) for folder, record in _records(output)
+    complete = sorted((_started(record), folder.name, folder)
+                      for folder, record in _records(output, state)
                       if record.get("status") == "complete")
     removed = []
     for *_, folder in complete[:max(0, len(complete) - keep)]:

@@ -23,7 +23,7 @@ MAIL_LIST_LIMIT = 40
 
 @dataclass
 class MailOutcome:
-    status: str  # sent | not_due | not_configured | failed
+    status: str  # sent | not_due | not_configured | failed | not_reached (the run ended first)
     reason: str = ""
     recipients: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)

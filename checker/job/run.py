@@ -1,23 +1,36 @@
 """One run of a job: collect or import every pool, check, report, compare, e-mail, keep.
 
 One run, in order:
-1. Take `STATE/.lock` (flock, non-blocking). Held by another run: `LockedError`, exit 4,
-   nothing done. The kernel drops the lock when a process dies, so a crash never wedges cron.
-2. Collect, import or load every pool, `concurrency` at a time, into
-   `OUTPUT/<stamp>/inventories/<pool>.json.gz`. A pool that fails is reported; every check
-   using it is not run (its state is kept), the others go on.
+1. Prove the state folder (and each check's folder in it) writable, then take `STATE/.lock`
+   (flock, non-blocking). Held by another run: `LockedError`, exit 4, nothing done. The
+   kernel drops the lock when a process dies, so a crash never wedges cron. Under the lock:
+   finish a state replacement a crashed run committed (`state.recover`), prove the output
+   folder writable, mark runs killed outright as interrupted. An unwritable folder is exit 2
+   before anything is collected.
+2. Make `OUTPUT/<stamp>/` and its `run.json` (`running`). Collect, import or load every
+   pool, `concurrency` at a time, into `OUTPUT/<stamp>/inventories/<pool>.json.gz`. A pool
+   that fails is reported; every check using it is not run (its state is kept), the others
+   go on.
 3. Each check: results, reports (`OUTPUT/<stamp>/<check>/results.json`, `results.csv`,
    `report.<lang>.html|pdf`, with a "since last run" section), and the diff with
    `STATE/<check>/last-results.json`.
 4. The e-mail (also saved as `OUTPUT/<stamp>/message.eml`): always when a pool or a check
    failed; with `only_on_change`, otherwise only when a check's verdict or failure set changed.
-5. Only then each successful check's results replace its `last-results.json` (atomically).
-   When the e-mail was due and could not be sent the state is left as it was, so the next
-   run compares with the same baseline and reports the change again: a change is never
-   swallowed by a mail server that was down.
+5. Only then the last results of every check that ran are replaced, all or none
+   (`state.prepare`, then `Replacement.commit`, during which SIGINT and SIGTERM wait), and
+   `run.json` says `complete` or `failed`. When the e-mail was due and could not be sent the
+   state is left as it was, so the next run compares with the same baseline and reports the
+   change again: a change is never swallowed by a mail server that was down.
+6. `keep: N`: the oldest complete run folders beyond N are removed.
+
+Interrupted (SIGINT, or SIGTERM, which the CLI turns into SystemExit(143)) before step 5:
+the pools not yet started are dropped, temporary files are removed (every file is written
+atomically), prepared last results are dropped, `run.json` says `interrupted`, and the state
+is as it was.
 
 The exit code is the worst of the run: 4 (a pool could not be collected, the lock was held,
-or SMTP failed), 2 (invalid input: a bad dump, plan or waivers), 1 blocked, 3 undecided, 0.
+SMTP failed, or the state could not be replaced), 2 (invalid input: a bad dump, plan or
+waivers, an unwritable folder), 1 blocked, 3 undecided, 0.
 """
 
 from __future__ import annotations
@@ -98,6 +111,7 @@ class JobOutcome:
     job: str
     started_at: dt.datetime
     run_dir: Path
+    state: Path
     pools: list[PoolOutcome] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
     mail: MailOutcome = field(default_factory=lambda: MailOutcome(
@@ -126,6 +140,7 @@ class JobOutcome:
         return {
             "format": FORMAT, "status": self.status, "job": self.job,
             "started_at": self.started_at.isoformat(), "run_dir": str(self.run_dir),
+            "state": str(self.state),
             "exit_code": self.exit_code,
             "pools": [{"name": p.name, "kind": p.kind, "error": p.error,
                        "inventory": str(p.inventory) if p.inventory else None,
@@ -165,16 +180,18 @@ def run_job(job: Job, *, now: dt.datetime | None = None,
     with state_lock(job.state):
         recover(job.state)
         check_writable(job.output, "output")
-        settle(job.output)
-        outcome = JobOutcome(job.name, now, new_run_dir(job.output, now))
+        settle(job.output, job.state)
+        outcome = JobOutcome(job.name, now, new_run_dir(job.output, now), job.state)
         write_record(outcome.run_dir, outcome.as_json())
         try:
             replacement = _run(job, outcome, sleep, say)
         except BaseException as exc:
             outcome.status = "failed" if isinstance(exc, Exception) else "interrupted"
             outcome.exit_code = _exit_code_of(exc)
-            recover(job.state)  # drops new last results prepared but not committed
-            write_record(outcome.run_dir, outcome.as_json())
+            with contextlib.suppress(MigreadyError):  # what ended the run is what to report
+                recover(job.state)  # drops new last results prepared but not committed
+            with contextlib.suppress(MigreadyError):
+                write_record(outcome.run_dir, outcome.as_json())
             raise
         with _signals_deferred():  # the state and the record that says so, both or neither
             if replacement is not None:
@@ -188,7 +205,7 @@ def run_job(job: Job, *, now: dt.datetime | None = None,
             outcome.status = "failed" if failed else "complete"
             write_record(outcome.run_dir, outcome.as_json())
         if job.keep is not None:
-            prune(job.output, job.keep)
+            prune(job.output, job.state, job.keep)
         return outcome
 
 
