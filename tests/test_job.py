@@ -7,6 +7,7 @@ PDF rendering takes seconds: only the e-mail content test renders one; the other
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import fcntl
 import io
 import json
@@ -253,6 +254,20 @@ def test_the_body_follows_the_job_language(tmp_path):
         assert mem["messages"]["ja"] in body and mem["message"] not in body
         assert "BLOCKED" not in body and "New blockers" not in body
     assert "総合判定: 移行不可" in text and '<html lang="ja">' in html
+
+
+def test_the_body_lists_the_first_blockers_and_counts_the_rest(tmp_path):
+    blockers = [{"rule": "MEM-001", "severity": "blocker", "status": "fail", "kind": "live",
+                 "subject": f"vm-{i:02d}", "destination": "xs02", "message": f"vm-{i:02d} short",
+                 "messages": {"en": f"vm-{i:02d} short", "ja": f"vm-{i:02d} 不足"}}
+                for i in range(45)]
+    check = job_run.CheckOutcome("audit", ("prod",), verdict="blocked",
+                                 diff={"new_failures": blockers, "resolved": []})
+    body = job_mail.body_context("nightly", datetime.datetime(2026, 11, 26, 2, 30), tmp_path,
+                                 [], [check], [], "ja")
+    text = job_mail.mail_text(body)
+    assert "vm-39 不足" in text and "vm-40" not in text and "… ほか5件" in text
+    assert "vm-44" not in job_mail.mail_html(body) and "… ほか5件" in job_mail.mail_html(body)
 
 
 def test_only_on_change_across_runs(tmp_path):
