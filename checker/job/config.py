@@ -48,7 +48,7 @@ an unknown key is an error with file:line:col)::
       cc: []
       only_on_change: false       # true: mail only when a verdict or the set of failures changed
       attach: [pdf]               # pdf and/or csv, of the formats rendered; default [pdf]
-      lang: en                    # the body's report language; default: the first of languages
+      lang: en                    # the body's language (subject: English); default: languages[0]
 """
 
 from __future__ import annotations

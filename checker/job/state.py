@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,9 +77,9 @@ def check_writable(folder: Path, key: str) -> None:
         raise InputError(f"{key}: {folder}: cannot write there: it is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".migready-probe-{os.getpid()}"
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(prefix=".migready-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise InputError(f"{key}: {folder}: cannot write there: {exc.strerror}") from None
 
