@@ -68,19 +68,16 @@ def _records(output: Path, state: Path) -> Iterator[tuple[Path, dict[str, Any]]]
             yield folder, record
 
 
-def settle(output: Path, state: Path) -> list[Path]:
+def settle(output: Path, state: Path) -> None:
     """Mark runs that say `running` but hold no lock as `interrupted`; finish removals that
     `prune` left. Called under the lock, so no other run is alive."""
     for leftover in output.glob(f"{REMOVING}*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    marked = []
     for folder, record in _records(output, state):
         if record.get("status") == "running":
             record.update(status="interrupted",
                           note="the run ended without finishing (killed, or the machine stopped)")
             write_record(folder, record)
-            marked.append(folder)
-    return marked
 
 
 def _started(record: dict[str, Any]) -> float:
@@ -90,16 +87,13 @@ def _started(record: dict[str, Any]) -> float:
         return 0.0
 
 
-def prune(output: Path, state: Path, keep: int) -> list[Path]:
+def prune(output: Path, state: Path, keep: int) -> None:
     """Remove the oldest complete run folders, keeping the newest `keep`."""
     complete = sorted((_started(record), folder.name, folder)
                       for folder, record in _records(output, state)
                       if record.get("status") == "complete")
-    removed = []
     for *_, folder in complete[:max(0, len(complete) - keep)]:
         doomed = folder.with_name(REMOVING + folder.name)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove: leave it
             folder.rename(doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-            removed.append(folder)
-    return removed
