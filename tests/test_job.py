@@ -420,8 +420,17 @@ def test_a_state_folder_in_the_way_stops_the_run_before_anything_is_collected(tm
     (tmp_path / "state" / "dr").write_text("not a folder")
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"state: {tmp_path / 'state' / 'dr'}: cannot write there" in err
+    assert f"{path}: state: {tmp_path / 'state' / 'dr'}: cannot write there" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_stops_the_run_first(tmp_path, capsys):
+    path = two_check_job(tmp_path)
+    (tmp_path / "out").write_text("a file where the output folder goes")
+    assert main(["run", str(path)]) == 2
+    assert f"{path}: output: {tmp_path / 'out'}: cannot write there: it is not a folder" in \
+        capsys.readouterr().err
+    assert not list((tmp_path / "state").glob("*/last-results.json"))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")

@@ -176,10 +176,10 @@ def run_job(job: Job, *, now: dt.datetime | None = None,
     temporary file, and the state as it was; it is then raised again."""
     now = now or dt.datetime.now().astimezone()
     say = progress or _noop
-    check_state_writable(job.state, [c.name for c in job.checks])
+    check_state_writable(job.state, [c.name for c in job.checks], f"{job.file}: state")
     with state_lock(job.state):
         recover(job.state)
-        check_writable(job.output, "output")
+        check_writable(job.output, f"{job.file}: output")
         settle(job.output, job.state)
         outcome = JobOutcome(job.name, now, new_run_dir(job.output, now), job.state)
         write_record(outcome.run_dir, outcome.as_json())

@@ -84,13 +84,13 @@ def check_writable(folder: Path, key: str) -> None:
         raise InputError(f"{key}: {folder}: cannot write there: {exc.strerror}") from None
 
 
-def check_state_writable(state: Path, checks: list[str]) -> None:
+def check_state_writable(state: Path, checks: list[str], key: str) -> None:
     """The state directory and the folder of every check that has one: the new last results
     are written there after the e-mail, when it is too late to find out."""
-    check_writable(state, "state")
+    check_writable(state, key)
     for name in checks:
         if (state / name).exists():
-            check_writable(state / name, "state")
+            check_writable(state / name, key)
 
 
 @dataclass(frozen=True)
