@@ -543,7 +543,21 @@ def run(job_file: Path, dry_run: bool) -> None:
     if dry_run:
         click.echo(describe_job(job), nl=False)
         return
-    outcome = run_job(job, progress=Progress())
+    import signal
+
+    def terminated(signum: int, _frame: object) -> None:
+        # Like Ctrl-C: run_job records the run as interrupted and leaves no temporary file.
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        outcome = run_job(job, progress=Progress())
+    except SystemExit:
+        click.echo("migready: terminated (the run folder's run.json says how far it got)",
+                   err=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(format_outcome(outcome), nl=False)
     for problem in outcome.problems:
         click.echo(f"migready: {problem}", err=True)

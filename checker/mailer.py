@@ -95,8 +95,10 @@ class Attachment:
 
 def build_message(*, sender: str, to: Sequence[str], subject: str, text: str, html: str,
                   cc: Sequence[str] = (), attachments: Sequence[Attachment] = (),
-                  date: float | None = None) -> EmailMessage:
-    """A message every client can read: text and HTML alternatives, then the attachments."""
+                  date: float | None = None, lang: str = "en") -> EmailMessage:
+    """A message every client can read: text and HTML alternatives, then the attachments.
+    `lang` is the bodies' language (Content-Language, RFC 3282): clients pick fonts and
+    screen readers a voice by it."""
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = sender
@@ -116,6 +118,7 @@ def build_message(*, sender: str, to: Sequence[str], subject: str, text: str, ht
         else:
             msg.add_attachment(item.data, maintype=item.maintype, subtype=item.subtype,
                                filename=item.filename)
+    msg["Content-Language"] = lang  # last: making a multipart moves Content-* headers inside
     return msg
 
 

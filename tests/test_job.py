@@ -7,11 +7,16 @@ PDF rendering takes seconds: only the e-mail content test renders one; the other
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import fcntl
 import io
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,10 +28,12 @@ from certs import make_self_signed
 from smtp_server import SmtpServer
 from xapi_server import XapiServer
 
-from checker import job as job_mod
 from checker.cli import main
 from checker.errors import InputError
 from checker.job import LockedError, load_job, run_job
+from checker.job import mail as job_mail
+from checker.job import run as job_run
+from checker.job import state as job_state
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -147,11 +154,53 @@ def test_default_is_one_audit_per_pool(tmp_path):
                                                               ("dr", ("dr",), None)]
 
 
+def test_the_job_name_survives_checks(tmp_path):
+    """The name was overwritten by the last pool's name when `checks:` was given, so the
+    e-mail subject named a pool, not the job."""
+    doc = base_job(pools=[{"name": "prod", "inventory": str(PROD)},
+                          {"name": "dr", "inventory": str(DR)}],
+                   checks=[{"name": "move", "pools": ["prod", "dr"]}])
+    job = load_job(write_job(tmp_path, doc))
+    assert job.name == "nightly"
+    assert job_mail.mail_subject(job.name, [], []) == "[nightly] nothing was checked"
+
+
+def test_the_policy_profile_is_a_builtin_name_or_a_file_next_to_the_job(tmp_path, capsys):
+    assert load_job(write_job(tmp_path, base_job(profile="xapi"))).profile == "xapi"
+    (tmp_path / "site.yaml").write_text("profile: site\nextends: documented\n")
+    path = write_job(tmp_path, base_job(profile="site.yaml"))
+    assert load_job(path).profile == tmp_path / "site.yaml"
+    assert main(["run", str(path), "--dry-run"]) == 0
+    assert f"policy profile: {tmp_path / 'site.yaml'}" in capsys.readouterr().out
+    with pytest.raises(InputError) as info:
+        load_job(write_job(tmp_path, base_job(profile="strict")))
+    assert info.value.details == [f"{tmp_path / 'job.yaml'}:10:1: profile: expected documented "
+                                  f"or xapi, or a profile file: {tmp_path / 'strict'}: no such file"]
+
+
+def test_the_jobs_profile_reaches_the_check(tmp_path):
+    """The job's `profile:` is what each check runs under (recorded in its results)."""
+    job = load_job(write_job(tmp_path, base_job(
+        profile="xapi", pools=[{"name": "prod", "inventory": str(PROD)}],
+        checks=[{"name": "audit", "pools": ["prod"]}])))
+    pools = {"prod": job_run.PoolOutcome("prod", "inventory", inventory=PROD)}
+    options = job_run._check_options(job, job.checks[0], pools)
+    assert options.profile == "xapi"
+
+
+def test_an_impossible_date_is_an_input_error_with_its_address(tmp_path, capsys):
+    path = tmp_path / "job.yaml"
+    path.write_text("output: out\nstate: state\nname: 2026-02-30\npools: []\n")
+    assert main(["run", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:7: '2026-02-30' is not a valid date" in err and "Traceback" not in err
+
+
 # -- runs -----------------------------------------------------------------------------------
 
 
 def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
-    real_render = job_mod._render_reports
+    real_render = job_run._render_reports
 
     def one_pdf_only(job, results, previous, folder):
         """Only the prod audit renders a PDF (seconds each); dr gets html and csv."""
@@ -160,7 +209,7 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
                 job.report, formats=("html", "csv")))
         return real_render(job, results, previous, folder)
 
-    monkeypatch.setattr(job_mod, "_render_reports", one_pdf_only)
+    monkeypatch.setattr(job_run, "_render_reports", one_pdf_only)
     with SmtpServer() as server:
         doc = base_job(server.port, pools=[{"name": "prod", "inventory": str(PROD)},
                                            {"name": "dr", "inventory": str(DR)}],
@@ -194,6 +243,41 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
         outcome.run_dir / "prod" / "results.json").read_bytes()
     record = json.loads((outcome.run_dir / "run.json").read_text())
     assert [c["verdict"] for c in record["checks"]] == ["blocked", "ready"]
+
+
+def test_the_body_follows_the_job_language(tmp_path):
+    """email.lang: ja gives a Japanese body (verdicts, headings, the findings' Japanese
+    messages); the subject stays English for mail filters."""
+    with SmtpServer() as server:
+        doc = base_job(server.port, pools=[{"name": "prod", "inventory": str(PROD)}],
+                       report={"formats": ["html"], "languages": ["en", "ja"]})
+        doc["email"]["lang"] = "ja"
+        outcome = run_job(load_job(write_job(tmp_path, doc)), sleep=no_sleep)
+        msg = server.parsed()
+    assert msg["Subject"] == "[nightly] BLOCKED: first run" and msg["Content-Language"] == "ja"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    mem = next(f for f in outcome.checks[0].blockers("new_failures") if f["rule"] == "MEM-001")
+    assert mem["messages"]["ja"] != mem["message"]
+    for body in (text, html):
+        assert "移行不可" in body and "新たな阻害要因" in body and "初回の実行" in body
+        assert mem["messages"]["ja"] in body and mem["message"] not in body
+        assert "BLOCKED" not in body and "New blockers" not in body
+    assert "総合判定: 移行不可" in text and '<html lang="ja">' in html
+
+
+def test_the_body_lists_the_first_blockers_and_counts_the_rest(tmp_path):
+    blockers = [{"rule": "MEM-001", "severity": "blocker", "status": "fail", "kind": "live",
+                 "subject": f"vm-{i:02d}", "destination": "xs02", "message": f"vm-{i:02d} short",
+                 "messages": {"en": f"vm-{i:02d} short", "ja": f"vm-{i:02d} 不足"}}
+                for i in range(45)]
+    check = job_run.CheckOutcome("audit", ("prod",), verdict="blocked",
+                                 diff={"new_failures": blockers, "resolved": []})
+    body = job_mail.body_context("nightly", datetime.datetime(2026, 11, 26, 2, 30), tmp_path,
+                                 [], [check], [], "ja")
+    text = job_mail.mail_text(body)
+    assert "vm-39 不足" in text and "vm-40" not in text and "… ほか5件" in text
+    assert "vm-44" not in job_mail.mail_html(body) and "… ほか5件" in job_mail.mail_html(body)
 
 
 def test_only_on_change_across_runs(tmp_path):
@@ -303,7 +387,7 @@ def test_pools_are_acquired_concurrently_but_bounded(tmp_path, monkeypatch):
                    concurrency=2)
     job = load_job(write_job(tmp_path, doc))
     active, peak, lock = [0], [0], threading.Lock()
-    real = job_mod._acquire_one
+    real = job_run._acquire_one
 
     def slow(*args):
         with lock:
@@ -316,7 +400,7 @@ def test_pools_are_acquired_concurrently_but_bounded(tmp_path, monkeypatch):
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(job_mod, "_acquire_one", slow)
+    monkeypatch.setattr(job_run, "_acquire_one", slow)
     outcome = run_job(job)
     assert peak[0] == 2
     assert [c.verdict for c in outcome.checks] == ["ready"] * 6
@@ -328,3 +412,167 @@ def test_cli_summary_and_exit_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "prod: blocked (first run)" in out and "e-mail not sent: no email" in out
     assert "state updated: prod" in out
+
+
+# -- all or nothing: writability first, the state in one step, interruptions ------------------
+
+
+def two_check_job(tmp_path: Path, port: int | None = None) -> Path:
+    return write_job(tmp_path, base_job(port, pools=[{"name": "prod", "inventory": str(PROD)},
+                                                     {"name": "dr", "inventory": str(DR)}]))
+
+
+def test_a_state_folder_in_the_way_stops_the_run_before_anything_is_collected(tmp_path, capsys):
+    """A check's state folder that cannot be written (here a file stands where the folder
+    goes: chmod does not stop root) is found first, not after the e-mail went out."""
+    path = two_check_job(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "dr").write_text("not a folder")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: state: {tmp_path / 'state' / 'dr'}: cannot write there" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_stops_the_run_first(tmp_path, capsys):
+    path = two_check_job(tmp_path)
+    (tmp_path / "out").write_text("a file where the output folder goes")
+    assert main(["run", str(path)]) == 2
+    assert f"{path}: output: {tmp_path / 'out'}: cannot write there: it is not a folder" in \
+        capsys.readouterr().err
+    assert not list((tmp_path / "state").glob("*/last-results.json"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_state_folder_stops_the_run_before_anything_is_collected(tmp_path, capsys):
+    path = two_check_job(tmp_path)
+    (tmp_path / "state" / "dr").mkdir(parents=True)
+    (tmp_path / "state" / "dr").chmod(0o555)
+    assert main(["run", str(path)]) == 2
+    assert "cannot write there: Permission denied" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_state_is_replaced_for_every_check_or_for_none(tmp_path, monkeypatch):
+    """The second check's new last results cannot be written (the disk filled up): the
+    first check's stay as they were too, and no half-written file is left."""
+    first = run_job(load_job(two_check_job(tmp_path)))
+    assert first.state_updated == ["prod", "dr"] and first.status == "complete"
+    before = {name: (tmp_path / "state" / name / "last-results.json").read_bytes()
+              for name in ("prod", "dr")}
+    real_copy = shutil.copyfileobj
+
+    def full_disk_for_dr(source, target, *args):
+        if source.name.endswith("/dr/results.json"):
+            raise OSError(28, "No space left on device", target.name)
+        return real_copy(source, target, *args)
+
+    monkeypatch.setattr(job_state.shutil, "copyfileobj", full_disk_for_dr)
+    with SmtpServer() as server:
+        second = run_job(load_job(two_check_job(tmp_path, server.port)), sleep=no_sleep)
+        assert len(server.envelopes) == 1  # the e-mail went out first
+    assert second.exit_code == 4 and second.state_updated == []
+    assert "No space left on device" in second.state_error and "none was replaced" in \
+        second.state_error
+    assert {name: (tmp_path / "state" / name / "last-results.json").read_bytes()
+            for name in ("prod", "dr")} == before
+    assert sorted(p.name for p in (tmp_path / "state").rglob("*")) == [
+        ".lock", "dr", "last-results.json", "last-results.json", "prod"]
+    record = json.loads((second.run_dir / "run.json").read_text())
+    assert record["status"] == "failed" and record["state_error"] == second.state_error
+
+
+def test_a_replacement_cut_short_after_its_commit_is_finished_by_the_next_run(tmp_path):
+    """A run killed between `.commit` and the last rename: the next run puts the rest in
+    place before it reads a baseline; new files never committed are dropped."""
+    job = load_job(two_check_job(tmp_path))
+    first = run_job(job)
+    state = tmp_path / "state"
+    (state / "prod" / "last-results.json.next").write_bytes(b"committed prod")
+    (state / "dr" / "last-results.json.next").write_bytes(b"committed dr")
+    (state / ".commit").write_text(json.dumps({"checks": ["prod", "dr"]}))
+    assert job_state.recover(state) == ["prod", "dr"]
+    assert (state / "dr" / "last-results.json").read_bytes() == b"committed dr"
+    assert not (state / ".commit").exists()
+    (state / "dr" / "last-results.json.next").write_bytes(b"never committed")
+    shutil.copy(first.run_dir / "dr" / "results.json", state / "dr" / "last-results.json")
+    second = run_job(job)
+    assert not list(state.rglob("*.next"))
+    assert second.checks[1].previous_at == first.checks[1].results["generated_at"]
+
+
+def test_run_json_says_how_each_run_ended_and_keep_removes_the_oldest_complete(tmp_path):
+    doc = base_job(keep=2)
+    job = load_job(write_job(tmp_path, doc))
+    other_job = tmp_path / "out" / "2000-01-01_000000"  # same output folder, another state
+    other_job.mkdir(parents=True)
+    (other_job / "run.json").write_text(json.dumps({
+        "format": "migready.run/1", "status": "running", "state": str(tmp_path / "elsewhere"),
+        "started_at": "2000-01-01T00:00:00+00:00"}))
+    runs = [run_job(job) for _ in range(3)]
+    assert [r.status for r in runs] == ["complete"] * 3
+    assert not runs[0].run_dir.exists() and runs[1].run_dir.exists() and runs[2].run_dir.exists()
+    # a run killed outright still says running; a failed run is kept whatever `keep` says
+    killed = json.loads((runs[2].run_dir / "run.json").read_text()) | {"status": "running"}
+    (runs[2].run_dir / "run.json").write_text(json.dumps(killed))
+    broken = load_job(write_job(tmp_path, doc | {"pools": [{"name": "dr", "import": str(DR)}]}))
+    failed = run_job(broken)
+    assert failed.status == "failed" and failed.exit_code == 2
+    assert json.loads((runs[2].run_dir / "run.json").read_text())["status"] == "interrupted"
+    later = [run_job(job) for _ in range(2)]
+    statuses = {p.name: json.loads((p / "run.json").read_text())["status"]
+                for p in (tmp_path / "out").iterdir()}
+    assert statuses == {runs[2].run_dir.name: "interrupted", failed.run_dir.name: "failed",
+                        later[0].run_dir.name: "complete", later[1].run_dir.name: "complete",
+                        other_job.name: "running"}
+
+
+def test_signals_wait_for_the_end_of_a_deferred_block():
+    with pytest.raises(KeyboardInterrupt), job_run._signals_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        reached = True  # the signal did not cut the block short
+    assert reached
+
+
+class SilentSmtp:
+    """Accepts a connection and never says a word: the run hangs in its e-mail step, the last
+    one before the state, until the test signals it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def wait_for_client(self, timeout: float) -> None:
+        self.sock.settimeout(timeout)
+        self.conn, _ = self.sock.accept()
+
+    def close(self) -> None:
+        self.sock.close()
+        if hasattr(self, "conn"):
+            self.conn.close()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_mid_run_leaves_no_half_state(tmp_path, signum, code):
+    smtp = SilentSmtp()
+    try:
+        path = two_check_job(tmp_path, smtp.port)
+        proc = subprocess.Popen([sys.executable, "-m", "checker", "run", str(path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        smtp.wait_for_client(timeout=60)
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        smtp.close()
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    (run_dir,) = (tmp_path / "out").iterdir()
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["exit_code"] == code
+    assert [c["verdict"] for c in record["checks"]] == ["blocked", "ready"]
+    assert record["mail"]["status"] == "not_reached"
+    assert (run_dir / "prod" / "report.en.html").is_file()
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".next"))]
+    assert leftovers == [] and not (tmp_path / "state" / ".commit").exists()
+    assert not list((tmp_path / "state").glob("*/last-results.json"))  # state as it was

@@ -40,6 +40,19 @@ def test_message_has_both_alternatives_then_the_attachments():
     assert msg["Auto-Submitted"] == "auto-generated"
 
 
+def test_the_bodies_language_is_declared_and_survives_the_wire():
+    """Content-Language names the bodies' language; Japanese text arrives as sent."""
+    text, html = "総合判定: 移行不可\n", "<p>新たな阻害要因</p>"
+    assert message()["Content-Language"] == "en"
+    with SmtpServer() as server:
+        send_report(SmtpSettings(host="127.0.0.1", port=server.port, security="none"),
+                    message(text=text, html=html, lang="ja"))
+        received = server.parsed()
+    assert received["Content-Language"] == "ja"
+    assert received.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert html in received.get_body(("html",)).get_content()
+
+
 def test_plain_delivery_to_every_recipient():
     with SmtpServer() as server:
         delivery = send_report(SmtpSettings(host="127.0.0.1", port=server.port, security="none"),
