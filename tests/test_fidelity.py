@@ -468,3 +468,53 @@ def test_a_rolling_upgrade_states_its_order_in_both_languages(tmp_path):
     assert master_first
     ja = translate_assumption(order, "ja")
     assert ja.startswith("ホストの退避の順序: ch82-h1 (ウェーブ 1)")
+
+
+# -- LIVE-003: xapi_network_attach_helpers.ml assert_can_see_named_networks -----------------
+
+def _pif_on(objects: Objects, network: str, host: str) -> dict[str, Any]:
+    net, host_ref = by_name(objects, "network", network), _host_ref(objects, host)
+    return next(p for ref, p in objects["PIF"].items() if ref in net["PIFs"] and p["host"] == host_ref)
+
+
+def _host_ref(objects: Objects, name: str) -> str:
+    return next(ref for ref, h in objects["host"].items() if h["name_label"] == name)
+
+
+def vm_network_internal(objects: Objects) -> None:
+    """"VM Network" has no PIFs (an internal network); web-02, on it, runs on ch82-h2."""
+    by_name(objects, "network", "VM Network")["PIFs"] = []
+
+
+def web02_halted(objects: Objects) -> None:
+    """web-02 (the one VM of ch82-h2 on "VM Network") is halted."""
+    vm = by_name(objects, "VM", "web-02")
+    vm["power_state"], vm["resident_on"] = "Halted", "OpaqueRef:NULL"
+
+
+def h2_vm_network_pif_in_a_bond(objects: Objects) -> None:
+    """ch82-h2's PIF of "VM Network" is a bond member (PIF.bond_slave_of set)."""
+    _pif_on(objects, "VM Network", "ch82-h2")["bond_slave_of"] = "OpaqueRef:bond-h2"
+
+
+def test_live003_an_internal_network_goes_where_a_running_vm_on_it_runs(tmp_path):
+    """XAPI passes an internal network when a running VM on it is resident on the destination."""
+    results = check(tmp_path, WEB01_LIVE, vm_network_internal)
+    assert statuses(results, "LIVE-003") == {"web-01": "pass"}
+    assert op_verdict(results) != "blocked"
+
+
+def test_live003_an_internal_network_pinned_to_another_host_is_refused(tmp_path):
+    """Every running VM on the internal network is on ch82-h1: XAPI says VM_REQUIRES_NETWORK."""
+    results = check(tmp_path, WEB01_LIVE, vm_network_internal, web02_halted)
+    assert statuses(results, "LIVE-003") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "VM_REQUIRES_NETWORK" in xapi_errors(results, "LIVE-003")
+
+
+def test_live003_a_bond_member_pif_on_the_destination_is_refused(tmp_path):
+    """assert_can_attach_network_on_host: a local PIF that is a bond member cannot be plugged."""
+    results = check(tmp_path, WEB01_LIVE, h2_vm_network_pif_in_a_bond)
+    assert statuses(results, "LIVE-003") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "HOST_CANNOT_ATTACH_NETWORK" in xapi_errors(results, "LIVE-003")
