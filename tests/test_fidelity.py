@@ -518,3 +518,67 @@ def test_live003_a_bond_member_pif_on_the_destination_is_refused(tmp_path):
     assert statuses(results, "LIVE-003") == {"web-01": "fail"}
     assert op_verdict(results) == "blocked"
     assert "HOST_CANNOT_ATTACH_NETWORK" in xapi_errors(results, "LIVE-003")
+
+
+# -- SXM-005: xapi_vm_migrate.ml assert_can_migrate, infer_vif_map --------------------------
+
+def dr_vm_network_only_on_h2(objects: Objects) -> None:
+    """dr-xs8's "VM Network" keeps only its PIF on xs8-h2 (none on xs8-h1)."""
+    net = by_name(objects, "network", "VM Network")
+    net["PIFs"] = [ref for ref in net["PIFs"] if objects["PIF"][ref]["host"] != _host_ref(objects, "xs8-h1")]
+
+
+def _web01_snapshot_on_old_vlan(objects: Objects, mac: str) -> None:
+    """web-01 gets a snapshot whose one VIF (MAC `mac`) is on "Old VLAN", a network
+    dr-xs8 has no namesake of (the VLAN was retired after the snapshot)."""
+    vm_ref = next(r for r, v in objects["VM"].items() if v["name_label"] == "web-01")
+    snap_ref, vif_ref, net_ref = "OpaqueRef:web01-snap", "OpaqueRef:web01-snap-vif", "OpaqueRef:old-vlan"
+
+    def new_uuid(ref: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, ref))
+
+    objects["network"][net_ref] = {**by_name(objects, "network", "VM Network"), "uuid": new_uuid(net_ref),
+                                   "name_label": "Old VLAN", "PIFs": [], "VIFs": [vif_ref], "bridge": "xapi9"}
+    objects["VIF"][vif_ref] = {**objects["VIF"][objects["VM"][vm_ref]["VIFs"][0]], "uuid": new_uuid(vif_ref),
+                               "VM": snap_ref, "network": net_ref, "MAC": mac}
+    objects["VM"][snap_ref] = {
+        **objects["VM"][vm_ref], "uuid": new_uuid(snap_ref), "name_label": "web-01 before upgrade",
+        "is_a_snapshot": True, "snapshot_of": vm_ref, "power_state": "Halted",
+        "resident_on": "OpaqueRef:NULL", "VIFs": [vif_ref], "VBDs": [], "snapshots": []}
+    objects["VM"][vm_ref]["snapshots"] = [snap_ref]
+
+
+def web01_snapshot_vif_with_its_own_mac(objects: Objects) -> None:
+    _web01_snapshot_on_old_vlan(objects, "16:3e:00:99:00:00")
+
+
+def web01_snapshot_vif_with_the_vms_mac(objects: Objects) -> None:
+    vm = by_name(objects, "VM", "web-01")
+    _web01_snapshot_on_old_vlan(objects, objects["VIF"][vm["VIFs"][0]]["MAC"])
+
+
+def test_sxm005_across_pools_xapi_does_not_ask_for_a_pif_on_the_destination_host(tmp_path):
+    """The VIF is mapped ("VM Network" by name); XAPI attaches it to that network on xs8-h1
+    though xs8-h1 has no PIF on it: no refusal."""
+    results = check(tmp_path, STORAGE_TO_DR, dr_changes=(dr_vm_network_only_on_h2, port80_open_destination))
+    assert statuses(results, "SXM-005") == {"VM Network": "pass"}
+    assert op_verdict(results) != "blocked"
+
+
+def test_sxm005_a_snapshots_vif_on_a_network_the_destination_lacks_is_not_in_the_map(tmp_path):
+    results = check(tmp_path, STORAGE_TO_DR, web01_snapshot_vif_with_its_own_mac,
+                    dr_changes=(port80_open_destination,))
+    assert statuses(results, "SXM-005") == {"VM Network": "pass", "Old VLAN": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "VIF_NOT_IN_MAP" in xapi_errors(results, "SXM-005")
+    message = next(f["message"] for f in results["findings"]
+                   if f["rule"] == "SXM-005" and f["status"] == "fail")
+    assert "snapshot 'web-01 before upgrade'" in message
+
+
+def test_sxm005_a_snapshots_vif_with_a_mapped_vifs_mac_is_inferred(tmp_path):
+    """infer_vif_map: an unmapped VIF takes the network of a mapped VIF with its MAC."""
+    results = check(tmp_path, STORAGE_TO_DR, web01_snapshot_vif_with_the_vms_mac,
+                    dr_changes=(port80_open_destination,))
+    assert statuses(results, "SXM-005") == {"VM Network": "pass", "Old VLAN": "pass"}
+    assert op_verdict(results) != "blocked"
