@@ -582,3 +582,70 @@ def test_sxm005_a_snapshots_vif_with_a_mapped_vifs_mac_is_inferred(tmp_path):
                     dr_changes=(port80_open_destination,))
     assert statuses(results, "SXM-005") == {"VM Network": "pass", "Old VLAN": "pass"}
     assert op_verdict(results) != "blocked"
+
+
+# -- SXM-007: xapi_host.ml migrate_receive ---------------------------------------------------
+
+STORAGE_NETWORK_TO_DR = STORAGE_TO_DR + "    migration_network: Storage network\n"
+
+
+def _h1_storage_pif(objects: Objects) -> dict[str, Any]:
+    return _pif_on(objects, "Storage network", "xs8-h1")
+
+
+def h1_storage_pif_link_local_only(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF (primary address type IPv4) has no IP, mode None, and
+    only the link-local IPv6 address fe80::10/64."""
+    pif = _h1_storage_pif(objects)
+    pif.update(IP="", netmask="", ip_configuration_mode="None", IPv6=["fe80::10/64"])
+
+
+def h1_storage_pif_unplugged(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF keeps its IP address but is unplugged."""
+    _h1_storage_pif(objects)["currently_attached"] = False
+
+
+def h1_storage_pif_ipv6_primary(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF is IPv6-primary with a global address, and no IPv4."""
+    _h1_storage_pif(objects).update(primary_address_type="IPv6", IP="", ip_configuration_mode="None",
+                                    ipv6_configuration_mode="Static", IPv6=["fe80::10/64", "2001:db8::10/64"])
+
+
+def test_sxm007_a_link_local_address_on_an_ipv4_pif_is_no_address(tmp_path):
+    """migrate_receive reads PIF.IP of an IPv4-primary PIF: "" with mode None is
+    PIF_HAS_NO_NETWORK_CONFIGURATION, whatever IPv6 holds."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_link_local_only,
+                                                                 port80_open_destination))
+    assert statuses(results, "SXM-007") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "PIF_HAS_NO_NETWORK_CONFIGURATION" in xapi_errors(results, "SXM-007")
+
+
+def test_sxm007_an_unplugged_pif_with_an_address_is_accepted(tmp_path):
+    """migrate_receive does not look at PIF.currently_attached."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_unplugged,
+                                                                 port80_open_destination))
+    assert statuses(results, "SXM-007") == {"web-01": "pass"}
+    assert op_verdict(results) != "blocked"
+
+
+def test_sxm007_an_ipv6_primary_pif_is_judged_by_its_non_link_local_address(tmp_path):
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_ipv6_primary,
+                                                                 port80_open_destination))
+    assert statuses(results, "SXM-007") == {"web-01": "pass"}
+
+
+def h1_storage_pif_ipv6_primary_link_local_only(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF is IPv6-primary (mode Static) with only a link-local
+    IPv6 address; its IPv4 address stays."""
+    _h1_storage_pif(objects).update(primary_address_type="IPv6", ipv6_configuration_mode="Static",
+                                    IPv6=["fe80::10/64"])
+
+
+def test_sxm007_an_ipv6_primary_pif_ignores_its_ipv4_address(tmp_path):
+    """No non-link-local IPv6 address on a configured IPv6-primary PIF: INTERFACE_HAS_NO_IP."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_ipv6_primary_link_local_only,
+                                                                 port80_open_destination))
+    assert statuses(results, "SXM-007") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert "INTERFACE_HAS_NO_IP" in xapi_errors(results, "SXM-007")

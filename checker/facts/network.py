@@ -3,6 +3,9 @@ VIFs a storage migration maps to networks."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+
 from checker.facts.core import Missing, Obj, as_bool, fact
 from checker.inventory import is_ref
 
@@ -22,13 +25,31 @@ def is_sriov(o: Obj) -> bool:
 
 @fact("network", "list:host")
 def hosts_with_ip(o: Obj) -> list[Obj]:
-    """Hosts where this network has an attached PIF with an IP address (XAPI C6/D17)."""
-    out = []
-    for _, pif in o.inv.get_many("PIF", o.record.get("PIFs", [])):
-        has_ip = pif.get("IP") or [a for a in pif.get("IPv6", []) if a]
-        if as_bool(pif.get("currently_attached", False)) and has_ip and o.inv.get("host", pif.get("host")):
-            out.append(o.world.obj(o.pool, "host", pif["host"]))
-    return out
+    """Hosts where host.migrate_receive finds this network an address to receive a storage
+    migration on (xapi_host.ml migrate_receive, D17): the host's PIF of the network has an
+    address of its primary_address_type, `IP` for IPv4 or a non-link-local `IPv6` entry
+    (else PIF_HAS_NO_NETWORK_CONFIGURATION or INTERFACE_HAS_NO_IP). XAPI does not ask
+    whether the PIF is plugged, so neither does this."""
+    first: dict[str, str] = {}  # host -> its first PIF of network.PIFs, the one XAPI takes
+    for ref, pif in o.inv.get_many("PIF", o.record.get("PIFs", [])):
+        first.setdefault(pif.get("host") or "", ref)
+    return [o.world.obj(o.pool, "host", host) for host, pif in first.items()
+            if o.inv.get("host", host) and _primary_address(o.world.obj(o.pool, "PIF", pif))]
+
+
+def _primary_address(pif: Obj) -> str:
+    """The address migrate_receive reads, or "" (Xapi_pif_helpers.get_non_link_ipv6 keeps the
+    CIDR entries whose address is not link-local)."""
+    kind = pif.field("primary_address_type")
+    if kind == "IPv4":
+        return str(pif.field("IP") or "")
+    if kind == "IPv6":
+        for entry in pif.field("IPv6") or []:
+            with contextlib.suppress(ValueError):
+                if "/" in entry and not (address := ipaddress.IPv6Interface(entry).ip).is_link_local:
+                    return str(address)
+        return ""
+    raise Missing(f"PIF {pif.name} has primary_address_type {kind!r}, neither IPv4 nor IPv6")
 
 
 @fact("VM")
