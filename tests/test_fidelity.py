@@ -649,3 +649,52 @@ def test_sxm007_an_ipv6_primary_pif_ignores_its_ipv4_address(tmp_path):
     assert statuses(results, "SXM-007") == {"web-01": "fail"}
     assert op_verdict(results) == "blocked"
     assert "INTERFACE_HAS_NO_IP" in xapi_errors(results, "SXM-007")
+
+
+# -- GEN-006: features.ml of_assoc_list (a flag missing from pool.restrictions) -------------
+
+def _pool_restrictions(objects: Objects) -> dict[str, str]:
+    return next(iter(objects["pool"].values()))["restrictions"]
+
+
+def no_xen_motion_flag(objects: Objects) -> None:
+    """pool.restrictions and every host's license_params lack restrict_xen_motion."""
+    del _pool_restrictions(objects)["restrict_xen_motion"]
+    for host in objects["host"].values():
+        host["license_params"].pop("restrict_xen_motion", None)
+
+
+def no_storage_motion_flag(objects: Objects) -> None:
+    """pool.restrictions lacks restrict_storage_xen_motion."""
+    del _pool_restrictions(objects)["restrict_storage_xen_motion"]
+
+
+def xenserver_70(objects: Objects) -> None:
+    """Every host reports XenServer 7.0 (Dundee, XenAPI 2.5)."""
+    for host in objects["host"].values():
+        host["software_version"] = {**host["software_version"], "product_version": "7.0.0",
+                                    "platform_version": "2.1.0", "xencenter_max": "2.5"}
+        host["API_version_major"], host["API_version_minor"] = "2", "5"
+
+
+def test_gen006_a_missing_live_migration_flag_is_allowed_since_71(tmp_path):
+    """enabled_when_unknown (xapi 1.9.92, CA-212079) has Xen_motion on without its flag."""
+    results = check(tmp_path, WEB01_LIVE, no_xen_motion_flag)
+    assert statuses(results, "GEN-006") == {"web-01": "pass"}
+    assert op_verdict(results) != "blocked"
+
+
+def test_gen006_a_missing_live_migration_flag_on_70_is_unknown(tmp_path):
+    """XenServer 7.0's XAPI refused it until the fix, which a 7.0 pool may or may not have."""
+    results = check(tmp_path, WEB01_LIVE, no_xen_motion_flag, xenserver_70)
+    assert statuses(results, "GEN-006") == {"web-01": "unknown"}
+    message = next(f["message"] for f in results["findings"] if f["rule"] == "GEN-006")
+    assert "restrict_xen_motion" in message
+
+
+def test_gen006_a_missing_storage_migration_flag_is_restricted(tmp_path):
+    """Storage_motion is not in enabled_when_unknown: assert_licensed_storage_motion refuses."""
+    results = check(tmp_path, WEB01_STORAGE_H2, no_storage_motion_flag)
+    assert statuses(results, "GEN-006") == {"web-01": "fail"}
+    assert op_verdict(results) == "blocked"
+    assert xapi_errors(results, "GEN-006") == ["LICENCE_RESTRICTION"]
