@@ -762,21 +762,40 @@ def _sr_demand(world: World, disk_moves: Any, ledger: _Ledger, audit: bool) -> t
 
 
 def _network_map(world: World, move: Move) -> Any:
+    """SXM-005's VIF -> network pairs. Inside the pool each VIF of the VM keeps its network
+    (assert_can_boot_here checks the VM's own VIFs). Across pools XAPI checks only that every
+    VIF of the VM and of its snapshots is mapped (xapi_vm_migrate.ml assert_can_migrate,
+    infer_vif_map): by the plan, else to the network of the same name (the wizard's
+    proposal), else to the network of a mapped VIF with its MAC. A snapshot's VIF is listed
+    only when it maps otherwise than a VIF already listed."""
     if move.vm is None or move.kind != "storage":
         return []
-    networks = _value(world, move.vm, "networks")
-    if isinstance(networks, Unestablished):
-        return networks
+    vifs = _value(world, move.vm, "migrated_vifs")
+    if isinstance(vifs, Unestablished):
+        return vifs
+    cross = move.dst_pool != move.vm.pool
     by_name = {rec.get("name_label"): ref for ref, rec in world.inventories[move.dst_pool].all("network")}
-    out = []
-    for net in networks:
-        dst = move.network_map.get(net.ref)
-        if dst is None:
-            if move.dst_pool == net.pool:
-                dst = net
-            elif net.name in by_name:
-                dst = world.obj(move.dst_pool, "network", by_name[net.name])
-        out.append(PlanFacts("vif_map", {"network": net, "dst_network": dst}, f"vif[{net.name}]"))
+
+    def target(net: Obj) -> Obj | None:
+        if net.ref in move.network_map:
+            return move.network_map[net.ref]
+        if not cross:
+            return net
+        return world.obj(move.dst_pool, "network", by_name[net.name]) if net.name in by_name else None
+
+    targets = [(snap, mac, net, target(net)) for snap, mac, net in vifs if cross or snap is None]
+    by_mac: dict[str, Obj] = {}
+    for _, mac, _, dst in targets:
+        if dst is not None:
+            by_mac.setdefault(mac, dst)
+    out, seen = [], set()
+    for snap, mac, net, dst in targets:
+        dst = dst or (by_mac.get(mac) if cross else None)
+        if snap is not None and (net, dst) in seen:
+            continue
+        seen.add((net, dst))
+        out.append(PlanFacts("vif_map", {"network": net, "dst_network": dst, "snapshot": snap},
+                             f"vif[{net.name}]"))
     return out
 
 

@@ -96,6 +96,7 @@ PLAN_FACTS: dict[str, dict[str, tuple[str, str]]] = {
     "vif_map": {
         "network": ("network", "The VIF's network in the source pool."),
         "dst_network": ("network", "The mapped network, or None."),
+        "snapshot": ("VM", "The snapshot whose VIF this is, or None for the VM's own."),
     },
 }
 

@@ -7,8 +7,7 @@ to tmp_path with `checker.inventory.save_document`, runs `main(["check", ...])` 
 the JSON results.
 
 The real pools are from 2010–2012 (XenServer 5.6 FP1 beta, 6.1 "Tampa"): they lack fields
-today's XAPI reports (`pool.restrictions.restrict_storage_xen_motion`,
-`host.cpu_info.features_pv`, `VDI.cbt_enabled`, `pool.migration_compression`), so with
+today's XAPI reports (`host.cpu_info.features_pv`, `VDI.cbt_enabled`, `pool.migration_compression`), so with
 the whole rule set some blockers are `unknown` there. Cases about one rule run it alone
 (`--only`) for their exit codes, and say so.
 
@@ -220,6 +219,9 @@ def xs8_pool(*, https_only: dict[str, bool] | None = None) -> dict[str, Any]:
     # The pool's default SR ("iSCSI virtual disk storage", lvmoiscsi, shared) must take
     # mirrored disks in: XenServer 8's lvmoiscsi driver has VDI_MIRROR.
     add_mirror(o, "lvmoiscsi")
+    # XenServer 8's XAPI writes every licence flag into pool.restrictions; 5.6 had no storage
+    # migration flag, whose absence XAPI reads as restricted (features.ml of_assoc_list).
+    next(iter(o["pool"].values()))["restrictions"]["restrict_storage_xen_motion"] = "false"
     return doc
 
 
@@ -311,13 +313,12 @@ def test_cross_pool_move_with_every_rule(tmp_path, capsys):
     blockers = {(f["rule"], f["status"]) for f in results["findings"] if f["severity"] == "blocker"}
     assert ("SXM-003", "pass") in blockers
     assert not {r for r, s in blockers if s == "fail"}
-    # Unknown, naming what is missing: pool.restrictions has no restrict_storage_xen_motion
-    # (GEN-006), host.cpu_info has no features_pv (CPU-002). VDI.cbt_enabled (LIM-005) is
-    # not unknown: Tampa's XAPI predates CBT, so the field reads as its default, false.
+    # Unknown, naming what is missing: host.cpu_info has no features_pv (CPU-002).
+    # VDI.cbt_enabled (LIM-005) is not unknown: Tampa's XAPI predates CBT, so the field
+    # reads as its default, false.
     unknown = {f["rule"]: f["message"] for f in results["findings"]
                if f["severity"] == "blocker" and f["status"] == "unknown"}
-    assert sorted(unknown) == ["CPU-002", "GEN-006"]
-    assert "restrict_storage_xen_motion" in unknown["GEN-006"]
+    assert sorted(unknown) == ["CPU-002"]
     assert "features_pv" in unknown["CPU-002"]
     cbt = next(f for f in results["findings"] if f["rule"] == "LIM-005")
     assert cbt["status"] == "pass"

@@ -234,31 +234,40 @@ def test_pool_default_sr_and_product():
     assert world(TAMPA).value(world(TAMPA).pool(0), "product") == "XenServer 6.1"
 
 
-def test_restrict_xen_motion_from_host_license_params():
-    # state4.xml: both hosts' license_params carry restrict_xen_motion "false".
+def test_licence_flags_from_host_license_params():
+    # state4.xml (XenServer 5.5) has no pool.restrictions: XAPI computes it from the hosts'
+    # license_params, a feature on when it is on for every host. Their restrict_xen_motion
+    # is "false" and they lack restrict_storage_xen_motion (restricted, as of_assoc_list
+    # reads a missing flag).
     w = world(STATE4)
     assert w.value(w.pool(0), "restrict_xen_motion") is False
+    assert w.value(w.pool(0), "restrict_storage_xen_motion") is True
 
-    # Derived from state4.xml: host incubus license_params.restrict_xen_motion "false" → "true".
-    def derive(objects):
-        host = next(h for h in objects["host"].values() if h["name_label"] == "incubus")
-        host["license_params"]["restrict_xen_motion"] = "true"
-    w = world(STATE4, derive)
-    assert w.value(w.pool(0), "restrict_xen_motion") is True
+    # Derived from state4.xml: restrict_storage_xen_motion "false" on both hosts, then
+    # "true" on incubus.
+    def derive(objects, incubus):
+        for host in objects["host"].values():
+            host["license_params"]["restrict_storage_xen_motion"] = "false"
+        next(h for h in objects["host"].values() if h["name_label"] == "incubus")[
+            "license_params"]["restrict_storage_xen_motion"] = incubus
+    w = world(STATE4, lambda objects: derive(objects, "false"))
+    assert w.value(w.pool(0), "restrict_storage_xen_motion") is False
+    w = world(STATE4, lambda objects: derive(objects, "true"))
+    assert w.value(w.pool(0), "restrict_storage_xen_motion") is True
 
 
-def test_restrict_xen_motion_unknown_without_the_key():
-    # Tampa's pool.restrictions and license_params have restrict_storage_xen_motion only.
+def test_restrict_xen_motion_before_xenserver_70_is_never_restricted():
+    # Tampa (6.1): no restrict_xen_motion, and XAPI checked no licence for live migration
+    # before 7.0 (xapi_vm_migrate.ml pool_migrate, CP-14833).
     w = world(TAMPA)
-    with pytest.raises(Missing, match="restrict_xen_motion"):
-        w.value(w.pool(0), "restrict_xen_motion")
+    assert w.value(w.pool(0), "restrict_xen_motion") is False
     assert w.value(w.pool(0), "restrict_storage_xen_motion") is False
 
-    # Derived from Tampa: pool.restrictions gains restrict_xen_motion "true".
+    # Derived from Tampa: pool.restrictions gains restrict_xen_motion "true"; 6.1 ignores it.
     def derive(objects):
         next(iter(objects["pool"].values()))["restrictions"]["restrict_xen_motion"] = "true"
     w = world(TAMPA, derive)
-    assert w.value(w.pool(0), "restrict_xen_motion") is True
+    assert w.value(w.pool(0), "restrict_xen_motion") is False
 
 
 def test_pool_cvd_declared():
@@ -582,11 +591,12 @@ def test_host_is_master_and_resident_vms():
     ]
 
 
-#: cowley1's networks: 8 with PIFs on both hosts; 3 with no PIFs (a host-only private
-#: network and two guest installer networks) that no running VM uses.
+#: cowley1's networks: 8 with PIFs on both hosts, less eth3's and eth4's, whose PIFs are
+#: members of "Bond 3+4" (XAPI cannot attach them: HOST_CANNOT_ATTACH_NETWORK); 3 with no
+#: PIFs (a host-only private network and two guest installer networks) that no running VM uses.
 COWLEY1_NETWORKS = sorted([
     "Bond 3+4", "New Private Network", "VLAN 2",
-    *(f"Pool-wide network associated with eth{n}" for n in range(5)),
+    *(f"Pool-wide network associated with eth{n}" for n in range(3)),
     "Guest installer network", "Guest installer network", "New Private Network (host only)"])
 
 

@@ -468,3 +468,227 @@ def test_a_rolling_upgrade_states_its_order_in_both_languages(tmp_path):
     assert master_first
     ja = translate_assumption(order, "ja")
     assert ja.startswith("ホストの退避の順序: ch82-h1 (ウェーブ 1)")
+
+
+# -- LIVE-003: xapi_network_attach_helpers.ml assert_can_see_named_networks -----------------
+
+def agrees(results: dict[str, Any], rule: str, expected: dict[str, str], error: str | None = None) -> None:
+    """`rule` gives `expected`, and the move is blocked naming `error` among the API errors
+    of the rule's basis, or (no `error`) not blocked: XAPI's answer both ways."""
+    assert statuses(results, rule) == expected
+    if error is None:
+        assert op_verdict(results) != "blocked"
+    else:
+        assert op_verdict(results) == "blocked"
+        assert error in xapi_errors(results, rule)
+
+
+def _pif_on(objects: Objects, network: str, host: str) -> dict[str, Any]:
+    net, host_ref = by_name(objects, "network", network), _host_ref(objects, host)
+    return next(p for ref, p in objects["PIF"].items() if ref in net["PIFs"] and p["host"] == host_ref)
+
+
+def _host_ref(objects: Objects, name: str) -> str:
+    return next(ref for ref, h in objects["host"].items() if h["name_label"] == name)
+
+
+def vm_network_internal(objects: Objects) -> None:
+    """"VM Network" has no PIFs (an internal network); web-02, on it, runs on ch82-h2."""
+    by_name(objects, "network", "VM Network")["PIFs"] = []
+
+
+def web02_halted(objects: Objects) -> None:
+    """web-02 (the one VM of ch82-h2 on "VM Network") is halted."""
+    vm = by_name(objects, "VM", "web-02")
+    vm["power_state"], vm["resident_on"] = "Halted", "OpaqueRef:NULL"
+
+
+def h2_vm_network_pif_in_a_bond(objects: Objects) -> None:
+    """ch82-h2's PIF of "VM Network" is a bond member (PIF.bond_slave_of set)."""
+    _pif_on(objects, "VM Network", "ch82-h2")["bond_slave_of"] = "OpaqueRef:bond-h2"
+
+
+def test_live003_an_internal_network_goes_where_a_running_vm_on_it_runs(tmp_path):
+    """XAPI passes an internal network when a running VM on it is resident on the destination."""
+    results = check(tmp_path, WEB01_LIVE, vm_network_internal)
+    agrees(results, "LIVE-003", {"web-01": "pass"})
+
+
+def test_live003_an_internal_network_pinned_to_another_host_is_refused(tmp_path):
+    """Every running VM on the internal network is on ch82-h1: XAPI says VM_REQUIRES_NETWORK."""
+    results = check(tmp_path, WEB01_LIVE, vm_network_internal, web02_halted)
+    agrees(results, "LIVE-003", {"web-01": "fail"}, "VM_REQUIRES_NETWORK")
+
+
+def test_live003_a_bond_member_pif_on_the_destination_is_refused(tmp_path):
+    """assert_can_attach_network_on_host: a local PIF that is a bond member cannot be plugged."""
+    results = check(tmp_path, WEB01_LIVE, h2_vm_network_pif_in_a_bond)
+    agrees(results, "LIVE-003", {"web-01": "fail"}, "HOST_CANNOT_ATTACH_NETWORK")
+
+
+# -- SXM-005: xapi_vm_migrate.ml assert_can_migrate, infer_vif_map --------------------------
+
+def dr_vm_network_only_on_h2(objects: Objects) -> None:
+    """dr-xs8's "VM Network" keeps only its PIF on xs8-h2 (none on xs8-h1)."""
+    net = by_name(objects, "network", "VM Network")
+    net["PIFs"] = [ref for ref in net["PIFs"] if objects["PIF"][ref]["host"] != _host_ref(objects, "xs8-h1")]
+
+
+def _web01_snapshot_on_old_vlan(objects: Objects, mac: str) -> None:
+    """web-01 gets a snapshot whose one VIF (MAC `mac`) is on "Old VLAN", a network
+    dr-xs8 has no namesake of (the VLAN was retired after the snapshot)."""
+    vm_ref = next(r for r, v in objects["VM"].items() if v["name_label"] == "web-01")
+    snap_ref, vif_ref, net_ref = "OpaqueRef:web01-snap", "OpaqueRef:web01-snap-vif", "OpaqueRef:old-vlan"
+
+    def new_uuid(ref: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, ref))
+
+    objects["network"][net_ref] = {**by_name(objects, "network", "VM Network"), "uuid": new_uuid(net_ref),
+                                   "name_label": "Old VLAN", "PIFs": [], "VIFs": [vif_ref], "bridge": "xapi9"}
+    objects["VIF"][vif_ref] = {**objects["VIF"][objects["VM"][vm_ref]["VIFs"][0]], "uuid": new_uuid(vif_ref),
+                               "VM": snap_ref, "network": net_ref, "MAC": mac}
+    objects["VM"][snap_ref] = {
+        **objects["VM"][vm_ref], "uuid": new_uuid(snap_ref), "name_label": "web-01 before upgrade",
+        "is_a_snapshot": True, "snapshot_of": vm_ref, "power_state": "Halted",
+        "resident_on": "OpaqueRef:NULL", "VIFs": [vif_ref], "VBDs": [], "snapshots": []}
+    objects["VM"][vm_ref]["snapshots"] = [snap_ref]
+
+
+def web01_snapshot_vif_with_its_own_mac(objects: Objects) -> None:
+    _web01_snapshot_on_old_vlan(objects, "16:3e:00:99:00:00")
+
+
+def web01_snapshot_vif_with_the_vms_mac(objects: Objects) -> None:
+    vm = by_name(objects, "VM", "web-01")
+    _web01_snapshot_on_old_vlan(objects, objects["VIF"][vm["VIFs"][0]]["MAC"])
+
+
+def test_sxm005_across_pools_xapi_does_not_ask_for_a_pif_on_the_destination_host(tmp_path):
+    """The VIF is mapped ("VM Network" by name); XAPI attaches it to that network on xs8-h1
+    though xs8-h1 has no PIF on it: no refusal."""
+    results = check(tmp_path, STORAGE_TO_DR, dr_changes=(dr_vm_network_only_on_h2, port80_open_destination))
+    agrees(results, "SXM-005", {"VM Network": "pass"})
+
+
+def test_sxm005_a_snapshots_vif_on_a_network_the_destination_lacks_is_not_in_the_map(tmp_path):
+    results = check(tmp_path, STORAGE_TO_DR, web01_snapshot_vif_with_its_own_mac,
+                    dr_changes=(port80_open_destination,))
+    agrees(results, "SXM-005", {"VM Network": "pass", "Old VLAN": "fail"}, "VIF_NOT_IN_MAP")
+    message = next(f["message"] for f in results["findings"]
+                   if f["rule"] == "SXM-005" and f["status"] == "fail")
+    assert "snapshot 'web-01 before upgrade'" in message
+
+
+def test_sxm005_a_snapshots_vif_with_a_mapped_vifs_mac_is_inferred(tmp_path):
+    """infer_vif_map: an unmapped VIF takes the network of a mapped VIF with its MAC."""
+    results = check(tmp_path, STORAGE_TO_DR, web01_snapshot_vif_with_the_vms_mac,
+                    dr_changes=(port80_open_destination,))
+    agrees(results, "SXM-005", {"VM Network": "pass", "Old VLAN": "pass"})
+
+
+# -- SXM-007: xapi_host.ml migrate_receive ---------------------------------------------------
+
+STORAGE_NETWORK_TO_DR = STORAGE_TO_DR + "    migration_network: Storage network\n"
+
+
+def _h1_storage_pif(objects: Objects) -> dict[str, Any]:
+    return _pif_on(objects, "Storage network", "xs8-h1")
+
+
+def h1_storage_pif_link_local_only(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF (primary address type IPv4) has no IP, mode None, and
+    only the link-local IPv6 address fe80::10/64."""
+    pif = _h1_storage_pif(objects)
+    pif.update(IP="", netmask="", ip_configuration_mode="None", IPv6=["fe80::10/64"])
+
+
+def h1_storage_pif_unplugged(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF keeps its IP address but is unplugged."""
+    _h1_storage_pif(objects)["currently_attached"] = False
+
+
+def h1_storage_pif_ipv6_primary(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF is IPv6-primary with a global address, and no IPv4."""
+    _h1_storage_pif(objects).update(primary_address_type="IPv6", IP="", ip_configuration_mode="None",
+                                    ipv6_configuration_mode="Static", IPv6=["fe80::10/64", "2001:db8::10/64"])
+
+
+def test_sxm007_a_link_local_address_on_an_ipv4_pif_is_no_address(tmp_path):
+    """migrate_receive reads PIF.IP of an IPv4-primary PIF: "" with mode None is
+    PIF_HAS_NO_NETWORK_CONFIGURATION, whatever IPv6 holds."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_link_local_only,
+                                                                 port80_open_destination))
+    agrees(results, "SXM-007", {"web-01": "fail"}, "PIF_HAS_NO_NETWORK_CONFIGURATION")
+
+
+def test_sxm007_an_unplugged_pif_with_an_address_is_accepted(tmp_path):
+    """migrate_receive does not look at PIF.currently_attached."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_unplugged,
+                                                                 port80_open_destination))
+    agrees(results, "SXM-007", {"web-01": "pass"})
+
+
+def test_sxm007_an_ipv6_primary_pif_is_judged_by_its_non_link_local_address(tmp_path):
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_ipv6_primary,
+                                                                 port80_open_destination))
+    assert statuses(results, "SXM-007") == {"web-01": "pass"}
+
+
+def h1_storage_pif_ipv6_primary_link_local_only(objects: Objects) -> None:
+    """xs8-h1's "Storage network" PIF is IPv6-primary (mode Static) with only a link-local
+    IPv6 address; its IPv4 address stays."""
+    _h1_storage_pif(objects).update(primary_address_type="IPv6", ipv6_configuration_mode="Static",
+                                    IPv6=["fe80::10/64"])
+
+
+def test_sxm007_an_ipv6_primary_pif_ignores_its_ipv4_address(tmp_path):
+    """No non-link-local IPv6 address on a configured IPv6-primary PIF: INTERFACE_HAS_NO_IP."""
+    results = check(tmp_path, STORAGE_NETWORK_TO_DR, dr_changes=(h1_storage_pif_ipv6_primary_link_local_only,
+                                                                 port80_open_destination))
+    agrees(results, "SXM-007", {"web-01": "fail"}, "INTERFACE_HAS_NO_IP")
+
+
+# -- GEN-006: features.ml of_assoc_list (a flag missing from pool.restrictions) -------------
+
+def _pool_restrictions(objects: Objects) -> dict[str, str]:
+    return next(iter(objects["pool"].values()))["restrictions"]
+
+
+def no_xen_motion_flag(objects: Objects) -> None:
+    """pool.restrictions and every host's license_params lack restrict_xen_motion."""
+    del _pool_restrictions(objects)["restrict_xen_motion"]
+    for host in objects["host"].values():
+        host["license_params"].pop("restrict_xen_motion", None)
+
+
+def no_storage_motion_flag(objects: Objects) -> None:
+    """pool.restrictions lacks restrict_storage_xen_motion."""
+    del _pool_restrictions(objects)["restrict_storage_xen_motion"]
+
+
+def xenserver_70(objects: Objects) -> None:
+    """Every host reports XenServer 7.0 (Dundee, XenAPI 2.5)."""
+    for host in objects["host"].values():
+        host["software_version"] = {**host["software_version"], "product_version": "7.0.0",
+                                    "platform_version": "2.1.0", "xencenter_max": "2.5"}
+        host["API_version_major"], host["API_version_minor"] = "2", "5"
+
+
+def test_gen006_a_missing_live_migration_flag_is_allowed_since_71(tmp_path):
+    """enabled_when_unknown (xapi 1.9.92, CA-212079) has Xen_motion on without its flag."""
+    results = check(tmp_path, WEB01_LIVE, no_xen_motion_flag)
+    agrees(results, "GEN-006", {"web-01": "pass"})
+
+
+def test_gen006_a_missing_live_migration_flag_on_70_is_unknown(tmp_path):
+    """XenServer 7.0's XAPI refused it until the fix, which a 7.0 pool may or may not have."""
+    results = check(tmp_path, WEB01_LIVE, no_xen_motion_flag, xenserver_70)
+    assert statuses(results, "GEN-006") == {"web-01": "unknown"}
+    message = next(f["message"] for f in results["findings"] if f["rule"] == "GEN-006")
+    assert "restrict_xen_motion" in message
+
+
+def test_gen006_a_missing_storage_migration_flag_is_restricted(tmp_path):
+    """Storage_motion is not in enabled_when_unknown: assert_licensed_storage_motion refuses."""
+    results = check(tmp_path, WEB01_STORAGE_H2, no_storage_motion_flag)
+    agrees(results, "GEN-006", {"web-01": "fail"}, "LICENCE_RESTRICTION")

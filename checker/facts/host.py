@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from checker.facts.core import Missing, Obj, as_bool, as_int, fact, is_real_vm
+from checker.inventory import is_ref
 
 
 @fact("host")
@@ -111,30 +114,34 @@ def pluggable_srs(o: Obj) -> list[Obj]:
 
 @fact("host", "list:network")
 def networks(o: Obj) -> list[Obj]:
-    """Networks a VM on this host can use: XAPI's network-attach rule (B8).
+    """Networks a VM can bring to this host, as xapi_network_attach_helpers.ml
+    assert_can_see_named_networks decides (B8), so LIVE-003 and SXM-005 refuse what it refuses.
 
-    A network with a PIF on this host; or with no PIFs at all and either
-    `other_config.assume_network_is_shared` or unmanaged. (Internal networks with
-    running VMs elsewhere are not counted: they pin their VMs.)
+    A network with PIFs needs one on this host (else VM_REQUIRES_NETWORK) that is not a
+    bond member (assert_can_attach_network_on_host: HOST_CANNOT_ATTACH_NETWORK). One without
+    PIFs: other_config:assume_network_is_shared "true", or unmanaged, or an internal network
+    that no running VM uses or that a running VM on this host uses (the others pin it).
     """
     out = []
     for net_ref, net in o.inv.all("network"):
-        pifs = [p for _, p in o.inv.get_many("PIF", net.get("PIFs", []))]
+        pifs = o.inv.get_many("PIF", net.get("PIFs", []))
         if pifs:
-            if any(p.get("host") == o.ref for p in pifs):
-                out.append(o.world.obj(o.pool, "network", net_ref))
-        elif (as_bool((net.get("other_config") or {}).get("assume_network_is_shared", "false"))
-              or net.get("managed") is False):
-            out.append(o.world.obj(o.pool, "network", net_ref))
+            local = [ref for ref, p in pifs if p.get("host") == o.ref]
+            usable = bool(local) and not any(
+                is_ref(o.world.obj(o.pool, "PIF", ref).field("bond_slave_of")) for ref in local)
         else:
-            vms_elsewhere = [
-                v for _, vif in o.inv.get_many("VIF", net.get("VIFs", []))
-                if (v := o.inv.get("VM", vif.get("VM"))) and v.get("power_state") == "Running"
-                and v.get("resident_on") != o.ref
-            ]
-            if not vms_elsewhere:
-                out.append(o.world.obj(o.pool, "network", net_ref))
+            usable = ((net.get("other_config") or {}).get("assume_network_is_shared") == "true"
+                      or net.get("managed") is False or _internal_reachable(o, net))
+        if usable:
+            out.append(o.world.obj(o.pool, "network", net_ref))
     return out
+
+
+def _internal_reachable(o: Obj, net: dict[str, Any]) -> bool:
+    """No running VM uses the internal network, or one of them runs on this host."""
+    hosts = [vm.get("resident_on") for _, vif in o.inv.get_many("VIF", net.get("VIFs", []))
+             if (vm := o.inv.get("VM", vif.get("VM"))) and vm.get("power_state") == "Running"]
+    return not hosts or o.ref in hosts
 
 
 @fact("host")

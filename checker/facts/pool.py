@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from checker import releases
 from checker.facts.core import CVD_MARKERS, MCS_MARKER, Missing, Obj, _has_marker, as_bool, as_int, fact
 
 
@@ -69,25 +72,50 @@ def default_sr(o: Obj) -> Obj | None:
 
 @fact("pool")
 def restrict_xen_motion(o: Obj) -> bool:
-    """The licence forbids live migration (`restrictions.restrict_xen_motion`)."""
-    return _restriction(o, "restrict_xen_motion")
+    """The licence forbids live migration: Features.Xen_motion, which xapi_vm_migrate.ml
+    pool_migrate asserts since XenServer 7.0 (none before). Read as features.ml
+    of_assoc_list reads `restrict_xen_motion`; a pool without the flag may migrate from
+    XenServer 7.1 (enabled_when_unknown, xapi 1.9.92), could not on 7.0."""
+    master = o.link("host", "master", required=False)
+    rel = releases.release_of(master.record) if master else None
+    if rel is not None and rel < releases.release("dundee"):
+        return False
+    restricted = _restriction(o, "restrict_xen_motion")
+    if restricted is not None:
+        return restricted
+    if rel is None or rel == releases.release("dundee"):
+        raise Missing("no restrict_xen_motion flag: XenServer 7.0's XAPI refused live migration "
+                      "without it, 7.1's and later allow it; this pool's release is "
+                      f"{rel or 'unknown'}")
+    return False
 
 
 @fact("pool")
 def restrict_storage_xen_motion(o: Obj) -> bool:
-    """The licence forbids storage live migration."""
-    return _restriction(o, "restrict_storage_xen_motion")
+    """The licence forbids storage live migration: Features.Storage_motion, which
+    xapi_vm_migrate.ml assert_licensed_storage_motion asserts (and migrate_receive on the
+    destination). features.ml of_assoc_list takes a missing flag as restricted."""
+    restricted = _restriction(o, "restrict_storage_xen_motion")
+    return True if restricted is None else restricted
 
 
-def _restriction(o: Obj, key: str) -> bool:
+def _restriction(o: Obj, key: str) -> bool | None:
+    """The flag as XAPI reads it (Pool_features.get_pool_features): from pool.restrictions,
+    which XAPI computes from every host's license_params (pool_features_helpers.ml: a
+    feature is on when it is on for every host); those when the inventory lacks the pool's
+    field. None when the flag is absent, or not "true"/"false" (bool_of_string fails)."""
     restrictions = o.record.get("restrictions")
-    if isinstance(restrictions, dict) and key in restrictions:
-        return as_bool(restrictions[key])
-    # Older pools keep the licence in each host's license_params (XenCenter reads those).
-    values = [h.get("license_params", {}).get(key) for _, h in o.inv.all("host")]
-    if values and all(v is not None for v in values):
-        return any(as_bool(v) for v in values)
-    raise Missing(f"pool.restrictions has no {key} (nor do the hosts' license_params)")
+    if isinstance(restrictions, dict):
+        return _flag(restrictions, key)
+    params = [h.get("license_params") for _, h in o.inv.all("host")]
+    if not params or not all(isinstance(p, dict) for p in params):
+        raise Missing("pool.restrictions is not in the inventory, nor is every host's license_params")
+    flags = [_flag(p, key) for p in params]
+    return True if True in flags else (None if None in flags else False)
+
+
+def _flag(restrictions: dict[str, Any], key: str) -> bool | None:
+    return {"true": True, "false": False}.get(str(restrictions.get(key)))
 
 
 @fact("pool")
