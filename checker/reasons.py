@@ -96,6 +96,19 @@ _JA_TEXT: tuple[tuple[str, str], ...] = (
      r"refuses a guest that cannot suspend depends on the version",
      "プールマスターがsoftware_version.xapi_buildもsoftware_version.xapiも報告していません:"
      " サスペンドできないゲストをXAPIが拒否するかどうかはバージョンによって異なります"),
+    (r"no restrict_xen_motion flag: XenServer 7\.0's XAPI refused live migration without it, "
+     r"7\.1's and later allow it; this pool's release is (?P<release>.*)",
+     "restrict_xen_motionフラグがありません: XenServer 7.0のXAPIはこのフラグがないとライブ"
+     "マイグレーションを拒否し、7.1以降は許可します。このプールのリリースは{release}です"),
+    (r"pool\.restrictions is not in the inventory, nor is every host's license_params",
+     "pool.restrictionsがインベントリになく、すべてのホストのlicense_paramsもありません"),
+    # -- networks (facts/network.py) ----------------------------------------------------------
+    (r"PIF (?P<pif>.*) has primary_address_type (?P<kind>.*), neither IPv4 nor IPv6",
+     "PIF {pif}のprimary_address_typeは{kind}で、IPv4でもIPv6でもありません"),
+    (r"VIF (?P<ref>\S+) of the VM or its network is not in the inventory",
+     "仮想マシンのVIF {ref}またはそのネットワークがインベントリにありません"),
+    (r"VIF (?P<ref>\S+) of snapshot (?P<name>.*) or its network is not in the inventory",
+     "スナップショット「{name}」のVIF {ref}またはそのネットワークがインベントリにありません"),
     # -- storage (facts/storage.py) -----------------------------------------------------------
     (r"SR\.physical_size is 0 \(not reported by this SR\)",
      "SR.physical_sizeが0です(このSRは報告していません)"),

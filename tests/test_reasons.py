@@ -57,6 +57,8 @@ SAMPLES: dict[str, tuple[str, ...]] = {
                     "OpaqueRef:c01a7b91, which is not in the inventory",),
     "unknown.reason": ("host 'chester' enabled: host.enabled is not in the inventory",),
     "method": ("VGPU_type.get_all_records",), "' '.join(details)": ("PERMISSION_DENIED",),
+    "pif.name": ("eth1",), "kind": ("'none'",), "owner": ("the VM", "snapshot before upgrade"),
+    "rel or 'unknown'": ("XenServer 7.0 (dundee)",),
 }
 
 #: Reason arguments that are not templates: they pass on a reason made elsewhere.
@@ -206,14 +208,16 @@ def test_an_unknown_reason_gets_a_japanese_sentence_naming_its_fields_and_is_rep
 # End to end: the Japanese report of real pools with many unknowns
 # ---------------------------------------------------------------------------------
 
-# The two with the most unknowns (62 and 71 of them; cowley1.xml has 6, all GEN-006's).
+# The two with the most unknowns (54 and 71 of them when written; cowley1.xml has few).
 @pytest.mark.parametrize("dump", ["state2.xml", "Cowley-db.xml"])
 def test_japanese_report_of_a_real_pool_has_no_english_reason(tmp_path, dump):
     path = tmp_path / f"{dump}.json"
     save_document(import_file(REALDATA / "xenadmin" / dump), path)
     results = run_check(CheckOptions([path]))
     unknowns = [f for f in results["findings"] if f["status"] == "unknown"]
-    assert len(unknowns) >= 60  # the pools lack many fields today's XAPI reports
+    # The pools lack many fields their own XAPI had (memory_overhead, cpu_count…): the
+    # test means something only with dozens of reasons of several kinds to translate.
+    assert len(unknowns) >= 40 and len({f["rule"] for f in unknowns}) >= 3
     page = render_html(build_context(results, lang="ja"))
     for f in unknowns:
         english = f["message"].removeprefix("Could not be decided: ")
