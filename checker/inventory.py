@@ -16,16 +16,15 @@ import gzip
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from importlib import resources
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any
 
-import fastjsonschema
 import jsonschema
 
 from checker import __version__
@@ -242,49 +241,30 @@ def _partial_schema() -> dict[str, Any]:
     return schema
 
 
-@cache
-def _fast_validator(partial: bool) -> Callable[[Any], Any]:
-    """The schema compiled by fastjsonschema into Python code, once per process.
-
-    Its `$ref`s are inlined first: the code fastjsonschema makes for a `$ref` is a call that
-    formats the record's JSON path before it knows of any error, which for every field of
-    every record of a large pool more than doubles the time. Inlining also keeps the cached
-    schema intact (`compile` rewrites the `$ref`s of the schema it is given).
-    """
-    schema = _partial_schema() if partial else _schema()
-    return fastjsonschema.compile(_inline_refs(schema, schema.get("$defs", {})))
-
-
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    """A copy of `node` with each `#/$defs/…` reference replaced by its definition."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
-    if isinstance(node, list):
-        return [_inline_refs(v, defs) for v in node]
-    return node
-
-
 def validate_document(doc: Any, origin: str, *, partial: bool = False) -> None:
     """Raise InputError listing every schema violation with its JSON path.
 
-    The schema compiled by fastjsonschema decides; it stops at the first error and names
-    neither a bad key nor the other errors, so for an invalid document jsonschema lists
-    them all, each with its JSON path. Where only fastjsonschema objects (a pattern's `$`
-    is the end of the string, as JSON Schema's ECMA-262 says, not before a final newline
-    as in Python), its one error is given.
+    The records of a large pool are checked by the schema compiled into plain predicates
+    (`fastschema`); only when those find a problem, or cannot tell, does jsonschema run
+    over everything, so the error a user reads is jsonschema's, with its JSON path.
     `partial`: pool, host and VM may be missing (never for a document that is saved).
     """
-    try:
-        _fast_validator(partial)(doc)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        errors = _errors(doc, _partial_schema() if partial else _schema())
-        details = [f"  {json_path(e.absolute_path)}: {e.message}" for e in errors[:20]] or [
-            f"  {json_path(exc.path[1:])}: {exc.message.removeprefix(exc.name).strip()}"]
+    from checker.fastschema import records_valid
+
+    schema = _partial_schema() if partial else _schema()
+    if isinstance(doc, dict) and isinstance(doc.get("objects"), dict):
+        # one record per table: the required, non-empty classes are checked here
+        envelope_only = {**doc, "objects": {
+            cls: dict(islice(table.items(), 1)) if isinstance(table, dict) else table
+            for cls, table in doc["objects"].items()}}
+        if _errors(envelope_only, schema) == [] and records_valid(doc, schema):
+            return
+    errors = _errors(doc, schema)
+    if errors:
+        details = [f"  {json_path(e.absolute_path)}: {e.message}" for e in errors[:20]]
         if len(errors) > 20:
             details.append(f"  … and {len(errors) - 20} more")
-        raise InputError(f"{origin}: not a valid migready inventory", details=details) from None
+        raise InputError(f"{origin}: not a valid migready inventory", details=details)
 
 
 def _errors(doc: Any, schema: dict[str, Any]) -> list[Any]:
