@@ -401,6 +401,26 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
         raise InputError("\n".join(problems))
 
 
+#: The file formats whose JSON Schemas `migready schema` publishes (checker/schemas/NAME.schema.json).
+SCHEMAS = ("plan", "waivers", "job", "signoff", "inventory", "results", "policy", "profile")
+
+
+@cli.command()
+@click.argument("name", metavar="FORMAT", type=click.Choice(SCHEMAS))
+@handle_errors
+def schema(name: str) -> None:
+    """Print the JSON Schema (draft 2020-12) of a file format, for editors and other tools.
+
+    \b
+    Example:
+      migready schema plan > plan.schema.json
+    """
+    from importlib import resources
+
+    click.echo(resources.files("checker").joinpath(f"schemas/{name}.schema.json").read_text(
+        encoding="utf-8"), nl=False)
+
+
 @cli.group()
 def policy() -> None:
     """Policy packs: test your own rules the way the built-in ones are tested."""
