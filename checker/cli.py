@@ -79,9 +79,23 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
               help="Show the version and the built-in policy set's sha256, and exit.")
 @click.option("--debug", is_flag=True, expose_value=False,
               help="Show the traceback of an internal error (or set MIGREADY_DEBUG=1).")
-def cli() -> None:
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Colour the text on stdout: auto when it is a terminal and NO_COLOR is unset.")
+@click.pass_context
+def cli(ctx: click.Context, color: str) -> None:
     """Will these XenServer VMs migrate? Readiness checks for live migration, storage live
     migration and live VDI moves, proved in a report you can sign."""
+    ctx.meta["migready.color"] = color
+
+
+def _colour_stdout() -> bool:
+    """Whether text on stdout is coloured: --color always or never decide; auto colours a
+    terminal unless NO_COLOR is set and not empty (no-color.org: a flag beats the variable)."""
+    choice = click.get_current_context().meta.get("migready.color", "auto")
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 @cli.command("import")
@@ -267,7 +281,7 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     if fmt == "json":  # streamed: an audit's results can be hundreds of megabytes
         pieces: Iterable[str] = out.iter_json(results)
     elif fmt == "text":
-        colour = output is None and sys.stdout.isatty()
+        colour = output is None and _colour_stdout()
 
         def style(text: str, key: str) -> str:
             return click.style(text, fg=out.COLOURS.get(key), bold=True) if colour else text
@@ -399,6 +413,26 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
                 problems.append(str(exc))
     if problems:
         raise InputError("\n".join(problems))
+
+
+#: The file formats whose JSON Schemas `migready schema` publishes (checker/schemas/NAME.schema.json).
+SCHEMAS = ("plan", "waivers", "job", "signoff", "inventory", "results", "policy", "profile")
+
+
+@cli.command()
+@click.argument("name", metavar="FORMAT", type=click.Choice(SCHEMAS))
+@handle_errors
+def schema(name: str) -> None:
+    """Print the JSON Schema (draft 2020-12) of a file format, for editors and other tools.
+
+    \b
+    Example:
+      migready schema plan > plan.schema.json
+    """
+    from importlib import resources
+
+    click.echo(resources.files("checker").joinpath(f"schemas/{name}.schema.json").read_text(
+        encoding="utf-8"), nl=False)
 
 
 @cli.group()

@@ -110,3 +110,36 @@ def test_report_refuses_a_device_before_rendering(tmp_path, capsys):
     assert main(["report", str(results), "-o", "-"]) == 0
     assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+ANSI = "\x1b["
+
+
+@pytest.mark.parametrize(("args", "tty", "no_color", "coloured"), [
+    (["--color", "always"], False, None, True),      # a pager or a CI log that shows colour
+    (["--color", "always"], True, "1", True),        # the flag beats NO_COLOR (no-color.org)
+    (["--color", "never"], True, None, False),
+    ([], True, None, True),                          # auto: a terminal
+    ([], False, None, False),                        # auto: a pipe or a file
+    ([], True, "1", False),                          # auto: NO_COLOR set
+    ([], True, "", True),                            # auto: NO_COLOR empty is unset
+], ids=["always-pipe", "always-beats-NO_COLOR", "never-terminal", "auto-terminal", "auto-pipe",
+        "auto-NO_COLOR", "auto-empty-NO_COLOR"])
+def test_color_option_and_no_color_decide_the_text_colours(monkeypatch, capsys, args, tty, no_color,
+                                                          coloured):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    assert main([*args, "check", str(PROD), "--only", "MEM-001"]) == 0
+    out = capsys.readouterr().out
+    assert "READY" in out
+    assert (ANSI in out) is coloured
+
+
+def test_a_file_gets_no_colour_even_with_color_always(tmp_path, capsys):
+    target = tmp_path / "check.txt"
+    assert main(["--color", "always", "check", str(PROD), "--only", "MEM-001", "-o", str(target)]) == 0
+    assert "READY" in target.read_text(encoding="utf-8")
+    assert ANSI not in target.read_text(encoding="utf-8")
