@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import PROD, TWO_TO_ONE, derived, shrink_h2
+from conftest import PROD, TWO_TO_ONE, derived, renumbered, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -47,6 +47,11 @@ def test_context_is_a_documented_dataclass_with_the_numbers():
     # Waiver register: the expired one is reported as such.
     states = {w.ticket: w.state for w in ctx.waivers}
     assert states["CHG-2026-1150"] == "expired"
+
+
+def test_cards_of_a_wave_follow_operation_numbers():
+    ctx = build_context(renumbered(demo_results(), {"op-5": "op-10"}), lang="en")
+    assert [c.id for c in ctx.blocker_cards] == ["op-3", "op-4", "op-6", "op-10", "op-7", "op-8"]
 
 
 def test_japanese_context_uses_the_policy_texts():

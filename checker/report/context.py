@@ -20,7 +20,7 @@ from checker.report.i18n import (
     label,
     translate_assumption,
 )
-from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice
+from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice, operation_order
 
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -334,7 +334,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         card.search += " " + " ".join(c.search for c in card.children)
         cards.append(card)
     rank = {v: i for i, v in enumerate(VERDICTS)}
-    worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, c.id))
+    worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, operation_order(c.id)))
     blocker_cards = [c for c in worst_first if c.verdict in {"blocked", "undecided"}]
     warning_cards = [c for c in worst_first if c.verdict == "ready_with_warnings"]
     ready = [c for c in worst_first if c.verdict == "ready"]
