@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import basis_note, is_advice, operation_order
+from checker.results import basis_note, is_advice, natural_order
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -65,7 +65,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
     for o in results["operations"]:
         if "parent" in o:
             children[o["parent"]].append(o)
-    ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), operation_order(o["id"])))
+    ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), natural_order(o["id"])))
     shown = 0
     for op in ops:
         if op["verdict"] == "ready" and not verbose:
@@ -210,7 +210,7 @@ def format_markdown(results: dict[str, Any]) -> str:
     if problems:
         lines += ["", "## Findings", "", "| operation | rule | severity | status | subject | message |",
                   "|---|---|---|---|---|---|"]
-        problems.sort(key=lambda f: (STATUS_RANK[f["status"]], operation_order(f["operation"])))
+        problems.sort(key=lambda f: (STATUS_RANK[f["status"]], natural_order(f["operation"])))
         lines += [f"| {f['operation']} | {f['rule']} | {f['severity']} | {f['status']} | "
                   f"{_md((f.get('subject') or {}).get('name', ''))} | {_md(f['message'])} |"
                   for f in problems]

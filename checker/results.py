@@ -28,10 +28,11 @@ FORMAT = "migready.results/1"
 VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
 
 
-def operation_order(op_id: str) -> tuple[Any, ...]:
-    """Operation ids by their numbers (op-2 before op-10, op-7.2 before op-7.10): a plan of
-    ten or more operations read in character order puts op-10 between op-1 and op-2."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", op_id))
+def natural_order(text: str) -> tuple[Any, ...]:
+    """Ids and names by their numbers (op-2 before op-10, op-7.2 before op-7.10, h2 before
+    h10): a plan of ten or more operations read in character order puts op-10 between op-1
+    and op-2."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 def is_advice(finding: dict[str, Any]) -> bool:

@@ -54,6 +54,15 @@ def test_cards_of_a_wave_follow_operation_numbers():
     assert [c.id for c in ctx.blocker_cards] == ["op-3", "op-4", "op-6", "op-10", "op-7", "op-8"]
 
 
+def test_the_host_filter_lists_hosts_not_pools_or_srs():
+    results = demo_results()
+    ctx = build_context(results, lang="en")
+    pools = {i["pool"] for i in results["inputs"]["inventories"]}
+    srs = {(o.get("destination") or {}).get("sr") for o in results["operations"]} - {None}
+    assert ctx.hosts and not (pools | srs) & set(ctx.hosts)
+    assert not [h for h in ctx.hosts if "/" in h or ":" in h]
+
+
 def test_japanese_context_uses_the_policy_texts():
     ctx = build_context(demo_results(), lang="ja")
     assert ctx.verdict_label == "移行不可"
