@@ -440,9 +440,13 @@ def policy_test(directory: Path, policies: tuple[Path, ...]) -> None:
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--force", is_flag=True, help="Compare results of different pools or plans.")
 @handle_errors
-def diff(old: Path, new: Path, fmt: str) -> None:
+def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     """What changed between two results: new, resolved and persisting failures.
+
+    Exit status: 0 no new failures, 1 new failures, 2 bad input (or results of different
+    pools or plans without --force).
 
     \b
     Example:
@@ -450,11 +454,15 @@ def diff(old: Path, new: Path, fmt: str) -> None:
     """
     import json
 
-    from checker.diff import diff_results, format_diff_text, load_results
+    from checker.diff import check_comparable, diff_results, format_diff_text, load_results
 
-    d = diff_results(load_results(old), load_results(new))
+    before, after = load_results(old), load_results(new)
+    if not force:
+        check_comparable(before, after, str(old), str(new))
+    d = diff_results(before, after)
     click.echo(json.dumps(d, indent=1, ensure_ascii=False) if fmt == "json" else format_diff_text(d),
                nl=fmt == "json")
+    sys.exit(1 if d["new_failures"] else 0)
 
 
 @cli.command()
