@@ -190,6 +190,7 @@ def read_password(env: str | None, file: Path | None, prompt: str) -> str:
 def _print_summary(inv: Any, output: Path | str, *, err: bool = False) -> None:
     from checker.facts import summarize
     from checker.inventory import ClassGap
+    from checker.results import plural
 
     try:
         s = summarize(inv)
@@ -197,8 +198,8 @@ def _print_summary(inv: Any, output: Path | str, *, err: bool = False) -> None:
         click.echo(f"{output}: pool '{inv.name}' — {exc.cls} was not collected ({exc.reason}); "
                    f"see \"gaps\" in the inventory", err=err)
         return
-    click.echo(f"{output}: pool '{s['pool']}' — {s['hosts']} hosts, {s['vms']} VMs "
-               f"({s['running']} running), {s['srs']} SRs, {s['vdis']} VDIs", err=err)
+    click.echo(f"{output}: pool '{s['pool']}' — {plural(s['hosts'], 'host')}, {plural(s['vms'], 'VM')} "
+               f"({s['running']} running), {plural(s['srs'], 'SR')}, {plural(s['vdis'], 'VDI')}", err=err)
     for host in s["host_versions"]:
         click.echo(f"  host {host}", err=err)
     if s["gaps"]:

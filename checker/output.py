@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import basis_note, is_advice, natural_order
+from checker.results import basis_note, is_advice, natural_order, plural
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -45,7 +45,7 @@ def _describe(op: dict[str, Any]) -> str:
     target = dst.get("host")
     if "hosts" in dst:  # the audit: every other host of the VM's pool
         ready = sum(v in {"ready", "ready_with_warnings"} for v in dst["hosts"].values())
-        target = f"{ready} of {len(dst['hosts'])} hosts ready"
+        target = f"{ready} of {plural(len(dst['hosts']), 'host')} ready"
     if src.get("pool") != dst.get("pool"):
         target = f"{dst.get('pool')}/{target}"
     return f"{op['kind']} {what}: {src.get('host') or 'halted'} -> {target}"
@@ -104,7 +104,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
         s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
     lines.append("")
     lines.append(f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
-                 f" — {s['operations']} operation{'s' if s['operations'] != 1 else ''}: {counts or 'none'}")
+                 f" — {plural(s['operations'], 'operation')}: {counts or 'none'}")
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,11 @@ def natural_order(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
+def plural(n: int, word: str) -> str:
+    """'1 host', '2 hosts': English counts read as words, not as 'host(s)'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def is_advice(finding: dict[str, Any]) -> bool:
     """An info rule's `fail`: advice, which never blocks and is not a failure."""
     return finding["status"] == "fail" and finding.get("severity") == "info"

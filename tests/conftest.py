@@ -186,3 +186,12 @@ def renumbered(results: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
         if f.get("operations"):
             f["operations"] = [ids.get(o, o) for o in f["operations"]]
     return doc
+
+
+def one_host_audit(results: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `results` whose op-3 is an audit sweep of one destination host (ch82-h1,
+    ready): for counts of one."""
+    doc = json.loads(json.dumps(results))
+    op = next(o for o in doc["operations"] if o["id"] == "op-3")
+    op["destination"] = {"pool": "prod-ch82", "hosts": {"ch82-h1": "ready"}}
+    return doc

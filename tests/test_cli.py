@@ -110,3 +110,10 @@ def test_report_refuses_a_device_before_rendering(tmp_path, capsys):
     assert main(["report", str(results), "-o", "-"]) == 0
     assert capsys.readouterr().out.startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_import_summary_counts_one_host_in_the_singular(tmp_path, capsys):
+    dump = Path(__file__).parent / "data" / "realdata" / "xenadmin" / "Cowley-db.xml"
+    assert main(["import", str(dump), "-o", str(tmp_path / "cowley.json")]) == 0
+    out = capsys.readouterr()
+    assert "— 1 host, 8 VMs" in out.out + out.err

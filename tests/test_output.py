@@ -1,6 +1,6 @@
-"""Text and Markdown output: the order operations are listed in."""
+"""Text and Markdown output: the order operations are listed in, counts in words."""
 
-from conftest import renumbered
+from conftest import one_host_audit, renumbered
 from test_report import demo_results
 
 from checker.output import format_markdown, format_text
@@ -17,3 +17,8 @@ def test_markdown_findings_follow_operation_numbers():
     fails = [line.split(" | ")[0].strip("| ") for line in text.splitlines() if " | fail | " in line]
     assert fails.index("op-4") < fails.index("op-10") and fails == sorted(
         fails, key=lambda o: int(o.split("-")[1].split(".")[0]))
+
+
+def test_counts_of_one_are_singular():
+    text = format_text(one_host_audit(demo_results()), verbose=True)
+    assert "1 of 1 host ready" in text and "host(s)" not in text and "1 of 1 hosts" not in text

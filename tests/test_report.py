@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import PROD, TWO_TO_ONE, derived, renumbered, shrink_h2
+from conftest import PROD, TWO_TO_ONE, derived, one_host_audit, renumbered, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -61,6 +61,13 @@ def test_the_host_filter_lists_hosts_not_pools_or_srs():
     srs = {(o.get("destination") or {}).get("sr") for o in results["operations"]} - {None}
     assert ctx.hosts and not (pools | srs) & set(ctx.hosts)
     assert not [h for h in ctx.hosts if "/" in h or ":" in h]
+
+
+@pytest.mark.parametrize("lang, shown", [("en", "prod-ch82: 1/1 host ready"),
+                                         ("ja", "prod-ch82: 1/1 台のホストに移行可能")])
+def test_an_audit_of_one_host_reads_in_the_singular(lang, shown):
+    ctx = build_context(one_host_audit(demo_results()), lang=lang)
+    assert next(c for c in ctx.blocker_cards if c.id == "op-3").destination == shown
 
 
 def test_japanese_context_uses_the_policy_texts():

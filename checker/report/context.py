@@ -257,7 +257,7 @@ def _describe(op: dict[str, Any], lang: str) -> tuple[str, str, str]:
     if "hosts" in dst:  # the audit: one VM tried against every other host of its pool
         ready = sorted(h for h, v in dst["hosts"].items() if v in {"ready", "ready_with_warnings"})
         destination = (f"{dst.get('pool')}: {len(ready)}/{len(dst['hosts'])} "
-                       f"{label(lang, 'hosts_ready')}")
+                       f"{label(lang, 'host_ready' if len(dst['hosts']) == 1 else 'hosts_ready')}")
     if op["kind"] == "evacuate" and "host" in op:
         title = f"{label(lang, 'evacuate')}: {op['host']['name']}"
     elif op["kind"] == "vdi":
