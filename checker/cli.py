@@ -287,18 +287,29 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: id, severity, basis, kinds and titles in both languages, for scripts.")
 @click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path))
 @handle_errors
-def rules_list(lang: str, policies: tuple[Path, ...]) -> None:
-    """Every rule: id, severity, kinds, title.
+def rules_list(lang: str, fmt: str, policies: tuple[Path, ...]) -> None:
+    """Every rule: id, severity, basis, kinds, title.
 
     \b
-    Example:
+    Examples:
       migready rules list --lang ja
+      migready rules list --format json | jq -r '.[] | select(.basis == "xapi") | .id'
     """
+    import json
+
     from checker.policy import load_rules
 
-    for rule in load_rules(policies).rules:
+    catalogue = load_rules(policies).rules
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "severity": r.severity, "basis": r.basis.kind,
+                                "kinds": sorted(r.kinds), "titles": dict(r.title)} for r in catalogue],
+                              indent=1, ensure_ascii=False))
+        return
+    for rule in catalogue:
         kinds = ",".join(sorted(rule.kinds))
         click.echo(f"{rule.id:<9} {rule.severity:<8} {rule.basis.kind:<13} {kinds:<28} {rule.title[lang]}")
 

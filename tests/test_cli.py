@@ -117,3 +117,17 @@ def test_import_summary_counts_one_host_in_the_singular(tmp_path, capsys):
     assert main(["import", str(dump), "-o", str(tmp_path / "cowley.json")]) == 0
     out = capsys.readouterr()
     assert "— 1 host, 8 VMs" in out.out + out.err
+
+
+def test_rules_list_as_json_names_each_rule_with_both_titles(capsys):
+    from checker.policy import load_rules
+
+    assert main(["rules", "list", "--format", "json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    catalogue = load_rules(()).rules
+    assert list(listed) == [r.id for r in catalogue]
+    lim005 = listed["LIM-005"]
+    assert (lim005["severity"], lim005["basis"], lim005["kinds"]) == ("blocker", "xapi", ["storage", "vdi"])
+    assert lim005["titles"] == {"en": "Changed block tracking is off on every disk that moves",
+                                "ja": "移行する仮想ディスクで変更ブロック追跡が無効になっている"}
+    assert {r["basis"] for r in listed.values()} == {"xapi", "documentation"}
