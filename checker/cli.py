@@ -345,7 +345,8 @@ def rules_show(rule_id: str, lang: str, policies: tuple[Path, ...]) -> None:
     click.echo(rule.description[lang].strip())
     click.echo("")
     if rule.seed:
-        click.echo(f"seed {rule.seed['section']}: {rule.seed['text'].strip()}")
+        original = " (Japanese original)" if lang == "en" else ""
+        click.echo(f"seed {rule.seed['section']}{original}: {rule.seed['text'].strip()}")
     else:
         click.echo(f"source: XAPI — {rule.reference}")
     click.echo("")

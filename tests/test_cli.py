@@ -131,3 +131,15 @@ def test_rules_list_as_json_names_each_rule_with_both_titles(capsys):
     assert lim005["titles"] == {"en": "Changed block tracking is off on every disk that moves",
                                 "ja": "移行する仮想ディスクで変更ブロック追跡が無効になっている"}
     assert {r["basis"] for r in listed.values()} == {"xapi", "documentation"}
+
+
+@pytest.mark.parametrize("lang, seed_label, description", [
+    ("en", "seed §3 (Japanese original): 変更ブロック追跡", "XAPI refuses to mirror a disk"),
+    ("ja", "seed §3: 変更ブロック追跡", None),
+])
+def test_rules_show_labels_the_seed_as_the_japanese_original_in_english(capsys, lang, seed_label,
+                                                                        description):
+    assert main(["rules", "show", "LIM-005", "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert seed_label in out
+    assert description is None or description in out
