@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -143,3 +144,15 @@ def test_rules_show_labels_the_seed_as_the_japanese_original_in_english(capsys, 
     out = capsys.readouterr().out
     assert seed_label in out
     assert description is None or description in out
+
+
+def test_the_readme_s_shell_completion_lines_give_a_script_for_each_shell():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shells = re.findall(r"_MIGREADY_COMPLETE=(\w+)_source migready", readme)
+    assert {"bash", "zsh", "fish"} <= set(shells)
+    for shell, marker in (("bash", "complete -o nosort -F _migready_completion migready"),
+                          ("zsh", "compdef _migready_completion migready"),
+                          ("fish", "complete --no-files --command migready")):
+        out = subprocess.run([sys.executable, "-m", "checker"], capture_output=True, text=True,
+                             env={**os.environ, "_MIGREADY_COMPLETE": f"{shell}_source"}, check=True)
+        assert marker in out.stdout, shell
