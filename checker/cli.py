@@ -204,6 +204,7 @@ def read_password(env: str | None, file: Path | None, prompt: str) -> str:
 def _print_summary(inv: Any, output: Path | str, *, err: bool = False) -> None:
     from checker.facts import summarize
     from checker.inventory import ClassGap
+    from checker.results import plural
 
     try:
         s = summarize(inv)
@@ -211,8 +212,8 @@ def _print_summary(inv: Any, output: Path | str, *, err: bool = False) -> None:
         click.echo(f"{output}: pool '{inv.name}' — {exc.cls} was not collected ({exc.reason}); "
                    f"see \"gaps\" in the inventory", err=err)
         return
-    click.echo(f"{output}: pool '{s['pool']}' — {s['hosts']} hosts, {s['vms']} VMs "
-               f"({s['running']} running), {s['srs']} SRs, {s['vdis']} VDIs", err=err)
+    click.echo(f"{output}: pool '{s['pool']}' — {plural(s['hosts'], 'host')}, {plural(s['vms'], 'VM')} "
+               f"({s['running']} running), {plural(s['srs'], 'SR')}, {plural(s['vdis'], 'VDI')}", err=err)
     for host in s["host_versions"]:
         click.echo(f"  host {host}", err=err)
     if s["gaps"]:
@@ -300,18 +301,29 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: id, severity, basis, kinds and titles in both languages, for scripts.")
 @click.option("--policies", multiple=True, type=click.Path(file_okay=False, path_type=Path))
 @handle_errors
-def rules_list(lang: str, policies: tuple[Path, ...]) -> None:
-    """Every rule: id, severity, kinds, title.
+def rules_list(lang: str, fmt: str, policies: tuple[Path, ...]) -> None:
+    """Every rule: id, severity, basis, kinds, title.
 
     \b
-    Example:
+    Examples:
       migready rules list --lang ja
+      migready rules list --format json | jq -r '.[] | select(.basis == "xapi") | .id'
     """
+    import json
+
     from checker.policy import load_rules
 
-    for rule in load_rules(policies).rules:
+    catalogue = load_rules(policies).rules
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "severity": r.severity, "basis": r.basis.kind,
+                                "kinds": sorted(r.kinds), "titles": dict(r.title)} for r in catalogue],
+                              indent=1, ensure_ascii=False))
+        return
+    for rule in catalogue:
         kinds = ",".join(sorted(rule.kinds))
         click.echo(f"{rule.id:<9} {rule.severity:<8} {rule.basis.kind:<13} {kinds:<28} {rule.title[lang]}")
 
@@ -347,7 +359,8 @@ def rules_show(rule_id: str, lang: str, policies: tuple[Path, ...]) -> None:
     click.echo(rule.description[lang].strip())
     click.echo("")
     if rule.seed:
-        click.echo(f"seed {rule.seed['section']}: {rule.seed['text'].strip()}")
+        original = " (Japanese original)" if lang == "en" else ""
+        click.echo(f"seed {rule.seed['section']}{original}: {rule.seed['text'].strip()}")
     else:
         click.echo(f"source: XAPI — {rule.reference}")
     click.echo("")
@@ -474,9 +487,13 @@ def policy_test(directory: Path, policies: tuple[Path, ...]) -> None:
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--force", is_flag=True, help="Compare results of different pools or plans.")
 @handle_errors
-def diff(old: Path, new: Path, fmt: str) -> None:
+def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     """What changed between two results: new, resolved and persisting failures.
+
+    Exit status: 0 no new failures, 1 new failures, 2 bad input (or results of different
+    pools or plans without --force).
 
     \b
     Example:
@@ -484,11 +501,15 @@ def diff(old: Path, new: Path, fmt: str) -> None:
     """
     import json
 
-    from checker.diff import diff_results, format_diff_text, load_results
+    from checker.diff import check_comparable, diff_results, format_diff_text, load_results
 
-    d = diff_results(load_results(old), load_results(new))
+    before, after = load_results(old), load_results(new)
+    if not force:
+        check_comparable(before, after, str(old), str(new))
+    d = diff_results(before, after)
     click.echo(json.dumps(d, indent=1, ensure_ascii=False) if fmt == "json" else format_diff_text(d),
                nl=fmt == "json")
+    sys.exit(1 if d["new_failures"] else 0)
 
 
 @cli.command()

@@ -86,6 +86,28 @@ def _describe(key: tuple[Any, ...], f: dict[str, Any]) -> dict[str, Any]:
             "messages": {"en": f.get("message", ""), **(f.get("messages") or {})}}
 
 
+def _pools(results: dict[str, Any]) -> list[str]:
+    """The pools a run checked, by uuid (a pool keeps it when renamed), else by name."""
+    return sorted(str(i.get("uuid") or i.get("pool")) for i in results["inputs"]["inventories"])
+
+
+def _plan(results: dict[str, Any]) -> str | None:
+    return (results["inputs"].get("plan") or {}).get("plan")
+
+
+def check_comparable(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name: str) -> None:
+    """Refuse to compare runs of different pools or plans: every finding of one would read
+    as resolved and every finding of the other as new, which says nothing."""
+    if _pools(old) != _pools(new):
+        raise InputError(f"{old_name}, {new_name}: results of different pools "
+                         f"({', '.join(_pools(old))} / {', '.join(_pools(new))}); "
+                         "--force compares them anyway")
+    if _plan(old) != _plan(new):
+        raise InputError(f"{old_name}, {new_name}: results of different plans "
+                         f"({_plan(old) or 'audit'} / {_plan(new) or 'audit'}); "
+                         "--force compares them anyway")
+
+
 def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     new_failures, resolved, persisting, changes = [], [], [], []
     checked_now = {r["id"] for r in new.get("rules", [])}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import basis_note, is_advice
+from checker.results import basis_note, is_advice, natural_order, plural
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -45,7 +45,7 @@ def _describe(op: dict[str, Any]) -> str:
     target = dst.get("host")
     if "hosts" in dst:  # the audit: every other host of the VM's pool
         ready = sum(v in {"ready", "ready_with_warnings"} for v in dst["hosts"].values())
-        target = f"{ready} of {len(dst['hosts'])} hosts ready"
+        target = f"{ready} of {plural(len(dst['hosts']), 'host')} ready"
     if src.get("pool") != dst.get("pool"):
         target = f"{dst.get('pool')}/{target}"
     return f"{op['kind']} {what}: {src.get('host') or 'halted'} -> {target}"
@@ -65,7 +65,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
     for o in results["operations"]:
         if "parent" in o:
             children[o["parent"]].append(o)
-    ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), o["id"]))
+    ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), natural_order(o["id"])))
     shown = 0
     for op in ops:
         if op["verdict"] == "ready" and not verbose:
@@ -104,7 +104,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
         s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
     lines.append("")
     lines.append(f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
-                 f" — {s['operations']} operation{'s' if s['operations'] != 1 else ''}: {counts or 'none'}")
+                 f" — {plural(s['operations'], 'operation')}: {counts or 'none'}")
     return "\n".join(lines) + "\n"
 
 
@@ -210,7 +210,7 @@ def format_markdown(results: dict[str, Any]) -> str:
     if problems:
         lines += ["", "## Findings", "", "| operation | rule | severity | status | subject | message |",
                   "|---|---|---|---|---|---|"]
-        problems.sort(key=lambda f: (STATUS_RANK[f["status"]], f["operation"]))
+        problems.sort(key=lambda f: (STATUS_RANK[f["status"]], natural_order(f["operation"])))
         lines += [f"| {f['operation']} | {f['rule']} | {f['severity']} | {f['status']} | "
                   f"{_md((f.get('subject') or {}).get('name', ''))} | {_md(f['message'])} |"
                   for f in problems]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -25,6 +26,18 @@ from checker.scope import PlanFacts
 
 FORMAT = "migready.results/1"
 VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
+
+
+def natural_order(text: str) -> tuple[Any, ...]:
+    """Ids and names by their numbers (op-2 before op-10, op-7.2 before op-7.10, h2 before
+    h10): a plan of ten or more operations read in character order puts op-10 between op-1
+    and op-2."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def plural(n: int, word: str) -> str:
+    """'1 host', '2 hosts': English counts read as words, not as 'host(s)'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def is_advice(finding: dict[str, Any]) -> bool:

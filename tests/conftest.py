@@ -171,3 +171,27 @@ def read_or_exit_2(read: Callable[[Path], Any], data: bytes, name: str) -> Any:
         except InputError as exc:
             assert exc.exit_code == 2 and str(exc).startswith(f"{path}"), str(exc)
             return exc
+
+
+def renumbered(results: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """A copy of `results` with operation ids renamed (e.g. op-3 to op-10), in its operations,
+    their parents and its findings: for orders that must read op-10 as ten."""
+    doc = json.loads(json.dumps(results))
+    for op in doc["operations"]:
+        op["id"] = ids.get(op["id"], op["id"])
+        if op.get("parent"):
+            op["parent"] = ids.get(op["parent"], op["parent"])
+    for f in doc["findings"]:
+        f["operation"] = ids.get(f["operation"], f["operation"])
+        if f.get("operations"):
+            f["operations"] = [ids.get(o, o) for o in f["operations"]]
+    return doc
+
+
+def one_host_audit(results: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `results` whose op-3 is an audit sweep of one destination host (ch82-h1,
+    ready): for counts of one."""
+    doc = json.loads(json.dumps(results))
+    op = next(o for o in doc["operations"] if o["id"] == "op-3")
+    op["destination"] = {"pool": "prod-ch82", "hosts": {"ch82-h1": "ready"}}
+    return doc

@@ -215,9 +215,6 @@ def test_the_demo_filters_name_the_expected_moves(page, name):
     assert visible(page) == {"op-5", "op-6", "op-7", "op-8"}
 
 
-@pytest.mark.xfail(strict=True, reason="checker/report/context.py offers the last part of each "
-                   "destination as a host: a pool name (evacuations, the audit's 'pool: n/m hosts "
-                   "ready') or an SR name (VDI moves)")
 @pytest.mark.parametrize("name", ["en", "audit"])
 def test_the_host_filter_offers_hosts_only(reports, page, name):
     offered = page.eval_on_selector_all("#f-host option", "os => os.map(o => o.value).filter(Boolean)")

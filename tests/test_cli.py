@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -143,3 +144,48 @@ def test_a_file_gets_no_colour_even_with_color_always(tmp_path, capsys):
     assert main(["--color", "always", "check", str(PROD), "--only", "MEM-001", "-o", str(target)]) == 0
     assert "READY" in target.read_text(encoding="utf-8")
     assert ANSI not in target.read_text(encoding="utf-8")
+
+
+def test_import_summary_counts_one_host_in_the_singular(tmp_path, capsys):
+    dump = Path(__file__).parent / "data" / "realdata" / "xenadmin" / "Cowley-db.xml"
+    assert main(["import", str(dump), "-o", str(tmp_path / "cowley.json")]) == 0
+    out = capsys.readouterr()
+    assert "— 1 host, 8 VMs" in out.out + out.err
+
+
+def test_rules_list_as_json_names_each_rule_with_both_titles(capsys):
+    from checker.policy import load_rules
+
+    assert main(["rules", "list", "--format", "json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    catalogue = load_rules(()).rules
+    assert list(listed) == [r.id for r in catalogue]
+    lim005 = listed["LIM-005"]
+    assert (lim005["severity"], lim005["basis"], lim005["kinds"]) == ("blocker", "xapi", ["storage", "vdi"])
+    assert lim005["titles"] == {"en": "Changed block tracking is off on every disk that moves",
+                                "ja": "移行する仮想ディスクで変更ブロック追跡が無効になっている"}
+    assert {r["basis"] for r in listed.values()} == {"xapi", "documentation"}
+
+
+@pytest.mark.parametrize("lang, seed_label, description", [
+    ("en", "seed §3 (Japanese original): 変更ブロック追跡", "XAPI refuses to mirror a disk"),
+    ("ja", "seed §3: 変更ブロック追跡", None),
+])
+def test_rules_show_labels_the_seed_as_the_japanese_original_in_english(capsys, lang, seed_label,
+                                                                        description):
+    assert main(["rules", "show", "LIM-005", "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert seed_label in out
+    assert description is None or description in out
+
+
+def test_the_readme_s_shell_completion_lines_give_a_script_for_each_shell():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shells = re.findall(r"_MIGREADY_COMPLETE=(\w+)_source migready", readme)
+    assert {"bash", "zsh", "fish"} <= set(shells)
+    for shell, marker in (("bash", "complete -o nosort -F _migready_completion migready"),
+                          ("zsh", "compdef _migready_completion migready"),
+                          ("fish", "complete --no-files --command migready")):
+        out = subprocess.run([sys.executable, "-m", "checker"], capture_output=True, text=True,
+                             env={**os.environ, "_MIGREADY_COMPLETE": f"{shell}_source"}, check=True)
+        assert marker in out.stdout, shell

@@ -61,14 +61,15 @@ def results_file(tmp_path: Path, name: str, pools: list[Path], plan: str | None 
 
 def diff(capsys: pytest.CaptureFixture[str], old: Path, new: Path) -> dict[str, Any]:
     """`migready diff OLD NEW --format json`, parsed; checks it equals the library's answer."""
-    assert main(["diff", str(old), str(new), "--format", "json"]) == 0
+    code = main(["diff", str(old), str(new), "--format", "json"])
     out = json.loads(capsys.readouterr().out)
+    assert code == (1 if out["new_failures"] else 0)
     assert out == diff_results(load_results(old), load_results(new))
     return out
 
 
 def diff_text(capsys: pytest.CaptureFixture[str], old: Path, new: Path) -> str:
-    assert main(["diff", str(old), str(new)]) == 0
+    main(["diff", str(old), str(new)])
     return capsys.readouterr().out
 
 
@@ -110,6 +111,34 @@ def test_new_failure_and_status_change_pass_to_fail(before_after, capsys):
     assert changes(d) == [("MEM-001", "app-01", "pass", "fail")]
     assert d["waivers_added"] == d["waivers_expired"] == []
     assert d["rules_added"] == d["rules_removed"] == []
+
+
+def test_exit_status_is_1_with_new_failures_0_without(before_after, capsys):
+    old, new = before_after
+    assert main(["diff", str(old), str(new)]) == 1
+    assert main(["diff", str(new), str(old)]) == 0      # only resolved
+    assert main(["diff", str(new), str(new)]) == 0      # only persisting
+
+
+def test_results_of_different_pools_are_refused_unless_forced(tmp_path, capsys):
+    prod = results_file(tmp_path, "prod", [PROD])
+    dr = results_file(tmp_path, "dr", [DR])
+    assert main(["diff", str(prod), str(dr)]) == 2
+    err = capsys.readouterr().err
+    assert f"{prod}, {dr}: results of different pools" in err and "--force" in err
+    assert main(["diff", str(prod), str(dr), "--force"]) in {0, 1}
+    assert "verdict:" in capsys.readouterr().out
+
+
+def test_results_of_different_plans_are_refused_unless_forced(tmp_path, capsys):
+    planned = results_file(tmp_path, "planned", [PROD], TWO_TO_ONE)
+    other = results_file(tmp_path, "other", [PROD], TWO_TO_ONE.replace("plan: ", "plan: other-", 1))
+    audit = results_file(tmp_path, "audit", [PROD])
+    for left, right, named in ((planned, other, "other-"), (planned, audit, "audit")):
+        assert main(["diff", str(left), str(right)]) == 2
+        err = capsys.readouterr().err
+        assert "results of different plans" in err and named in err
+    assert main(["diff", str(planned), str(other), "--force"]) == 0
 
 
 def test_resolved_and_status_change_fail_to_pass(before_after, capsys):

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import PROD, TWO_TO_ONE, derived, shrink_h2
+from conftest import PROD, TWO_TO_ONE, derived, one_host_audit, renumbered, shrink_h2
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -47,6 +47,27 @@ def test_context_is_a_documented_dataclass_with_the_numbers():
     # Waiver register: the expired one is reported as such.
     states = {w.ticket: w.state for w in ctx.waivers}
     assert states["CHG-2026-1150"] == "expired"
+
+
+def test_cards_of_a_wave_follow_operation_numbers():
+    ctx = build_context(renumbered(demo_results(), {"op-5": "op-10"}), lang="en")
+    assert [c.id for c in ctx.blocker_cards] == ["op-3", "op-4", "op-6", "op-10", "op-7", "op-8"]
+
+
+def test_the_host_filter_lists_hosts_not_pools_or_srs():
+    results = demo_results()
+    ctx = build_context(results, lang="en")
+    pools = {i["pool"] for i in results["inputs"]["inventories"]}
+    srs = {(o.get("destination") or {}).get("sr") for o in results["operations"]} - {None}
+    assert ctx.hosts and not (pools | srs) & set(ctx.hosts)
+    assert not [h for h in ctx.hosts if "/" in h or ":" in h]
+
+
+@pytest.mark.parametrize("lang, shown", [("en", "prod-ch82: 1/1 host ready"),
+                                         ("ja", "prod-ch82: 1/1 台のホストに移行可能")])
+def test_an_audit_of_one_host_reads_in_the_singular(lang, shown):
+    ctx = build_context(one_host_audit(demo_results()), lang=lang)
+    assert next(c for c in ctx.blocker_cards if c.id == "op-3").destination == shown
 
 
 def test_japanese_context_uses_the_policy_texts():

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checker.errors import MigreadyError
-from checker.results import VERDICTS
+from checker.results import VERDICTS, plural
 from checker.results import overall_verdict as worst_verdict
 
 if TYPE_CHECKING:
@@ -37,10 +37,6 @@ def overall_verdict(checks: list[CheckOutcome]) -> str | None:
     return worst_verdict(verdicts) if verdicts else None
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _day(stamp: str | None) -> str:
     return (stamp or "")[:10] or "the last run"
 
@@ -64,11 +60,11 @@ def mail_subject(job_name: str, pools: list[PoolOutcome], checks: list[CheckOutc
         if not compared:
             change = "first run"
         elif new and resolved:
-            change = f"{_plural(new, 'new blocker')}, {resolved} resolved since {since}"
+            change = f"{plural(new, 'new blocker')}, {resolved} resolved since {since}"
         elif new:
-            change = f"{_plural(new, 'new blocker')} since {since}"
+            change = f"{plural(new, 'new blocker')} since {since}"
         elif resolved:
-            change = f"{_plural(resolved, 'blocker')} resolved since {since}"
+            change = f"{plural(resolved, 'blocker')} resolved since {since}"
         elif any(c.changed for c in compared):
             was = {c.previous_verdict for c in compared if c.changed} - {None}
             change = (f"was {next(iter(was)).replace('_', ' ').upper()} on {since}"

@@ -8,6 +8,7 @@ the same thing, and a test can check the numbers without parsing HTML.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from checker.report.i18n import (
     label,
     translate_assumption,
 )
-from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice
+from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice, natural_order
 
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -256,7 +257,7 @@ def _describe(op: dict[str, Any], lang: str) -> tuple[str, str, str]:
     if "hosts" in dst:  # the audit: one VM tried against every other host of its pool
         ready = sorted(h for h, v in dst["hosts"].items() if v in {"ready", "ready_with_warnings"})
         destination = (f"{dst.get('pool')}: {len(ready)}/{len(dst['hosts'])} "
-                       f"{label(lang, 'hosts_ready')}")
+                       f"{label(lang, 'host_ready' if len(dst['hosts']) == 1 else 'hosts_ready')}")
     if op["kind"] == "evacuate" and "host" in op:
         title = f"{label(lang, 'evacuate')}: {op['host']['name']}"
     elif op["kind"] == "vdi":
@@ -334,7 +335,7 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         card.search += " " + " ".join(c.search for c in card.children)
         cards.append(card)
     rank = {v: i for i, v in enumerate(VERDICTS)}
-    worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, c.id))
+    worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, natural_order(c.id)))
     blocker_cards = [c for c in worst_first if c.verdict in {"blocked", "undecided"}]
     warning_cards = [c for c in worst_first if c.verdict == "ready_with_warnings"]
     ready = [c for c in worst_first if c.verdict == "ready"]
@@ -394,10 +395,18 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         assumptions=[translate_assumption(a, lang) for a in results.get("assumptions", [])],
         signoff=SignOff(**{k: str(signoff.get(k, "")) for k in
                            ("prepared_by", "reviewed_by", "approved_by", "decision", "date")}),
-        hosts=sorted({c.host for c in cards if c.host} | {c.destination.split(" / ")[-1]
-                                                          for c in cards if c.destination}),
+        hosts=sorted({h for op in ops for h in _hosts_of(op)}, key=natural_order),
         rule_ids=sorted({r.rule for c in cards for r in c.problems}),
     )
+
+
+def _hosts_of(op: dict[str, Any]) -> Iterator[str]:
+    """The hosts an operation moves from, to or off: what the HTML filter offers. Not the
+    last part of its destination, which names a pool (the audit, an evacuation) or an SR."""
+    for host in ((op.get("source") or {}).get("host"), (op.get("destination") or {}).get("host"),
+                 (op.get("host") or {}).get("name")):
+        if host:
+            yield host
 
 
 def _shorten(text: str, width: int) -> str:

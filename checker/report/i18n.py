@@ -46,7 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pass": "pass", "fail": "fail", "unknown": "unknown", "waived": "waived",
         "not_applicable": "not applicable", "blocker": "blocker", "warning": "warning", "info": "info",
         "page": "Page", "of": "of", "none": "none", "targets": "passed for", "advice": "advice",
-        "hosts_ready": "hosts ready", "destinations": "Destinations",
+        "hosts_ready": "hosts ready", "host_ready": "host ready", "destinations": "Destinations",
         "passes_counted": "passed checks, listed in the results file",
     },
     "ja": {
@@ -89,7 +89,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pass": "合格", "fail": "不合格", "unknown": "不明", "waived": "例外承認済み",
         "not_applicable": "対象外", "blocker": "阻害", "warning": "警告", "info": "情報",
         "page": "ページ", "of": "/", "none": "なし", "targets": "合格した移行先", "advice": "助言",
-        "hosts_ready": "台のホストに移行可能", "destinations": "移行先",
+        "hosts_ready": "台のホストに移行可能", "host_ready": "台のホストに移行可能", "destinations": "移行先",
         "passes_counted": "件の合格したチェック(結果ファイルに記載)",
     },
 }
