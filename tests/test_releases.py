@@ -1,6 +1,6 @@
 """checker.releases and the table behind it (scripts/datamodel_table.py).
 
-Host records come from the real dumps in ../shared/realdata; where a test needs a
+Host records come from the real dumps in tests/data/realdata; where a test needs a
 product the data lacks (7.1 CU2, CH 8.2 CU1, XCP-ng), it edits software_version (and
 the API version that product reports) of a real record and says so.
 """

@@ -6,8 +6,8 @@ missing metrics row, a dangling reference) raises `Missing` with the reason; rea
 it from a rule yields `unknown` naming the fact, never `pass`.
 
 Where XAPI itself decides (free memory, CPU features, versions, on-boot=reset), the
-computation follows XAPI's, with the source named in the docstring (see
-../shared/design/xapi-checks.md for the field-by-field notes). One module per XAPI
+computation follows XAPI's, with the xen-api file and function named in the docstring
+(tests/test_fidelity.py pins each case against a derived pool). One module per XAPI
 concept: `pool`, `host`, `versions`, `storage` (SR, VDI), `network`, `vm`, `gpu`;
 `core` holds the machinery.
 """
