@@ -28,6 +28,7 @@ from checker.evaluate_cache import (
 )
 from checker.facts import Missing, Obj, UnknownFact, World, recording
 from checker.facts.gpu import vgpu_placement
+from checker.facts.versions import not_older
 from checker.plan import DEFAULT_BANDWIDTH, Move, Plan
 from checker.policy import Rule, RuleSet, render
 from checker.reasons import translate
@@ -929,7 +930,7 @@ def _evacuation_targets(world: World, host: Obj) -> tuple[list[Obj], list[str]]:
         unknown = next((v for v in (enabled, versions, keys, source) if isinstance(v, Unestablished)), None)
         if unknown is not None:
             doubts.append(f"whether host '{other.name}' can take VMs ({unknown.reason})")
-        elif enabled and all(a >= b for a, b in zip(versions[:keys], source[:keys], strict=True)):
+        elif enabled and not_older(versions, source, keys):
             targets.append(other)
     return targets, doubts
 

@@ -35,6 +35,7 @@ from jinja2.utils import concat
 from checker import facts, scope
 from checker.bundled import bundled
 from checker.errors import InputError
+from checker.facts.versions import not_older
 from checker.yamlsrc import Located, YamlError
 from checker.yamlsrc import load as load_yaml
 
@@ -109,10 +110,6 @@ def _subset(vm_features: str, host_features: str) -> bool:
     return facts.features_subset(vm_features, host_features)
 
 
-def _not_older(versions: Any, than: Any, keys: int) -> bool:
-    """`dst.migration_versions is not_older_than(src.migration_versions, n)`: XAPI's
-    host_versions_not_decreasing over the first n version keys."""
-    return all(a >= b for a, b in zip(versions[:keys], than[:keys], strict=True))
 
 
 #: The most characters or items one step of an expression may make (`*` on a string or
@@ -241,7 +238,7 @@ def make_environment() -> SandboxedEnvironment:
                        duration=_duration)
     env.filters.update({name: _bounded(name, func) for name, func in env.filters.items()})
     env.tests["subset_of"] = _subset
-    env.tests["not_older_than"] = _not_older
+    env.tests["not_older_than"] = not_older
     env.globals.clear()
     env.globals.update(features_subset=_subset)
     return env

@@ -315,6 +315,13 @@ class Obj:
                           f"the inventory")
         return self.world.obj(self.pool, cls, ref, f"{cls}[{self.inv.get(cls, ref).get('name_label', ref)}]")
 
+    def target(self, cls: str, field_name: str) -> Obj:
+        """Follow a ref field that must name an object: null or dangling is Missing."""
+        found = self.link(cls, field_name)
+        if found is None:
+            raise Missing(f"{self.cls}.{field_name} is null")
+        return found
+
     def links(self, cls: str, field_name: str) -> list[Obj]:
         """Objects of a ref-set field; dangling members are skipped (they are gaps)."""
         return [self.world.obj(self.pool, cls, ref, f"{cls}[{rec.get('name_label') or rec.get('uuid')}]")

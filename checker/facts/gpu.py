@@ -11,9 +11,7 @@ from checker.inventory import Inventory
 @fact("VGPU")
 def implementation(o: Obj) -> str:
     """The vGPU type's implementation: nvidia, nvidia_sriov, passthrough, gvt_g, mxgpu."""
-    gtype = o.link("VGPU_type", "type")
-    if gtype is None:
-        raise Missing("VGPU.type is null")
+    gtype = o.target("VGPU_type", "type")
     return str(gtype.field("implementation"))
 
 

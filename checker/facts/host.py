@@ -11,9 +11,7 @@ from checker.inventory import is_ref
 @fact("host")
 def live(o: Obj) -> bool:
     """The host is alive (`host_metrics.live`)."""
-    metrics = o.link("host_metrics", "metrics")
-    if metrics is None:
-        raise Missing("host.metrics is null")
+    metrics = o.target("host_metrics", "metrics")
     return as_bool(metrics.field("live"))
 
 
@@ -26,9 +24,7 @@ def enabled(o: Obj) -> bool:
 @fact("host")
 def memory_total(o: Obj) -> int:
     """`host_metrics.memory_total` in bytes."""
-    metrics = o.link("host_metrics", "metrics")
-    if metrics is None:
-        raise Missing("host.metrics is null")
+    metrics = o.target("host_metrics", "metrics")
     return as_int(metrics.field("memory_total"), "host_metrics.memory_total")
 
 

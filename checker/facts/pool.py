@@ -127,9 +127,7 @@ def cvd_declared(o: Obj) -> bool:
 @fact("pool", name="product")
 def pool_product(o: Obj) -> str:
     """The product of the master, e.g. "Citrix Hypervisor 8.2 CU1"."""
-    m = o.link("host", "master")
-    if m is None:
-        raise Missing("pool.master is null")
+    m = o.target("host", "master")
     return o.world.value(m, "product")
 
 

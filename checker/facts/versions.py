@@ -186,9 +186,7 @@ def at_least_dundee(o: Obj) -> bool:
 @fact("pool")
 def offline_vdi_moves(o: Obj) -> bool:
     """A disk of a halted or suspended VM can be moved (the master runs Dundee or later)."""
-    master = o.link("host", "master")
-    if master is None:
-        raise Missing("pool.master is null")
+    master = o.target("host", "master")
     return at_least_dundee(master)
 
 
@@ -196,6 +194,12 @@ def offline_vdi_moves(o: Obj) -> bool:
 #: platform version, and since xapi 25.31.0 (commit cb8fad42ec) the xapi build and Xen too.
 MIGRATION_VERSION_KEYS = ("platform_version", "xapi_build", "xen")
 XAPI_COMPARES_ALL_KEYS = (25, 31, 0)
+
+
+def not_older(versions: Any, than: Any, keys: int) -> bool:
+    """XAPI's host_versions_not_decreasing over the first `keys` version keys (helpers.ml
+    compare_all_versions): every one at least the other host's."""
+    return all(a >= b for a, b in zip(versions[:keys], than[:keys], strict=True))
 
 
 @fact("host")
@@ -215,9 +219,7 @@ def _xapi_version(o: Obj) -> tuple[int, ...]:
 def migration_version_keys(o: Obj) -> int:
     """How many of MIGRATION_VERSION_KEYS the pool's XAPI compares: its master decides (it
     runs VM.pool_migrate and VM.assert_can_migrate), 3 from xapi 25.31.0, else 1."""
-    master = o.link("host", "master")
-    if master is None:
-        raise Missing("pool.master is null")
+    master = o.target("host", "master")
     return 3 if _xapi_version(master) >= XAPI_COMPARES_ALL_KEYS else 1
 
 
