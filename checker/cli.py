@@ -442,10 +442,9 @@ def schema(name: str) -> None:
     Example:
       migready schema plan > plan.schema.json
     """
-    from importlib import resources
+    from checker.bundled import schema_text
 
-    click.echo(resources.files("checker").joinpath(f"schemas/{name}.schema.json").read_text(
-        encoding="utf-8"), nl=False)
+    click.echo(schema_text(name), nl=False)
 
 
 @cli.group()

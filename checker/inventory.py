@@ -20,7 +20,6 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
-from importlib import resources
 from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +28,7 @@ import jsonschema
 
 from checker import __version__
 from checker.atomic import atomic_writer
+from checker.bundled import schema
 from checker.errors import InputError
 
 FORMAT = "migready.inventory/1"
@@ -206,10 +206,8 @@ def envelope(
     }
 
 
-@cache
 def _schema() -> dict[str, Any]:
-    text = resources.files("checker").joinpath("schemas/inventory.schema.json").read_text()
-    return json.loads(text)
+    return schema("inventory")
 
 
 def required_classes() -> list[str]:

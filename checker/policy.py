@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
 from checker import facts, scope
-from checker.bundled import bundled
+from checker.bundled import bundled, schema
 from checker.errors import InputError
 from checker.facts.versions import not_older
 from checker.yamlsrc import Located, YamlError
@@ -369,8 +367,7 @@ class RuleSet:
 
 @cache
 def _schema_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("checker").joinpath("schemas/policy.schema.json").read_text()
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return jsonschema.Draft202012Validator(schema("policy"))
 
 
 def load_rules(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = True) -> RuleSet:

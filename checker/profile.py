@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from checker.bundled import schema
 from checker.errors import InputError
 from checker.policy import RuleSet
 from checker.yamlsrc import YamlError
@@ -29,8 +28,7 @@ BUILTIN = ("documented", "xapi")
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("checker").joinpath("schemas/profile.schema.json").read_text()
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return jsonschema.Draft202012Validator(schema("profile"))
 
 
 def apply_profile(rules: RuleSet, profile: str | Path | None) -> tuple[RuleSet, dict[str, Any]]:

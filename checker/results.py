@@ -7,19 +7,17 @@ leaves the operation undecided; `ready` needs every blocker rule to pass.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from checker import __version__
+from checker.bundled import schema
 from checker.evaluate import Evaluation, Finding, Operation
 from checker.facts import Obj, evidence_value
 from checker.scope import PlanFacts
@@ -67,9 +65,8 @@ def overall_verdict(verdicts: list[str]) -> str:
 READABLE = ("migready.results/1", "migready.results/2")
 
 
-@cache
 def _schema() -> dict[str, Any]:
-    return json.loads(resources.files("checker").joinpath("schemas/results.schema.json").read_text())
+    return schema("results")
 
 
 def validate_results(doc: Any, origin: str) -> None:
