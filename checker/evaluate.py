@@ -44,7 +44,7 @@ def grouped(rule: Rule, status: str) -> bool:
 _UNSET = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One (rule, operation, subject) result. Messages render on demand, from the move's
     variables: a readiness audit evaluates millions of findings and prints few of them."""
@@ -82,12 +82,17 @@ class Finding:
                 out[lang] = f"{prefix}: {translate(self.unknown, lang)}"
                 continue
             try:
-                out[lang] = render(template, {**(self.variables or {}),
-                                              "status": self.status}).strip()
+                out[lang] = render(template, self._scope()).strip()
             except (UnknownFact, UndefinedError, TypeError, ValueError):
                 out[lang] = ""
             out[lang] = out[lang] or f"{self.rule.title[lang]}: {self.status}"
         return out
+
+    def _scope(self) -> dict[str, Any]:
+        """What the messages read: the move's variables (shared by its findings), the loop
+        variable as this finding's subject, and the status."""
+        loop = {self.rule.for_each[0]: self.subject} if self.rule.for_each else {}
+        return {**(self.variables or {}), **loop, "status": self.status}
 
     def settle(self) -> None:
         """Render the messages and command now and let go of the move's variables (an
@@ -115,7 +120,7 @@ class Finding:
         if self.rule.command is None or self.status != "fail" or not self.variables:
             return None
         try:
-            return render(self.rule.command, {**self.variables, "status": self.status}).strip() or None
+            return render(self.rule.command, self._scope()).strip() or None
         except (UnknownFact, UndefinedError, TypeError):
             return None
 
@@ -444,11 +449,8 @@ class _Context:
         return item if rule.for_each else self.var(rule.subject)
 
     def finding(self, rule: Rule, subject: Any, outcome: Outcome) -> Finding:
-        variables = self.variables()
-        if rule.for_each:
-            variables = {**variables, rule.for_each[0]: subject}
-        return Finding(rule, outcome.status, self.move.id, subject, outcome.evidence, variables,
-                       outcome.unknown)
+        return Finding(rule, outcome.status, self.move.id, subject, outcome.evidence,
+                       self.variables(), outcome.unknown)
 
 
 #: A grouped finding's messages hold this where one host's held the destination's name.

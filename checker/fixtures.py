@@ -130,9 +130,12 @@ def run_fixture(folder: Path, rules: RuleSet) -> FixtureResult:
     with_na = any(status == "not_applicable" for _, status, _ in expected)
     with_ops = {s for s, _, op in expected if op}
     actual = []
-    # Audit passes are grouped: one per destination they stand for (one when for all).
+    # An audit's grouped findings count once per destination they stand for (once when
+    # for all, or when the rule does not read the destination).
     grouped = [(g, max(1, len(g.targets))) for g in ev.groups]
-    for f, times in [(f, 1) for op in ev.operations for f in op.findings] + grouped:
+    found = [(f, len(f.targets) if f.target_evidence is not None else 1)
+             for op in ev.operations for f in op.findings]
+    for f, times in found + grouped:
         if f.status == "not_applicable" and not with_na:
             continue
         subject = getattr(f.subject, "name", "") if f.subject is not None else ""
