@@ -508,7 +508,7 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
         load_results,
     )
 
-    before, after = load_results(old), load_results(new)
+    before, after = load_results(old, lean=True), load_results(new, lean=True)
     if not force:
         check_comparable(before, after, str(old), str(new))
     d = diff_results(before, after)
@@ -545,7 +545,7 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
                             [results_file, since, sign_off])
     results = load_results(results_file)
     context = build_context(results, lang=lang,
-                            since=diff_results(load_results(since), results) if since else None,
+                            since=diff_results(load_results(since, lean=True), results) if since else None,
                             signoff=load_signoff(sign_off) if sign_off else None)
     data = render_pdf(context) if fmt == "pdf" else render_html(context).encode()
     if target is None:

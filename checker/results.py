@@ -77,35 +77,56 @@ def validate_results(doc: Any, origin: str) -> None:
     The envelope is checked by the JSON Schema; findings and operations (hundreds of
     thousands in an audit) by their required keys and enums, and only an item that fails
     those by the schema, for its message."""
-    from checker.errors import InputError
-    from checker.inventory import json_path
-
     if not isinstance(doc, dict) or doc.get("format") not in READABLE:
+        from checker.errors import InputError
+
         raise InputError(f"{origin}: not a migready results file (format {' or '.join(READABLE)})")
-    schema = _schema()
-    validator = jsonschema.Draft202012Validator({**schema, "properties": {
-        **schema["properties"], "format": {"enum": list(READABLE)}}})
+    validator = _validator()
     lists = {key: doc.get(key) for key in ("findings", "operations")}
     shallow = {**doc, **{key: [] for key, items in lists.items() if isinstance(items, list)}}
     errors = [(list(e.absolute_path), e.message) for e in validator.iter_errors(shallow)]
     for key, items in lists.items():
         if errors or not isinstance(items, list):
             break
-        item_schema = schema["properties"][key]["items"]
-        required = item_schema["required"]
-        props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
-        enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
-        types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
-                                                       else prop["type"]))
-                 for name, prop in props.items() if "type" in prop}
-        for index, item in enumerate(items):
-            if not (isinstance(item, dict) and all(k in item for k in required)
-                    and all(item[k] in allowed for k, allowed in enums.items() if k in item)
-                    and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
-                errors = [([key, index, *e.absolute_path], e.message)
-                          for e in validator.evolve(schema=item_schema).iter_errors(item)]
-                break
+        errors = _item_errors(key, items)
+    _raise(errors, origin)
+
+
+def validate_items(key: str, items: list[Any], origin: str, offset: int = 0) -> None:
+    """validate_results for a piece of a results file's `findings` or `operations`, the
+    first of them at index `offset` (a file read in pieces)."""
+    _raise(_item_errors(key, items, offset), origin)
+
+
+def _validator() -> Any:
+    schema = _schema()
+    return jsonschema.Draft202012Validator({**schema, "properties": {
+        **schema["properties"], "format": {"enum": list(READABLE)}}})
+
+
+def _item_errors(key: str, items: list[Any], offset: int = 0) -> list[tuple[list[Any], str]]:
+    schema = _schema()
+    item_schema = schema["properties"][key]["items"]
+    required = item_schema["required"]
+    props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
+    enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
+    types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
+                                                   else prop["type"]))
+             for name, prop in props.items() if "type" in prop}
+    for index, item in enumerate(items):
+        if not (isinstance(item, dict) and all(k in item for k in required)
+                and all(item[k] in allowed for k, allowed in enums.items() if k in item)
+                and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
+            return [([key, index + offset, *e.absolute_path], e.message)
+                    for e in _validator().evolve(schema=item_schema).iter_errors(item)]
+    return []
+
+
+def _raise(errors: list[tuple[list[Any], str]], origin: str) -> None:
     if errors:
+        from checker.errors import InputError
+        from checker.inventory import json_path
+
         raise InputError(f"{origin}: not a valid migready results file",
                          details=[f"  {json_path(path)}: {message}" for path, message in errors[:20]])
 
