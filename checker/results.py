@@ -6,10 +6,11 @@ leaves the operation undecided; `ready` needs every blocker rule to pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ FORMAT = "migready.results/2"
 VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def natural_order(text: str) -> tuple[Any, ...]:
     """Ids and names by their numbers (op-2 before op-10, op-7.2 before op-7.10, h2 before
     h10): a plan of ten or more operations read in character order puts op-10 between op-1
@@ -211,15 +213,19 @@ def basis_note(kind: str, errors: Iterable[str], lang: str) -> str:
 def finding_json(f: Finding, *, render: bool = True,
                  subjects: dict[Any, dict[str, Any]] | None = None,
                  evidence: dict[int, Any] | None = None,
-                 sweep: list[str] | None = None) -> dict[str, Any]:
+                 sweep: Collection[str] | None = None) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
     an audit evaluates hundreds of thousands of passes and a report shows them by rule.
     `sweep`: the destinations of the finding's audit operation, which a grouped failure's
     message names in short ("each of the 63 other hosts")."""
     messages = f.messages if render else dict(f.rule.title)
-    targets = sorted(f.targets, key=natural_order)
-    everywhere = f.all_targets or (sweep is not None and len(targets) == len(sweep) > 1)
-    if f.target_evidence is not None:
+    grouped_problem = f.target_evidence is not None
+    # Every destination: said so rather than listed (a failure on a lone other host is
+    # named, its message reading as that host's).
+    everywhere = f.all_targets or (sweep is not None and len(f.targets) == len(sweep)
+                                   and (len(sweep) > 1 or not grouped_problem))
+    targets = [] if everywhere and not grouped_problem else sorted(f.targets, key=natural_order)
+    if grouped_problem:
         total = len(sweep) if sweep is not None else len(targets)
         messages = {lang: name_targets(text, targets, total, everywhere, lang)
                     for lang, text in messages.items()}
@@ -230,7 +236,7 @@ def finding_json(f: Finding, *, render: bool = True,
         "evidence": _evidence_json(f.evidence, evidence),
         "seed": f.rule.seed_section, "waiver": f.waiver,
     }
-    if f.target_evidence is not None:
+    if grouped_problem:
         out["evidence"], by_target = split_evidence(
             {name: _evidence_json(f.target_evidence[name], evidence) for name in targets})
         if by_target:
@@ -387,12 +393,8 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     if consume:
         ev.groups = []
     for group in _drain(groups) if consume else groups:
-        entry = finding_json(group, render=group.status == "fail", subjects=subjects,
-                             evidence=evidence)
-        if len(group.targets) == len(hosts.get(group.operation, ())):
-            del entry["targets"]  # every destination: say so rather than list them all
-            entry["all_targets"] = True
-        findings.append(entry)
+        findings.append(finding_json(group, render=group.status == "fail", subjects=subjects,
+                                     evidence=evidence, sweep=hosts.get(group.operation)))
     top_ops = [o for o in operations if "parent" not in o]
     summary = summarize(top_ops, findings)
     return {
