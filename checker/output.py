@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import basis_note, is_advice, natural_order, plural
+from checker.results import basis_note, is_advice, natural_order, plural, rule_titles, shown_message
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -60,6 +60,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
     title = f"Plan {plan}" if plan else "Readiness audit"
     lines.append(f"{title} — pools: {pools}")
     by_op = _findings_by_operation(results)
+    titles = rule_titles(results)
     ops = [o for o in results["operations"] if "parent" not in o]
     children = defaultdict(list)
     for o in results["operations"]:
@@ -83,7 +84,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
                 if is_advice(f) and not verbose:
                     continue
                 tag = style(f"{f['status']:<7}", f["status"])
-                lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {f['message']}")
+                lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {shown_message(f, titles)}")
                 if f["status"] == "fail" and f["severity"] == "blocker" and "basis" in f:
                     lines.append(f"{' ' * 12}{basis_note(f['basis'], f.get('xapi_errors', []), 'en')}")
                 if f.get("waiver"):
@@ -181,6 +182,7 @@ def format_csv(results: dict[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    titles = rule_titles(results)
     for f in results["findings"]:
         op = ops.get(f["operation"], {})
         subject = f.get("subject") or {}
@@ -189,7 +191,8 @@ def format_csv(results: dict[str, Any]) -> str:
             (op.get("source") or {}).get("host", ""), (op.get("destination") or {}).get("pool", ""),
             (op.get("destination") or {}).get("host", ""), f["rule"], f["severity"], f["status"],
             f.get("original_status", ""), subject.get("class", ""), subject.get("name", ""),
-            f["message"], (f.get("waiver") or {}).get("ticket", ""), " ".join(f.get("targets", [])),
+            shown_message(f, titles), (f.get("waiver") or {}).get("ticket", ""),
+            " ".join(f.get("targets", [])),
         ])
     return buf.getvalue()
 

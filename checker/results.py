@@ -40,6 +40,20 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def rule_titles(results: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Rule id -> its title per language, for `shown_message`."""
+    return {r["id"]: r.get("title") or {} for r in results.get("rules", [])}
+
+
+def shown_message(finding: dict[str, Any], titles: dict[str, dict[str, str]], lang: str = "en") -> str:
+    """What a finding says in `lang`: its message, or for an audit's pass (which carries
+    none) its rule's title."""
+    if "message" in finding:
+        return (finding.get("messages") or {}).get(lang) or finding["message"]
+    title = titles.get(finding["rule"], {})
+    return title.get(lang) or title.get("en") or finding["rule"]
+
+
 def is_advice(finding: dict[str, Any]) -> bool:
     """An info rule's `fail`: advice, which never blocks and is not a failure."""
     return finding["status"] == "fail" and finding.get("severity") == "info"
@@ -62,6 +76,12 @@ def overall_verdict(verdicts: list[str]) -> str:
             return verdict
     return "ready"
 
+
+#: Statuses an audit shows by their rule's title (finding_json `render=False`).
+PASSING = frozenset({"pass", "not_applicable"})
+
+#: Statuses whose findings always carry their message, seed and waiver.
+_SHOWN = frozenset({"fail", "unknown", "waived"})
 
 #: The results formats readers accept (contracts.md).
 READABLE = ("migready.results/1", "migready.results/2")
@@ -110,6 +130,7 @@ def _item_errors(key: str, items: list[Any], offset: int = 0) -> list[tuple[list
     schema = _schema()
     item_schema = schema["properties"][key]["items"]
     required = item_schema["required"]
+    shown = item_schema.get("then", {}).get("required", [])
     props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
     enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
     types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
@@ -117,6 +138,7 @@ def _item_errors(key: str, items: list[Any], offset: int = 0) -> list[tuple[list
              for name, prop in props.items() if "type" in prop}
     for index, item in enumerate(items):
         if not (isinstance(item, dict) and all(k in item for k in required)
+                and (item.get("status") not in _SHOWN or all(k in item for k in shown))
                 and all(item[k] in allowed for k, allowed in enums.items() if k in item)
                 and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
             return [([key, index + offset, *e.absolute_path], e.message)
@@ -214,11 +236,12 @@ def finding_json(f: Finding, *, render: bool = True,
                  subjects: dict[Any, dict[str, Any]] | None = None,
                  evidence: dict[int, Any] | None = None,
                  sweep: Collection[str] | None = None) -> dict[str, Any]:
-    """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
-    an audit evaluates hundreds of thousands of passes and a report shows them by rule.
+    """A finding as JSON. `render=False` (an audit's passes and not applicable): no message,
+    seed or waiver, which would repeat its rule's (an audit has hundreds of thousands of
+    passes; a report shows them by rule).
     `sweep`: the destinations of the finding's audit operation, which a grouped failure's
     message names in short ("each of the 63 other hosts")."""
-    messages = f.messages if render else dict(f.rule.title)
+    messages = f.messages if render else {}
     grouped_problem = f.target_evidence is not None
     # Every destination: said so rather than listed (a failure on a lone other host is
     # named, its message reading as that host's).
@@ -232,10 +255,10 @@ def finding_json(f: Finding, *, render: bool = True,
     out: dict[str, Any] = {
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
         "operation": f.operation, "subject": _subject(f.subject, subjects),
-        "message": messages.get("en", ""),
         "evidence": _evidence_json(f.evidence, evidence),
-        "seed": f.rule.seed_section, "waiver": f.waiver,
     }
+    if render:  # an audit's pass is shown by its rule's title and seed (under `rules`)
+        out.update(message=messages.get("en", ""), seed=f.rule.seed_section, waiver=f.waiver)
     if grouped_problem:
         out["evidence"], by_target = split_evidence(
             {name: _evidence_json(f.target_evidence[name], evidence) for name in targets})
@@ -384,7 +407,7 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     findings = []
     for op in ev.operations:
         sweep = list(op.destinations) if op.destinations is not None else None
-        findings += [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
+        findings += [finding_json(f, render=not audit or f.status not in PASSING,
                                   subjects=subjects, evidence=evidence, sweep=sweep)
                      for f in op.findings]
         if consume:  # each finding is now JSON: let the object go (an audit has 100,000s)
