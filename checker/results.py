@@ -317,8 +317,9 @@ def split_evidence(per_target: dict[str, dict[str, Any]]) -> tuple[dict[str, Any
 
 def name_targets(text: str, targets: list[str], total: int, everywhere: bool, lang: str) -> str:
     """A grouped finding's text, its destination stand-in replaced by the hosts it holds
-    for: the host itself when one, else "each of the 63 other hosts" or "each of 12
-    hosts ('xs01', 'xs02', 'xs03' and 9 more)" (Japanese alike)."""
+    for: the host itself when one, else "each of the 63 other hosts", "each of hosts 'xs01'
+    and 'xs02'" or "each of 12 of the 63 other hosts ('xs01', 'xs02', 'xs03' and 9 more)"
+    (Japanese alike)."""
     if DESTINATION not in text:
         return text
     if len(targets) == 1 and not everywhere:
@@ -327,12 +328,13 @@ def name_targets(text: str, targets: list[str], total: int, everywhere: bool, la
         shown = "、".join(targets[:3])
         phrase = (f"(他の{total}台すべて)" if everywhere
                   else "".join(f"「{t}」" for t in targets) if len(targets) <= 3
-                  else f"({len(targets)}台:{shown}ほか{len(targets) - 3}台)")
+                  else f"(他の{total}台のうち{len(targets)}台:{shown}ほか{len(targets) - 3}台)")
         return text.replace(f"「{DESTINATION}」", phrase).replace(DESTINATION, phrase)
     quoted = [f"'{t}'" for t in targets]
     phrase = (f"each of the {total} other hosts" if everywhere
               else f"each of hosts {_and(quoted)}" if len(targets) <= 3
-              else f"each of {len(targets)} hosts ({', '.join(quoted[:3])} and {len(targets) - 3} more)")
+              else f"each of {len(targets)} of the {total} other hosts ({', '.join(quoted[:3])} "
+                   f"and {len(targets) - 3} more)")
     text = re.sub(rf"(?:destination )?hosts? '{DESTINATION}'", phrase, text)
     return text.replace(f"'{DESTINATION}'", phrase).replace(DESTINATION, phrase)
 

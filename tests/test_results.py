@@ -63,3 +63,25 @@ def test_report_and_diff_exit_2_on_unknown_status(results, tmp_path, capsys, com
     assert err.startswith(f"migready: {bad}: not a valid migready results file\n"
                           "  $.findings[3].status: 'fine' is not one of")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "good.json"]
+
+
+def test_a_grouped_message_names_its_destinations_in_short():
+    from checker.evaluate import DESTINATION
+    from checker.results import name_targets
+
+    en = f"disk 'd0' is not attached on destination host '{DESTINATION}'"
+    ja = f"このSRは移行先ホスト「{DESTINATION}」に接続されていません"
+    hosts = [f"xs{n:02}" for n in range(1, 13)]
+    cases = [
+        (en, ["xs05"], 63, False, "en", "on destination host 'xs05'"),
+        (en, hosts, 12, True, "en", "on each of the 12 other hosts"),
+        (en, hosts[:2], 63, False, "en", "on each of hosts 'xs01' and 'xs02'"),
+        (en, hosts, 63, False, "en",
+         "on each of 12 of the 63 other hosts ('xs01', 'xs02', 'xs03' and 9 more)"),
+        (ja, hosts, 12, True, "ja", "移行先ホスト(他の12台すべて)に"),
+        (ja, hosts[:3], 63, False, "ja", "移行先ホスト「xs01」「xs02」「xs03」に"),
+        (ja, hosts, 63, False, "ja", "移行先ホスト(他の63台のうち12台:xs01、xs02、xs03ほか9台)に"),
+    ]
+    for text, targets, total, everywhere, lang, expected in cases:
+        shown = name_targets(text, targets, total, everywhere, lang)
+        assert expected in shown and DESTINATION not in shown, shown
