@@ -58,6 +58,12 @@ class Checked:
         self.found.append((line, col, f"{self.doc.file}:{line}:{col}: "
                                       f"{dotted + ': ' if dotted else ''}{message}"))
 
+    def readable(self, path: Path_) -> bool:
+        """Whether the value at `path` and every value above it are as the schema wants
+        them (something beneath may still be wrong)."""
+        path = tuple(path)
+        return not any(path[:len(w)] == w for w in self.wrong)
+
     def usable(self, path: Path_) -> bool:
         """Whether the value at `path` is as the schema wants it, and so is every value above
         and beneath it: only then may a loader read it without checking its type again."""
@@ -142,6 +148,8 @@ def _report(checked: Checked, err: ValidationError) -> None:
             checked.wrong.add((*path, key))
             checked.error(path, custom or f"{key} is required"
                           + (f" with {_dependent(err, key)}" if keyword == "dependentRequired" else ""))
+        return
+    if path in checked.wrong:  # one problem a value: the first keyword that refused it
         return
     checked.wrong.add(path)
     checked.error(path, custom or _message(err))
