@@ -85,8 +85,12 @@ def _compile(spec: Any, defs: dict[str, Any]) -> _Check | None:
     if "enum" in spec or "const" in spec:
         allowed = list(spec.get("enum", [])) + ([spec["const"]] if "const" in spec else [])
         every = "enum" in spec and "const" in spec  # both must hold
-        checks.append(lambda v, allowed=allowed, every=every: (all if every else any)(
-            _equal(v, a) for a in allowed))
+        if not every and all(a.__class__ is str for a in allowed):  # only a str equals a str
+            names = frozenset(allowed)
+            checks.append(lambda v, names=names: v.__class__ is str and v in names)
+        else:
+            checks.append(lambda v, allowed=allowed, every=every: (all if every else any)(
+                _equal(v, a) for a in allowed))
     checks += _bounds(spec)
     if "items" in spec or "contains" in spec:
         item = _compile(spec.get("items", True), defs)
@@ -105,9 +109,22 @@ def _compile(spec: Any, defs: dict[str, Any]) -> _Check | None:
     if combined is None:
         return None
     checks += combined
+    return _all(checks)
+
+
+def _all(checks: list[_Check]) -> _Check:
+    """One predicate for all of `checks` (a loop: a generator costs more per value)."""
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(c(v) for c in checks)
+    frozen = tuple(checks)
+
+    def all_of(v: Any) -> bool:
+        for check in frozen:  # noqa: SIM110 (the loop is the point)
+            if not check(v):
+                return False
+        return True
+
+    return all_of
 
 
 def _bounds(spec: dict[str, Any]) -> list[_Check]:
@@ -136,30 +153,76 @@ def _compile_object(spec: dict[str, Any], defs: dict[str, Any]) -> _Check | None
     dependent = {k: _compile(v, defs) for k, v in spec.get("dependentSchemas", {}).items()}
     if None in props.values() or None in dependent.values() or extra is None or names is None:
         return None
-    required = list(spec.get("required", []))
-    needs = dict(spec.get("dependentRequired", {}))
+    required = tuple(spec.get("required", ()))
+    needs = tuple((k, tuple(ns)) for k, ns in spec.get("dependentRequired", {}).items())
+    dependents = tuple(dependent.items())
+    named = tuple(props.items())
+    any_name = "propertyNames" not in spec
     open_ = extra_spec is True
+    get = props.get
 
     def check_object(v: Any) -> bool:
-        if not isinstance(v, dict):
+        if v.__class__ is not dict:
             return True
-        if any(r not in v for r in required):
-            return False
-        if any(k in v and any(n not in v for n in ns) for k, ns in needs.items()):
-            return False
-        if any(k in v and not check(v) for k, check in dependent.items()):
-            return False
+        for r in required:
+            if r not in v:
+                return False
+        for k, ns in needs:
+            if k in v and any(n not in v for n in ns):
+                return False
+        for k, check in dependents:
+            if k in v and not check(v):
+                return False
         if open_:  # only the named properties have a schema: look them up
-            return (all(k not in v or check(v[k]) for k, check in props.items())
-                    and all(map(names, v)))
-        return all(props.get(k, extra)(item) and names(k) for k, item in v.items())
+            for k, check in named:
+                if k in v and not check(v[k]):
+                    return False
+        else:
+            for k, item in v.items():
+                if not get(k, extra)(item):
+                    return False
+        return any_name or all(map(names, v))
 
     return check_object
+
+
+def _discriminated(all_of: Any, defs: dict[str, Any]) -> _Check | None:
+    """`allOf: [{if: {properties: {KEY: {const: NAME}}, required: [KEY]}, then: S}, ...]`
+    (a plan's operation chosen by its kind) as one look-up of NAME, not every `if` tried."""
+    if not isinstance(all_of, list) or not all_of:
+        return None
+    key, table = None, {}
+    for part in all_of:
+        cond = part.get("if", {}) if isinstance(part, dict) else {}
+        props = cond.get("properties", {})
+        if (set(part) != {"if", "then"} or set(cond) != {"properties", "required"} or len(props) != 1
+                or cond["required"] != list(props)):
+            return None
+        (name, const), = props.items()
+        if key not in (None, name) or set(const) != {"const"} or not isinstance(const["const"], str):
+            return None
+        key, then = name, _compile(part["then"], defs)
+        if then is None or const["const"] in table:
+            return None
+        table[const["const"]] = then
+
+    def by_kind(v: Any) -> bool:
+        if v.__class__ is not dict:
+            return True
+        value = v.get(key)
+        check = table.get(value) if value.__class__ is str else None
+        return check is None or check(v)
+
+    return by_kind
 
 
 def _combinators(spec: dict[str, Any], defs: dict[str, Any]) -> list[_Check] | None:
     """anyOf, oneOf, allOf, not, if/then/else."""
     checks: list[_Check] = []
+    by_kind = _discriminated(spec.get("allOf"), defs)
+    if by_kind is not None:
+        checks.append(by_kind)
+        spec = {k: v for k, v in spec.items() if k != "allOf"}
     for keyword in ("anyOf", "oneOf", "allOf"):
         if keyword in spec:
             subs = [_compile(s, defs) for s in spec[keyword]]
