@@ -1,6 +1,7 @@
 """The published JSON Schemas (checker/schemas/, `migready schema`): every sample validates,
 and the loaders agree: what the schema accepts in a sample the loader accepts, and a known-bad
-document is refused by both (the loaders keep their own validation; the schemas document it)."""
+document is refused by both (the loaders check keys and values with these schemas, through
+checker/yamlschema.py, and add only what a schema cannot know)."""
 
 from __future__ import annotations
 
