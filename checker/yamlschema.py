@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -117,7 +117,7 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 @cache
-def _predicate(name: str) -> Any:
+def _predicate(name: str) -> Callable[[Any], bool] | None:
     """A fast yes for a valid document (a 1,000-move plan in milliseconds, where jsonschema
     takes a third of a second); jsonschema runs only to word the problems of an invalid one."""
     return compile_predicate(schema(name))
