@@ -1,8 +1,9 @@
-"""The inventory schema compiled into plain predicates, for validating large pools fast.
+"""JSON Schemas compiled into plain predicates: a fast "valid" for large inputs.
 
-Only the JSON Schema subset the inventory schema uses is compiled (type, pattern, enum,
-$ref, items, properties, required, additionalProperties); anything else makes
-`records_valid` answer None and the caller falls back to jsonschema.
+The inventory's records are checked a whole column at a time (`records_valid`); the YAML
+inputs' schemas (plan, job…) one document at a time (`compile_predicate`). A predicate says
+only valid or not; on "not", or where a schema uses a keyword not compiled here (`format`…),
+the caller runs jsonschema, so the errors a user reads are always jsonschema's.
 """
 
 from __future__ import annotations
@@ -17,12 +18,50 @@ from typing import Any
 _ONLY_DICT = {dict}
 _ONLY_LIST = {list}
 _Check = Callable[[Any], bool]
+#: Keywords that constrain nothing: a predicate ignores them.
+_ANNOTATIONS = {"description", "title", "default", "errorMessage", "examples", "$comment"}
+#: The keywords `_compile` knows; `_compile_many` knows only the first line.
+_KEYWORDS = {"type", "pattern", "enum", "$ref", "items", "additionalProperties", "properties", "required",
+             "const", "minimum", "maximum", "minLength", "minItems", "uniqueItems", "anyOf", "oneOf",
+             "allOf", "not", "if", "then", "else", "dependentRequired", "dependentSchemas",
+             "propertyNames", "contains"} | _ANNOTATIONS
+_MANY_KEYWORDS = {"type", "pattern", "enum", "$ref", "items", "additionalProperties", "properties",
+                  "required", "description", "title"}
 
 
-def _compile(spec: dict[str, Any], defs: dict[str, Any]) -> _Check | None:
-    """A predicate for the small JSON Schema subset the inventory schema uses, or None."""
-    if set(spec) - {"type", "pattern", "enum", "$ref", "items", "additionalProperties",
-                    "properties", "required", "description", "title"}:
+def _is_number(v: Any) -> bool:
+    return v.__class__ is int or v.__class__ is float
+
+
+#: JSON types by the Python values a YAML or JSON document holds (a bool is no number, and
+#: 1.0 is an integer, as jsonschema has it).
+_IS = {"string": lambda v: v.__class__ is str, "boolean": lambda v: v.__class__ is bool,
+       "object": lambda v: v.__class__ is dict, "array": lambda v: v.__class__ is list,
+       "null": lambda v: v is None, "number": _is_number,
+       "integer": lambda v: v.__class__ is int or (v.__class__ is float and v.is_integer())}
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """JSON equality as jsonschema has it: true is not 1, 1 is 1.0."""
+    if a.__class__ is bool or b.__class__ is bool:
+        return a is b
+    if _is_number(a) and _is_number(b):
+        return bool(a == b)
+    return a.__class__ is b.__class__ and a == b
+
+
+def compile_predicate(schema: dict[str, Any]) -> _Check | None:
+    """Whether a whole document satisfies `schema` (its `$defs` referenced as #/$defs/NAME),
+    or None when the schema uses a keyword not compiled here."""
+    return _compile({k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")},
+                    schema.get("$defs", {}))
+
+
+def _compile(spec: Any, defs: dict[str, Any]) -> _Check | None:
+    """A predicate for the JSON Schema subset in `_KEYWORDS`, or None."""
+    if isinstance(spec, bool):
+        return lambda v, spec=spec: spec
+    if set(spec) - _KEYWORDS:
         return None
     checks: list[_Check] = []
     if "$ref" in spec:
@@ -35,49 +74,174 @@ def _compile(spec: dict[str, Any], defs: dict[str, Any]) -> _Check | None:
         checks.append(sub)
     kind = spec.get("type")
     if kind is not None:
-        types = {"string": str, "boolean": bool, "object": dict, "array": list}
-        if kind not in types:
+        kinds = [kind] if isinstance(kind, str) else kind
+        if set(kinds) - set(_IS):
             return None
-        py = types[kind]
-        checks.append(lambda v, py=py: v.__class__ is py)
+        tests = [_IS[k] for k in kinds]
+        checks.append(tests[0] if len(tests) == 1 else lambda v, tests=tests: any(t(v) for t in tests))
     if "pattern" in spec:
         search = re.compile(spec["pattern"]).search
         checks.append(lambda v, search=search: not isinstance(v, str) or bool(search(v)))
-    if "enum" in spec:
-        allowed = list(spec["enum"])
-        checks.append(lambda v, allowed=allowed: any(
-            v == a and v.__class__ is a.__class__ for a in allowed))
-    if "items" in spec:
-        item = _compile(spec["items"], defs)
-        if item is None:
+    if "enum" in spec or "const" in spec:
+        allowed = list(spec.get("enum", [])) + ([spec["const"]] if "const" in spec else [])
+        every = "enum" in spec and "const" in spec  # both must hold
+        if not every and all(a.__class__ is str for a in allowed):  # only a str equals a str
+            names = frozenset(allowed)
+            checks.append(lambda v, names=names: v.__class__ is str and v in names)
+        else:
+            checks.append(lambda v, allowed=allowed, every=every: (all if every else any)(
+                _equal(v, a) for a in allowed))
+    checks += _bounds(spec)
+    if "items" in spec or "contains" in spec:
+        item = _compile(spec.get("items", True), defs)
+        contains = _compile(spec.get("contains", True), defs)
+        if item is None or contains is None:
             return None
-        checks.append(lambda v, item=item: not isinstance(v, list) or all(map(item, v)))
-    if "additionalProperties" in spec or "properties" in spec or "required" in spec:
-        props = {k: _compile(v, defs) for k, v in spec.get("properties", {}).items()}
-        extra = (_compile(spec["additionalProperties"], defs)
-                 if isinstance(spec.get("additionalProperties"), dict) else None)
-        if None in props.values() or ("additionalProperties" in spec and extra is None):
+        checks.append(lambda v, item=item, contains=contains, given="contains" in spec:
+                      not isinstance(v, list) or (all(map(item, v)) and (not given or any(map(contains, v)))))
+    if {"additionalProperties", "properties", "required", "dependentRequired", "dependentSchemas",
+            "propertyNames"} & set(spec):
+        check = _compile_object(spec, defs)
+        if check is None:
             return None
-        required = list(spec.get("required", []))
+        checks.append(check)
+    combined = _combinators(spec, defs)
+    if combined is None:
+        return None
+    checks += combined
+    return _all(checks)
 
-        def check_object(v: Any, props: dict[str, Any] = props, extra: _Check | None = extra,
-                         required: list[str] = required) -> bool:
-            if not isinstance(v, dict):
-                return True
-            if any(r not in v for r in required):
-                return False
-            if extra is None:  # only the named properties have a schema: look them up
-                return all(k not in v or check(v[k]) for k, check in props.items())
-            for k, item in v.items():
-                check = props.get(k, extra)
-                if check is not None and not check(item):
-                    return False
-            return True
 
-        checks.append(check_object)
+def _all(checks: list[_Check]) -> _Check:
+    """One predicate for all of `checks` (a loop: a generator costs more per value)."""
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(c(v) for c in checks)
+    frozen = tuple(checks)
+
+    def all_of(v: Any) -> bool:
+        for check in frozen:  # noqa: SIM110 (the loop is the point)
+            if not check(v):
+                return False
+        return True
+
+    return all_of
+
+
+def _bounds(spec: dict[str, Any]) -> list[_Check]:
+    """minimum, maximum, minLength, minItems, uniqueItems: each for its own type of value."""
+    checks: list[_Check] = []
+    if "minimum" in spec:
+        checks.append(lambda v, m=spec["minimum"]: not _is_number(v) or v >= m)
+    if "maximum" in spec:
+        checks.append(lambda v, m=spec["maximum"]: not _is_number(v) or v <= m)
+    if "minLength" in spec:
+        checks.append(lambda v, n=spec["minLength"]: not isinstance(v, str) or len(v) >= n)
+    if "minItems" in spec:
+        checks.append(lambda v, n=spec["minItems"]: not isinstance(v, list) or len(v) >= n)
+    if spec.get("uniqueItems"):
+        checks.append(lambda v: not isinstance(v, list) or not any(
+            _equal(a, b) for i, a in enumerate(v) for b in v[i + 1:]))
+    return checks
+
+
+def _compile_object(spec: dict[str, Any], defs: dict[str, Any]) -> _Check | None:
+    """The keywords about a mapping's keys and values."""
+    props = {k: _compile(v, defs) for k, v in spec.get("properties", {}).items()}
+    extra_spec = spec.get("additionalProperties", True)
+    extra = _compile(extra_spec, defs)
+    names = _compile(spec.get("propertyNames", True), defs)
+    dependent = {k: _compile(v, defs) for k, v in spec.get("dependentSchemas", {}).items()}
+    if None in props.values() or None in dependent.values() or extra is None or names is None:
+        return None
+    required = tuple(spec.get("required", ()))
+    needs = tuple((k, tuple(ns)) for k, ns in spec.get("dependentRequired", {}).items())
+    dependents = tuple(dependent.items())
+    named = tuple(props.items())
+    any_name = "propertyNames" not in spec
+    open_ = extra_spec is True
+    get = props.get
+
+    def check_object(v: Any) -> bool:
+        if v.__class__ is not dict:
+            return True
+        for r in required:
+            if r not in v:
+                return False
+        for k, ns in needs:
+            if k in v and any(n not in v for n in ns):
+                return False
+        for k, check in dependents:
+            if k in v and not check(v):
+                return False
+        if open_:  # only the named properties have a schema: look them up
+            for k, check in named:
+                if k in v and not check(v[k]):
+                    return False
+        else:
+            for k, item in v.items():
+                if not get(k, extra)(item):
+                    return False
+        return any_name or all(map(names, v))
+
+    return check_object
+
+
+def _discriminated(all_of: Any, defs: dict[str, Any]) -> _Check | None:
+    """`allOf: [{if: {properties: {KEY: {const: NAME}}, required: [KEY]}, then: S}, ...]`
+    (a plan's operation chosen by its kind) as one look-up of NAME, not every `if` tried."""
+    if not isinstance(all_of, list) or not all_of:
+        return None
+    key, table = None, {}
+    for part in all_of:
+        cond = part.get("if", {}) if isinstance(part, dict) else {}
+        props = cond.get("properties", {})
+        if (set(part) != {"if", "then"} or set(cond) != {"properties", "required"} or len(props) != 1
+                or cond["required"] != list(props)):
+            return None
+        (name, const), = props.items()
+        if key not in (None, name) or set(const) != {"const"} or not isinstance(const["const"], str):
+            return None
+        key, then = name, _compile(part["then"], defs)
+        if then is None or const["const"] in table:
+            return None
+        table[const["const"]] = then
+
+    def by_kind(v: Any) -> bool:
+        if v.__class__ is not dict:
+            return True
+        value = v.get(key)
+        check = table.get(value) if value.__class__ is str else None
+        return check is None or check(v)
+
+    return by_kind
+
+
+def _combinators(spec: dict[str, Any], defs: dict[str, Any]) -> list[_Check] | None:
+    """anyOf, oneOf, allOf, not, if/then/else."""
+    checks: list[_Check] = []
+    by_kind = _discriminated(spec.get("allOf"), defs)
+    if by_kind is not None:
+        checks.append(by_kind)
+        spec = {k: v for k, v in spec.items() if k != "allOf"}
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        if keyword in spec:
+            subs = [_compile(s, defs) for s in spec[keyword]]
+            if None in subs:
+                return None
+            checks.append({"anyOf": lambda v, subs=subs: any(s(v) for s in subs),
+                           "oneOf": lambda v, subs=subs: sum(bool(s(v)) for s in subs) == 1,
+                           "allOf": lambda v, subs=subs: all(s(v) for s in subs)}[keyword])
+    if "not" in spec:
+        sub = _compile(spec["not"], defs)
+        if sub is None:
+            return None
+        checks.append(lambda v, sub=sub: not sub(v))
+    if "if" in spec:
+        cond, then, other = (_compile(spec.get(k, True), defs) for k in ("if", "then", "else"))
+        if cond is None or then is None or other is None:
+            return None
+        checks.append(lambda v, cond=cond, then=then, other=other: then(v) if cond(v) else other(v))
+    return checks
 
 
 _Checks = Callable[[list[Any]], bool]
@@ -87,13 +251,14 @@ _TYPES = {"string": str, "boolean": bool, "object": dict, "array": list}
 def _compile_many(spec: dict[str, Any], defs: dict[str, Any]) -> _Checks | None:
     """`_compile`, for a whole column of values at once: True if every value passes.
 
-    Same subset and same meaning as `_compile` (None where it gives None). The parts
+    The subset in `_MANY_KEYWORDS` (None elsewhere), with `_compile`'s meaning. The parts
     are applied to all values together with set operations and `map`, and fall back
     to `_compile`'s predicate, value by value, where the types are not the expected
     ones (then something is probably wrong anyway).
     """
     one = _compile(spec, defs)
-    if one is None:
+    if (one is None or set(spec) - _MANY_KEYWORDS or spec.get("type", "object") not in _TYPES
+            or not isinstance(spec.get("additionalProperties", {}), dict)):
         return None
     checks: list[_Checks] = []
     if "$ref" in spec:

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checker import yamlschema
 from checker.errors import InputError
 from checker.facts import Obj, World, is_real_vm
-from checker.yamlsrc import Located, YamlError
-from checker.yamlsrc import load as load_yaml
 
-KINDS = ("live", "storage", "vdi", "evacuate", "rolling-upgrade")
 DEFAULT_BANDWIDTH = 1_000_000_000
 
 
@@ -79,50 +77,30 @@ class Plan:
 # Parsing
 # ---------------------------------------------------------------------------------
 
-PLAN_KEYS = {"plan", "settings", "operations"}
-SETTINGS_KEYS = {"migration_bandwidth", "window", "evacuation_batch_size",
-                 "citrix_virtual_desktops", "mcs_vms", "fast_network"}
-OP_KEYS = {
-    "live": {"kind", "vms", "destination", "wave", "compress"},
-    "storage": {"kind", "vms", "destination", "storage", "networks", "migration_network",
-                "wave", "compress"},
-    "vdi": {"kind", "vdi", "destination", "wave"},
-    "evacuate": {"kind", "host", "wave", "batch_size"},
-    "rolling-upgrade": {"kind", "pool", "wave", "batch_size"},
-}
-
-
 class PlanError(InputError):
     pass
 
 
 class _Parser:
-    def __init__(self, doc: Located, world: World) -> None:
-        self.doc = doc
+    """Reads a plan the schema (schemas/plan.schema.json) has checked: its keys and value
+    types are known good wherever `checked.usable`; what is checked here is what a schema
+    cannot know: that the names exist in the inventories, once, in one pool, and that no
+    move is given twice."""
+
+    def __init__(self, checked: yamlschema.Checked, world: World) -> None:
+        self.checked = checked
+        self.doc = checked.doc
         self.world = world
-        self._errors: list[tuple[int, int, str]] = []
         #: (pool, class) -> ("name" | "uuid", value) -> refs: a plan may name thousands of VMs.
         self._indexes: dict[tuple[int, str], dict[tuple[str, Any], list[str]]] = {}
 
     @property
     def errors(self) -> list[str]:
-        """Every problem, in file order."""
-        return [text for _, _, text in sorted(self._errors)]
+        """Every problem, the schema's and the parser's, in file order."""
+        return self.checked.problems
 
     def error(self, path: tuple[Any, ...], message: str) -> None:
-        line, col = self.doc.where(path)
-        dotted = ".".join(str(p) for p in path)
-        text = f"{self.doc.file}:{line}:{col}: {dotted + ': ' if dotted else ''}{message}"
-        self._errors.append((line, col, text))
-
-    def keys(self, value: Any, allowed: set[str], path: tuple[Any, ...]) -> bool:
-        if not isinstance(value, dict):
-            self.error(path, "expected a mapping")
-            return False
-        for key in value:
-            if key not in allowed:
-                self.error((*path, key), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-        return True
+        self.checked.error(path, message)
 
     # -- selectors ----------------------------------------------------------------
     def resolve(self, cls: str, selector: Any, path: tuple[Any, ...], *,
@@ -205,28 +183,24 @@ def distinct_pools(world: World) -> None:
 def load_plan(path: str | Path, world: World) -> Plan:
     """Parse a plan file into moves; raise PlanError listing every problem with file:line:col."""
     distinct_pools(world)
-    try:
-        doc = load_yaml(path)
-    except YamlError as exc:
-        raise PlanError(str(exc)) from None
-    parser = _Parser(doc, world)
-    data = doc.data
-    if not parser.keys(data, PLAN_KEYS, ()):
-        raise PlanError(f"{path}: invalid plan", details=parser.errors)
-    settings = _settings(parser, data.get("settings") or {})
+    checked = yamlschema.load(path, "plan", PlanError)
+    if not checked.readable(()):
+        checked.fail(PlanError, "plan")
+    parser = _Parser(checked, world)
+    data = checked.data
+    settings = _settings(parser, data.get("settings") or {}) if checked.readable(("settings",)) \
+        else Settings()
     moves: list[Move] = []
-    ops = data.get("operations")
-    if not isinstance(ops, list) or not ops:
-        parser.error(("operations",), "a plan needs a list of operations")
-        ops = []
+    ops = data["operations"] if checked.readable(("operations",)) else []
     origins: dict[str, int] = {}  # move id -> index of the operation it comes from
     for index, op in enumerate(ops):
+        if not checked.usable(("operations", index)):
+            continue
         added = _operation(parser, op, index, settings, len(moves))
         origins.update((move.id, index) for move in added)
         moves += added
     warnings = _repeated_moves(parser, moves, origins)
-    if parser.errors:
-        raise PlanError(f"{path}: invalid plan", details=parser.errors)
+    checked.raise_problems(PlanError, "plan")
     change = data.get("plan")
     return Plan(str(change) if change is not None else None, moves, settings, str(path),
                 warnings=warnings)
@@ -282,10 +256,9 @@ def _describe(move: Move) -> str:
     return f"{what.name if what else '?'}" + (f" to {where.name}" if where else "")
 
 
-def _settings(parser: _Parser, raw: Any) -> Settings:
+def _settings(parser: _Parser, raw: dict[str, Any]) -> Settings:
     settings = Settings()
-    if not parser.keys(raw, SETTINGS_KEYS, ("settings",)):
-        return settings
+    raw = {key: value for key, value in raw.items() if parser.checked.usable(("settings", key))}
     if "migration_bandwidth" in raw:
         settings.migration_bandwidth = parse_size_rate(raw["migration_bandwidth"])
         if settings.migration_bandwidth is None:
@@ -296,48 +269,29 @@ def _settings(parser: _Parser, raw: Any) -> Settings:
         settings.window_seconds = parse_duration(raw["window"])
         if settings.window_seconds is None:
             parser.error(("settings", "window"), "expected a duration such as 4h or 90m")
-    if "evacuation_batch_size" in raw:
-        size = raw["evacuation_batch_size"]
-        if not isinstance(size, int) or size < 1:
-            parser.error(("settings", "evacuation_batch_size"), "expected a whole number ≥ 1")
-        else:
-            settings.evacuation_batch_size = size
+    # int(): JSON Schema's integer includes 2.0
+    settings.evacuation_batch_size = int(raw.get("evacuation_batch_size", settings.evacuation_batch_size))
     cvd = raw.get("citrix_virtual_desktops", False)
     if isinstance(cvd, bool):
         settings.cvd_pools = set(range(len(parser.world.inventories))) if cvd else set()
-    elif isinstance(cvd, dict):
+    else:  # {POOL: true}
         for name, flag in cvd.items():
             index = parser.pool_index(name, ("settings", "citrix_virtual_desktops", name))
             if index is not None and flag:
                 settings.cvd_pools.add(index)
-    else:
-        parser.error(("settings", "citrix_virtual_desktops"), "expected true/false or {POOL: true}")
-    mcs_vms = raw.get("mcs_vms") or []
-    if not isinstance(mcs_vms, list):
-        parser.error(("settings", "mcs_vms"), "expected a list of VM selectors")
-        mcs_vms = []
-    for i, selector in enumerate(mcs_vms):
+    for i, selector in enumerate(raw.get("mcs_vms") or []):
         for vm in parser.resolve("VM", selector, ("settings", "mcs_vms", i)):
             settings.mcs_vms.add((vm.pool, vm.ref))
     return settings
 
 
-def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset: int) -> list[Move]:
+def _operation(parser: _Parser, op: dict[str, Any], index: int, settings: Settings,
+               offset: int) -> list[Move]:
+    """The moves of one operation, which the schema found well formed."""
     path: tuple[Any, ...] = ("operations", index)
-    if not isinstance(op, dict) or op.get("kind") not in KINDS:
-        parser.error((*path, "kind") if isinstance(op, dict) else path,
-                     f"kind must be one of: {', '.join(KINDS)}")
-        return []
     kind = op["kind"]
-    if not parser.keys(op, OP_KEYS[kind], path):
-        return []
-    wave = op.get("wave", index + 1)
-    if not isinstance(wave, int) or wave < 1:
-        parser.error((*path, "wave"), "expected a whole number ≥ 1")
-        wave = index + 1
+    wave = int(op.get("wave", index + 1))  # JSON Schema's integer includes 2.0
     compress = op.get("compress")
-    if compress is not None and not isinstance(compress, bool):
-        parser.error((*path, "compress"), "expected true or false")
     counter = [offset]
 
     def next_id() -> str:
@@ -346,9 +300,7 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
 
     if kind in {"live", "storage"}:
         vms = _vms(parser, op, path)
-        dest = op.get("destination")
-        if not parser.keys(dest, {"host", "pool"}, (*path, "destination")):
-            return []
+        dest = op["destination"]
         dst_pool = None
         # A live move may name another pool too: LIVE-002 then reports it (storage is
         # shared only within a pool) instead of the plan failing to parse.
@@ -357,9 +309,6 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
         elif vms:
             dst_pool = vms[0].pool
         if dst_pool is None:
-            return []
-        if "host" not in dest:
-            parser.error((*path, "destination"), "name the destination host (its home server)")
             return []
         hosts = parser.resolve("host", dest["host"], (*path, "destination", "host"), pool=dst_pool)
         if not hosts:
@@ -380,20 +329,19 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
                               compress=compress))
         return moves
     if kind == "vdi":
-        vdi = _vdi(parser, op.get("vdi"), (*path, "vdi"))
-        dest = op.get("destination")
-        if not parser.keys(dest, {"sr"}, (*path, "destination")) or vdi is None:
+        vdi = _vdi(parser, op["vdi"], (*path, "vdi"))
+        if vdi is None:
             return []
         vdi_obj, vm = vdi
-        srs = parser.resolve("SR", dest.get("sr"), (*path, "destination", "sr"), pool=vdi_obj.pool)
+        srs = parser.resolve("SR", op["destination"]["sr"], (*path, "destination", "sr"), pool=vdi_obj.pool)
         if not srs:
             return []
         return [Move(next_id(), "vdi", wave, vm=vm, dst_pool=vdi_obj.pool, vdi=vdi_obj, dst_sr=srs[0])]
     if kind == "evacuate":
-        hosts = parser.resolve("host", op.get("host"), (*path, "host"))
+        hosts = parser.resolve("host", op["host"], (*path, "host"))
         return [Move(next_id(), "evacuate", wave, host=h, dst_pool=h.pool) for h in hosts[:1]]
     # rolling-upgrade: every host in turn, master first, one wave each.
-    pool = parser.pool_index(op.get("pool"), (*path, "pool"))
+    pool = parser.pool_index(op["pool"], (*path, "pool"))
     if pool is None:
         return []
     pool_obj = parser.world.pool(pool)
@@ -403,12 +351,8 @@ def _operation(parser: _Parser, op: Any, index: int, settings: Settings, offset:
 
 
 def _vms(parser: _Parser, op: dict[str, Any], path: tuple[Any, ...]) -> list[Obj]:
-    selectors = op.get("vms")
-    if not isinstance(selectors, list) or not selectors:
-        parser.error((*path, "vms"), "a list of VM selectors (name, uuid:…, {tag: …}) is required")
-        return []
     out: list[Obj] = []
-    for i, selector in enumerate(selectors):
+    for i, selector in enumerate(op["vms"]):
         for vm in parser.resolve("VM", selector, (*path, "vms", i)):
             if vm not in out:
                 out.append(vm)
@@ -418,18 +362,16 @@ def _vms(parser: _Parser, op: dict[str, Any], path: tuple[Any, ...]) -> list[Obj
     return out
 
 
-def _storage(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
+def _storage(parser: _Parser, raw: dict[str, Any] | None, path: tuple[Any, ...], dst_pool: int,
              vms: list[Obj]) -> tuple[Obj | None, dict[str, Obj]]:
     if raw is None:
         return None, {}  # the destination pool's default SR (the wizard's default)
-    if not parser.keys(raw, {"default", "map"}, (*path, "storage")):
-        return None, {}
     default = None
     if "default" in raw:
         found = parser.resolve("SR", raw["default"], (*path, "storage", "default"), pool=dst_pool)
         default = found[0] if found else None
     mapping: dict[str, Obj] = {}
-    for key, sr_name in _mapping(parser, raw.get("map"), (*path, "storage", "map")).items():
+    for key, sr_name in (raw.get("map") or {}).items():
         vdi = _vdi(parser, key, (*path, "storage", "map", key), vms=vms)
         srs = parser.resolve("SR", sr_name, (*path, "storage", "map", key), pool=dst_pool)
         if vdi and srs:
@@ -437,28 +379,18 @@ def _storage(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
     return default, mapping
 
 
-def _networks(parser: _Parser, raw: Any, path: tuple[Any, ...], dst_pool: int,
+def _networks(parser: _Parser, raw: dict[str, Any] | None, path: tuple[Any, ...], dst_pool: int,
               vms: list[Obj]) -> dict[str, Obj]:
     if raw is None:
         return {}
-    if not parser.keys(raw, {"map"}, (*path, "networks")):
-        return {}
     mapping: dict[str, Obj] = {}
     src_pool = vms[0].pool if vms else dst_pool
-    for src, dst in _mapping(parser, raw.get("map"), (*path, "networks", "map")).items():
+    for src, dst in (raw.get("map") or {}).items():
         srcs = parser.resolve("network", src, (*path, "networks", "map", src), pool=src_pool)
         dsts = parser.resolve("network", dst, (*path, "networks", "map", src), pool=dst_pool)
         if srcs and dsts:
             mapping[srcs[0].ref] = dsts[0]
     return mapping
-
-
-def _mapping(parser: _Parser, raw: Any, path: tuple[Any, ...]) -> dict[Any, Any]:
-    """A `map:` of names to names; anything else is an error (and maps nothing)."""
-    if raw is None or isinstance(raw, dict):
-        return raw or {}
-    parser.error(path, "expected a mapping of names to names")
-    return {}
 
 
 def _vdi(parser: _Parser, selector: Any, path: tuple[Any, ...], *,

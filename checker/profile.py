@@ -11,24 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from checker.bundled import schema
+from checker import yamlschema
 from checker.errors import InputError
 from checker.policy import RuleSet
-from checker.yamlsrc import YamlError
-from checker.yamlsrc import load as load_yaml
 
 BUILTIN = ("documented", "xapi")
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema("profile"))
 
 
 def apply_profile(rules: RuleSet, profile: str | Path | None) -> tuple[RuleSet, dict[str, Any]]:
@@ -57,28 +47,21 @@ def apply_profile(rules: RuleSet, profile: str | Path | None) -> tuple[RuleSet, 
 
 
 def _load(path: Path, rules: RuleSet) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The profile file, checked against its schema; beyond it, that every rule it names is
+    loaded (the schema knows the form of a rule id, not which rules there are)."""
     try:
         content = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
-    try:
-        doc = load_yaml(path, content)
-    except YamlError as exc:
-        raise InputError(str(exc)) from None
-    problems = []
-    for err in sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
-        line, col = doc.where(tuple(err.absolute_path))
-        where = ".".join(map(str, err.absolute_path)) or "profile"
-        problems.append(f"{path}:{line}:{col}: {where}: {err.message}")
-    if not problems:
-        known = {r.id for r in rules.rules}
-        for key in ("severity", "disable"):
-            for i, rule_id in enumerate(doc.data.get(key) or []):
-                if rule_id not in known:
-                    line, col = doc.where((key, rule_id) if key == "severity" else (key, i))
-                    problems.append(f"{path}:{line}:{col}: {key}: no rule {rule_id} "
-                                    f"(see `migready rules list`)")
-    if problems:
-        raise InputError(f"{path}: invalid profile", details=problems)
-    return doc.data, {"name": doc.data["profile"], "file": path.name,
-                      "sha256": hashlib.sha256(content).hexdigest()}
+    checked = yamlschema.load(path, "profile", content=content)
+    known = {r.id for r in rules.rules}
+    for key in ("severity", "disable"):
+        if not checked.usable((key,)):
+            continue
+        for i, rule_id in enumerate(checked.data.get(key) or []):
+            if rule_id not in known:
+                checked.error((key, rule_id) if key == "severity" else (key, i),
+                              f"no rule {rule_id} (see `migready rules list`)")
+    checked.raise_problems(InputError, "profile")
+    return checked.data, {"name": checked.data["profile"], "file": path.name,
+                          "sha256": hashlib.sha256(content).hexdigest()}

@@ -1,8 +1,9 @@
 """Waivers: reviewed, expiring exceptions that turn a `fail` or `unknown` into `waived`.
 
 Every waiver needs a rule, subjects, a reason, an approver, a ticket and an expiry at
-most 180 days ahead. An expired waiver waives nothing and is reported; so is one that
-matched nothing. A waived finding keeps its original status beside the new one.
+most 180 days ahead; `targets:` may limit it to some destination hosts of an audit. An
+expired waiver waives nothing and is reported; so is one that matched nothing. A waived
+finding keeps its original status beside the new one.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checker import yamlschema
 from checker.errors import InputError
 from checker.evaluate import Evaluation, Finding, Operation
 from checker.facts import Obj
-from checker.yamlsrc import YamlError
-from checker.yamlsrc import load as load_yaml
 
 MAX_DAYS = 180
-REQUIRED = ("rule", "subjects", "reason", "approved_by", "ticket", "expires")
-KEYS = {*REQUIRED, "pool", "targets"}
 
 
 class WaiverError(InputError):
@@ -38,10 +36,10 @@ class Waiver:
     expires: dt.date
     pool: str | None = None
     line: int = 0
-    #: Audit: the destination hosts it covers (None: all); a grouped finding it covers in
-    #: part is split into a waived and an unwaived finding.
-    targets: list[str] | None = None
     matched: list[str] = field(default_factory=list)
+    #: Only these destination hosts of an audit's finding grouped over destinations (None:
+    #: every destination). Kept here and in the register; results does the matching.
+    targets: list[str] | None = None
 
     def expired(self, today: dt.date) -> bool:
         return self.expires < today
@@ -64,85 +62,38 @@ class Waiver:
     def as_json(self, state: str) -> dict[str, Any]:
         return {"rule": self.rule, "subjects": self.subjects, "reason": self.reason,
                 "approved_by": self.approved_by, "ticket": self.ticket,
-                "expires": self.expires.isoformat(), "pool": self.pool,
-                **({"targets": self.targets} if self.targets is not None else {}), "state": state,
-                "matched": sorted(set(self.matched))}
+                "expires": self.expires.isoformat(), "pool": self.pool, "state": state,
+                "matched": sorted(set(self.matched))} | ({"targets": self.targets} if self.targets else {})
 
 
 def load_waivers(path: str | Path, *, today: dt.date | None = None,
                  known_rules: set[str] | None = None) -> list[Waiver]:
-    """Parse and validate a waivers file; every problem is reported with file:line:col."""
+    """Parse and validate a waivers file; every problem is reported with file:line:col.
+    The schema (schemas/waivers.schema.json) checks keys and values; beyond it, what it
+    cannot know: that `expires` is at most 180 days after today, and that the rule is loaded."""
     today = today or dt.date.today()
-    try:
-        doc = load_yaml(path)
-    except YamlError as exc:
-        raise WaiverError(str(exc)) from None
-    errors: list[tuple[int, int, str]] = []
-
-    def error(where: tuple[Any, ...], message: str) -> None:
-        line, col = doc.where(where)
-        dotted = ".".join(str(p) for p in where)
-        errors.append((line, col, f"{doc.file}:{line}:{col}: {dotted}: {message}"))
-
-    data = doc.data
-    if not isinstance(data, dict) or not isinstance(data.get("waivers"), list):
-        raise WaiverError(f"{path}:1:1: expected `waivers:` with a list of waivers")
-    for key in data:
-        if key != "waivers":
-            error((key,), "unknown key")
+    checked = yamlschema.load(path, "waivers", WaiverError)
+    if not checked.readable(("waivers",)):
+        checked.fail(WaiverError, "waivers")
     out: list[Waiver] = []
-    for i, raw in enumerate(data["waivers"]):
+    for i, raw in enumerate(checked.data["waivers"]):
         where = ("waivers", i)
-        if not isinstance(raw, dict):
-            error(where, "a waiver is a mapping")
-            continue
-        for key in raw:
-            if key not in KEYS:
-                error((*where, key), f"unknown key (expected: {', '.join(sorted(KEYS))})")
-        missing = [k for k in REQUIRED if not raw.get(k)]
-        for key in missing:
-            error(where, f"{key} is required")
-        if missing:
+        if not checked.usable(where):
             continue
         expires = raw["expires"]
-        if isinstance(expires, str):
-            try:
-                expires = dt.date.fromisoformat(expires)
-            except ValueError as exc:
-                error((*where, "expires"), f"{expires!r} is not a date YYYY-MM-DD ({exc})")
-                continue
-        if not isinstance(expires, dt.date):
-            error((*where, "expires"), "expected a date YYYY-MM-DD")
-            continue
+        if isinstance(expires, str):  # quoted: the schema made sure it is a date
+            expires = dt.date.fromisoformat(expires)
         if expires > today + dt.timedelta(days=MAX_DAYS):
-            error((*where, "expires"), f"{expires} is more than {MAX_DAYS} days ahead: "
-                                       "waivers must be reviewed at least twice a year")
-            continue
-        subjects = raw["subjects"]
-        if not isinstance(subjects, list) or not all(map(_is_selector, subjects)):
-            error((*where, "subjects"), "expected a list of selectors (name, uuid:…, {tag: …})")
-            continue
-        if not isinstance(raw["rule"], str):
-            error((*where, "rule"), "expected a rule id")
-            continue
-        if "*" in subjects and not raw.get("pool"):
-            error((*where, "subjects"), '"*" waives every subject: it needs `pool:` to limit it')
-            continue
-        if known_rules is not None and raw["rule"] not in known_rules:
-            error((*where, "rule"), f"no rule {raw['rule']} is loaded")
-            continue
-        out.append(Waiver(str(raw["rule"]), subjects, str(raw["reason"]), str(raw["approved_by"]),
-                          str(raw["ticket"]), expires, raw.get("pool"), doc.where(where)[0],
-                          [str(t) for t in raw["targets"]] if isinstance(raw.get("targets"), list) else None))
-    if errors:
-        raise WaiverError(f"{path}: invalid waivers", details=[text for *_, text in sorted(errors)])
+            checked.error((*where, "expires"), f"{expires} is more than {MAX_DAYS} days ahead: "
+                                               "waivers must be reviewed at least twice a year")
+        elif known_rules is not None and raw["rule"] not in known_rules:
+            checked.error((*where, "rule"), f"no rule {raw['rule']} is loaded")
+        else:
+            out.append(Waiver(raw["rule"], raw["subjects"], str(raw["reason"]), str(raw["approved_by"]),
+                              str(raw["ticket"]), expires, raw.get("pool"), checked.doc.where(where)[0],
+                              targets=raw.get("targets")))
+    checked.raise_problems(WaiverError, "waivers")
     return out
-
-
-def _is_selector(value: Any) -> bool:
-    """A name, `uuid:…` or `{tag: …}`: what `Waiver.covers` can compare (a list would not hash)."""
-    return isinstance(value, str) or (isinstance(value, dict) and set(value) == {"tag"}
-                                      and isinstance(value["tag"], str))
 
 
 def _names(finding: Finding, op: Operation, ev: Evaluation) -> tuple[set[str], str]:

@@ -146,6 +146,25 @@ email:
     assert all(line.startswith(f"{path}:") for line in lines)
 
 
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"sate": "s"}, ":10:1: sate: unknown key (did you mean state? expected one of: checks, "),
+    ({"email": {"host": "h", "from": "a@b.c", "to": "d@e.f", "port": 0}},
+     ":14:3: email.port: expected a port number 1-65535"),
+    ({"email": {"host": "h", "from": "a@b.c", "to": "d@e.f", "password_env": "X"}},
+     ":10:1: email: a password is given but no username to log in with"),
+    ({"checks": [{"name": "inventories", "pools": ["dr"]}]},
+     ":11:3: checks.0.name: inventories is reserved (the run's inventories folder)"),
+    ({"pools": [{"name": "dr", "collect": {"server": "x", "password_env": "X", "password_file": "f"}}]},
+     ":6:3: pools.0.collect: give password_env or password_file, not both"),
+])
+def test_the_schema_words_each_problem_with_its_address(tmp_path, extra, problem):
+    """The job schema is the one check of keys and values; its problems read like the rest."""
+    path = write_job(tmp_path, base_job(**extra))
+    with pytest.raises(InputError) as info:
+        load_job(path)
+    assert any(line.startswith(f"{path}{problem}") for line in info.value.details), info.value.details
+
+
 def test_default_is_one_audit_per_pool(tmp_path):
     doc = base_job(pools=[{"name": "prod", "inventory": str(PROD)},
                           {"name": "dr", "inventory": str(DR)}])

@@ -9,12 +9,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checker.bundled import schema
 from checker.errors import InputError
 from checker.facts import World
 from checker.inventory import Inventory
 from checker.plan import (
-    KINDS,
-    SETTINGS_KEYS,
     PlanError,
     audit_plan,
     load_plan,
@@ -75,10 +74,17 @@ operations:
         f"{path}:4:11: operations.0.vms.0: no VM matches 'no-such-vm'",
         f"{path}:8:19: operations.1.destination.pool: no inventory given is the pool 'nowhere' "
         "(pools: 'prod-ch82', 'dr-xs8')",
-        f"{path}:9:5: operations.2.kind: kind must be one of: live, storage, vdi, evacuate, rolling-upgrade",
+        f"{path}:9:5: operations.2.kind: 'teleport': expected one of live, storage, vdi, evacuate, "
+        "rolling-upgrade",
         f"{path}:11:5: operations.3.vdi: VM 'db-01' has no disk at userdevice 7",
         f"{path}:13:5: operations.3.colour: unknown key (expected one of: destination, kind, vdi, wave)",
     ]
+
+
+def test_a_whole_float_wave_is_that_wave_as_json_schemas_integer_has_it(tmp_path, world):
+    text = "operations:\n  - {kind: live, vms: [web-01], destination: {host: ch82-h2}, wave: 2.0}\n"
+    plan = load_plan(write(tmp_path, text), world)
+    assert [(m.wave, type(m.wave)) for m in plan.moves] == [(2, int)]
 
 
 def test_a_name_matching_two_objects_is_an_error(tmp_path, world):
@@ -225,6 +231,8 @@ operations:
 # Property: whatever the file holds, a plan or a located error (exit 2), never a crash
 # ---------------------------------------------------------------------------------
 
+KINDS = schema("plan")["$defs"]["operation"]["properties"]["kind"]["enum"]
+SETTINGS_KEYS = set(schema("plan")["$defs"]["settings"]["properties"])
 SCALARS = (st.none() | st.booleans() | st.integers(-10, 10**12) | st.text(max_size=12)
            | st.sampled_from(["web-01", "db-01", "ch82-h2", "xs8-h1", "dr-xs8", "prod-ch82", "DR iSCSI",
                               "db-01/0", "uuid:x", "*", "10Gbit", "4h", "live", "storage"])

@@ -1,6 +1,7 @@
 """The published JSON Schemas (checker/schemas/, `migready schema`): every sample validates,
 and the loaders agree: what the schema accepts in a sample the loader accepts, and a known-bad
-document is refused by both (the loaders keep their own validation; the schemas document it)."""
+document is refused by both (the loaders check keys and values with these schemas, through
+checker/yamlschema.py, and add only what a schema cannot know)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,7 @@ KNOWN_BAD = [
     ("waivers", ("waivers", 0, "until"), "2026-12-01", "waivers.0.until"),
     ("waivers", ("waivers", 1, "pool"), ..., "needs `pool:`"),
     ("waivers", ("waivers", 0, "expires"), "31/12/2026", "waivers.0.expires"),
+    ("waivers", ("waivers", 0, "targets"), [], "waivers.0.targets"),
     ("job", ("concurrency",), 0, "concurrency"),
     ("job", ("pools", 0, "import"), "dump.xml", "exactly one of collect, import or inventory"),
     ("job", ("report", "formats"), ["html", "docx"], "report.formats.1"),
@@ -150,6 +152,7 @@ KNOWN_GOOD = [
     ("plan", ("settings", "citrix_virtual_desktops"), {"prod-ch82": True}),
     ("plan", ("operations", 5, "batch_size"), 2),
     ("waivers", ("waivers", 0, "ticket"), 1204),
+    ("waivers", ("waivers", 0, "targets"), ["xs8-h1", "xs8-h2"]),
     ("job", ("checks", 0, "pools"), "prod-ch82"),
     ("job", ("email", "to"), "ops@localhost"),
     ("job", ("email",), {"host": "smtp.example.com", "port": 587, "username": "migready",

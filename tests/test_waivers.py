@@ -10,8 +10,9 @@ from conftest import DR, SAMPLE_WAIVERS, STORAGE, add_host, cbt_on, derived
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checker.bundled import schema
 from checker.check import CheckOptions, run_check
-from checker.waivers import KEYS, WaiverError, load_waivers
+from checker.waivers import WaiverError, load_waivers
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -120,11 +121,47 @@ def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
     assert exc.value.details == [
         f"{path}:7:5: waivers.0.expires: 2027-12-31 is more than 180 days ahead: "
         "waivers must be reviewed at least twice a year",
-        f'{path}:9:5: waivers.1.subjects: "*" waives every subject: it needs `pool:` to limit it',
+        f'{path}:8:5: waivers.1: "*" waives every subject: it needs `pool:` to limit it',
         f"{path}:14:5: waivers.2: reason is required",
-        f"{path}:19:5: waivers.2.colour: unknown key (expected: approved_by, expires, pool, reason, "
-        "rule, subjects, targets, ticket)",
+        f"{path}:19:5: waivers.2.colour: unknown key (expected one of: approved_by, expires, pool, "
+        "reason, rule, subjects, targets, ticket)",
     ]
+
+
+def test_targets_are_kept_in_the_waiver_and_its_register_entry(tmp_path):
+    path = write_waivers(tmp_path, """waivers:
+  - rule: MEM-001
+    subjects: [db-01]
+    targets: [ch82-h2, ch82-h3]
+    reason: r
+    approved_by: J. Sato
+    ticket: CHG-1
+    expires: 2026-12-01
+  - rule: MEM-001
+    subjects: [web-01]
+    reason: r
+    approved_by: J. Sato
+    ticket: CHG-2
+    expires: 2026-12-01
+""")
+    with_targets, without = load_waivers(path, today=TODAY)
+    assert with_targets.targets == ["ch82-h2", "ch82-h3"] and without.targets is None
+    assert with_targets.as_json("unused")["targets"] == ["ch82-h2", "ch82-h3"]
+    assert "targets" not in without.as_json("unused")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("targets: []", "waivers.0.targets: expected a list of destination host names"),
+    ("targets: ch82-h2", "waivers.0.targets: expected a list of destination host names"),
+    ("expire: 2026-12-01", "waivers.0.expire: unknown key (did you mean expires? expected one of: "),
+])
+def test_a_bad_waiver_key_is_named_with_what_was_expected(tmp_path, line, message):
+    path = write_waivers(tmp_path, "waivers:\n  - rule: MEM-001\n    subjects: [db-01]\n    reason: r\n"
+                                   "    approved_by: J. Sato\n    ticket: CHG-1\n    expires: 2026-12-01\n"
+                                   f"    {line}\n")
+    with pytest.raises(WaiverError) as exc:
+        load_waivers(path, today=TODAY)
+    assert exc.value.details[0].startswith(f"{path}:8:5: {message}")
 
 
 # ---------------------------------------------------------------------------------
@@ -136,7 +173,8 @@ SCALARS = (st.none() | st.booleans() | st.integers(-10, 10**9) | st.text(max_siz
                               "2026-02-30", "uuid:x"]))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(st.sampled_from(["tag", "x"]), inner, max_size=2), max_leaves=10)
-WAIVER = st.fixed_dictionaries({}, optional={key: VALUES for key in sorted(KEYS | {"targets", "colour"})})
+KEYS = set(schema("waivers")["$defs"]["waiver"]["properties"])
+WAIVER = st.fixed_dictionaries({}, optional={key: VALUES for key in sorted(KEYS | {"colour"})})
 DOCUMENT = st.fixed_dictionaries({"waivers": st.lists(WAIVER | VALUES, max_size=3) | VALUES},
                                  optional={"extra": VALUES})
 

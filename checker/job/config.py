@@ -54,20 +54,13 @@ an unknown key is an error with file:line:col)::
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checker import yamlschema
 from checker.errors import InputError
-from checker.policy import LANGS
-from checker.yamlsrc import Located, YamlError
-from checker.yamlsrc import load as load_yaml
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-#: A check may not be called like the folder the run's inventories go to.
-RESERVED_NAMES = {"inventories"}
-FORMATS = ("html", "pdf", "csv")
 #: The built-in policy profiles; anything else names a profile file.
 PROFILES = ("documented", "xapi")
 
@@ -159,93 +152,39 @@ class Job:
     keep: int | None = None  # complete run folders kept; None: all
 
 
-_TOP = {"name", "output", "state", "keep", "concurrency", "fail_on", "profile", "policies",
-        "pools", "checks", "report", "email"}
-_POOL = {"name", "collect", "import", "inventory"}
-_COLLECT = {"server", "username", "password_env", "password_file", "ca_bundle", "fingerprint",
-            "insecure", "timeout"}
-_CHECK = {"name", "pools", "plan", "waivers"}
-_REPORT = {"formats", "languages", "signoff"}
-_EMAIL = {"host", "port", "security", "username", "password_env", "password_file", "ca_bundle",
-          "timeout", "retries", "retry_delay", "from", "to", "cc", "only_on_change", "attach",
-          "lang"}
-
-
 class _Reader:
-    """Typed access to the job document; every problem is collected with its file:line:col."""
+    """Reads a job file the schema (schemas/job.schema.json) has checked: a value it found
+    wrong is never read (the default stands in), so what is checked here is only what a
+    schema cannot know: that files, folders and environment variables exist, that names
+    are unique and checks name listed pools, e-mail addresses, and a server's address and
+    TLS options as the collector reads them. Every problem goes to the same list."""
 
-    def __init__(self, doc: Located, base: Path) -> None:
-        self.doc = doc
+    def __init__(self, checked: yamlschema.Checked, base: Path) -> None:
+        self.checked = checked
         self.base = base
-        self.errors: list[tuple[int, int, str]] = []
 
     def error(self, where: tuple[Any, ...], message: str) -> None:
-        line, col = self.doc.where(where)
-        dotted = ".".join(str(p) for p in where) or "(top)"
-        self.errors.append((line, col, f"{self.doc.file}:{line}:{col}: {dotted}: {message}"))
+        self.checked.error(where, message)
 
-    def mapping(self, value: Any, where: tuple[Any, ...], allowed: set[str],
-                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.error(where, f"expected a mapping with {', '.join(sorted(allowed))}")
-            return None
-        for key in value:
-            if key not in allowed:
-                self.error((*where, key), f"unknown key (expected: {', '.join(sorted(allowed))})")
-        for key in required:
-            if key not in value:
-                self.error(where, f"{key} is required")
-        return value
+    def get(self, data: dict[str, Any], key: str, where: tuple[Any, ...], default: Any = None) -> Any:
+        """data[key] if it is there and as the schema wants it, else `default`."""
+        return data[key] if key in data and self.checked.usable((*where, key)) else default
 
-    def string(self, data: dict[str, Any], key: str, where: tuple[Any, ...],
-               default: str | None = None) -> str | None:
-        value = data.get(key, default)
-        if value is None or (isinstance(value, str) and value.strip()):
-            return value
-        self.error((*where, key), "expected a non-empty string")
-        return default
-
-    def number(self, data: dict[str, Any], key: str, where: tuple[Any, ...], default: float,
-               *, integer: bool = False, minimum: float = 0) -> Any:
-        value = data.get(key, default)
-        kinds: tuple[type, ...] = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-            self.error((*where, key), f"expected {'an integer' if integer else 'a number'} "
-                                      f">= {minimum:g}")
+    def items(self, data: dict[str, Any], key: str, where: tuple[Any, ...],
+              default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The good items of a list of strings (or of one string, where one may stand alone)."""
+        value = data.get(key)
+        if value is None or not self.checked.readable((*where, key)):
             return default
-        return value
-
-    def flag(self, data: dict[str, Any], key: str, where: tuple[Any, ...]) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            self.error((*where, key), "expected true or false")
-            return False
-        return value
-
-    def strings(self, data: dict[str, Any], key: str, where: tuple[Any, ...],
-                default: tuple[str, ...] = (), choices: tuple[str, ...] | None = None,
-                allow_single: bool = False) -> tuple[str, ...]:
-        value = data.get(key, list(default))
-        if allow_single and isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.error((*where, key), "expected a list of strings")
-            return default
-        for i, item in enumerate(value):
-            if choices is not None and item not in choices:
-                self.error((*where, key, i), f"{item!r}: expected one of {', '.join(choices)}")
-        if len(set(value)) != len(value):
-            self.error((*where, key), "lists a value twice")
-        return tuple(value)
+        if isinstance(value, str):
+            return (value,)
+        return tuple(item for i, item in enumerate(value) if self.checked.usable((*where, key, i)))
 
     def path(self, data: dict[Any, Any], key: str | int, where: tuple[Any, ...], *,
              must_exist: str | None = None) -> Path | None:
         """A path relative to the job file's folder; `must_exist`: "file" or "dir"."""
         value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.error((*where, key), "expected a path")
+        if value is None or not self.checked.usable((*where, key)):
             return None
         path = Path(os.path.expanduser(value))
         path = Path(os.path.normpath(path if path.is_absolute() else self.base / path))
@@ -255,25 +194,19 @@ class _Reader:
             self.error((*where, key), f"{path}: no such directory")
         return path
 
-    def secret(self, data: dict[str, Any], where: tuple[Any, ...], *, required: bool) -> Secret | None:
-        env = self.string(data, "password_env", where)
-        file = self.path(data, "password_file", where, must_exist="file")
-        if env is not None and file is not None:
-            self.error((*where, "password_file"), "give password_env or password_file, not both")
-            return None
+    def secret(self, data: dict[str, Any], where: tuple[Any, ...]) -> Secret | None:
+        """password_env (the variable must be set) or password_file (it must exist)."""
+        env = self.get(data, "password_env", where)
         if env is not None:
             if env not in os.environ:
                 self.error((*where, "password_env"), f"environment variable {env} is not set")
             return Secret(env=env)
-        if file is not None:
-            return Secret(file=file)
-        if required:
-            self.error(where, "password_env or password_file is required (a job never prompts)")
-        return None
+        file = self.path(data, "password_file", where, must_exist="file")
+        return Secret(file=file) if file is not None else None
 
     def profile(self, data: dict[str, Any]) -> str | Path | None:
         """`documented`, `xapi`, or a profile file (relative to the job file)."""
-        value = data.get("profile")
+        value = self.get(data, "profile", ())
         if value in PROFILES or value is None:
             return value
         path = self.path(data, "profile", ())
@@ -282,116 +215,86 @@ class _Reader:
                                      f"{path}: no such file")
         return path
 
-    def name(self, data: dict[str, Any], where: tuple[Any, ...]) -> str | None:
-        value = data.get("name")
-        if not isinstance(value, str) or not NAME.fullmatch(value):
-            self.error((*where, "name"), "expected a name of letters, digits, '.', '_' and '-' "
-                                         "(at most 64; it becomes a folder name)")
-            return None
-        return value
-
 
 def load_job(path: str | Path) -> Job:
     """Parse and validate a job file; every problem at once, each with file:line:col (exit 2)."""
     file = Path(path)
-    try:
-        doc = load_yaml(file)
-    except YamlError as exc:
-        raise InputError(str(exc)) from None
+    checked = yamlschema.load(file, "job")
+    if not checked.readable(()):
+        checked.fail(InputError, "job")
     base = file.resolve().parent
-    r = _Reader(doc, base)
-    top = r.mapping(doc.data, (), _TOP, required=("output", "state", "pools"))
-    if top is None:
-        raise InputError(f"{file}: invalid job", details=[text for *_, text in sorted(r.errors)])
-    name = r.string(top, "name", (), default=file.stem) or file.stem
+    r = _Reader(checked, base)
+    top = checked.data
+    name = r.get(top, "name", (), file.stem)
     output = r.path(top, "output", ()) or base / "reports"
     state = r.path(top, "state", ()) or base / "state"
-    concurrency = r.number(top, "concurrency", (), 4, integer=True, minimum=1)
-    keep = r.number(top, "keep", (), 1, integer=True, minimum=1) if "keep" in top else None
-    fail_on = r.string(top, "fail_on", (), default="blocker") or "blocker"
-    if fail_on not in ("blocker", "warning"):
-        r.error(("fail_on",), "expected blocker or warning")
+    concurrency = int(r.get(top, "concurrency", (), 4))
+    keep = r.get(top, "keep", ())
+    fail_on = r.get(top, "fail_on", (), "blocker")
     profile = r.profile(top)
-    policies = [p for i, value in enumerate(r.strings(top, "policies", ()))
-                if (p := r.path({i: value}, i, ("policies",), must_exist="dir")) is not None]
+    policies = [p for i in range(len(r.items(top, "policies", ())))
+                if (p := r.path(top["policies"], i, ("policies",), must_exist="dir")) is not None]
 
-    pools, pool_index = _pools(r, top.get("pools"))
+    pools, pool_index = _pools(r, top.get("pools") if checked.readable(("pools",)) else [])
     checks_given = "checks" in top
-    checks = _checks(r, top.get("checks"), set(pool_index)) if checks_given else \
-        tuple(CheckSpec(p.name, (p.name,)) for p in pools)
-    if checks_given:
+    checks = _checks(r, top["checks"] if checked.readable(("checks",)) else [], set(pool_index)) \
+        if checks_given else tuple(CheckSpec(p.name, (p.name,)) for p in pools)
+    if checks_given and checked.usable(("checks",)):
         used = {name for c in checks for name in c.pools}
         for pool, i in pool_index.items():
             if pool not in used:
                 r.error(("pools", i, "name"), f"pool {pool} is in no check: add it to one "
                                               f"(checks: [{{name: ..., pools: [{pool}]}}]) "
                                               f"or remove it")
-    report = _report(r, top.get("report", {}))
-    email = _email(r, top["email"], report) if "email" in top else None
-    if r.errors:
-        raise InputError(f"{file}: invalid job", details=[text for *_, text in sorted(r.errors)])
+    report = _report(r, top.get("report", {}) if checked.readable(("report",)) else {})
+    email = _email(r, top["email"], report) if "email" in top and checked.readable(("email",)) \
+        else None
+    checked.raise_problems(InputError, "job")
     return Job(file=file, name=name, output=output, state=state, pools=pools, checks=checks,
-               report=report, email=email, concurrency=int(concurrency), fail_on=fail_on,
-               profile=profile, policies=tuple(policies), checks_given=checks_given, keep=keep)
+               report=report, email=email, concurrency=concurrency, fail_on=fail_on,
+               profile=profile, policies=tuple(policies), checks_given=checks_given,
+               keep=int(keep) if keep is not None else None)
 
 
-def _pools(r: _Reader, raw: Any) -> tuple[tuple[PoolSpec, ...], dict[str, int]]:
+def _pools(r: _Reader, raw: list[Any]) -> tuple[tuple[PoolSpec, ...], dict[str, int]]:
     """The valid pools, and where every named pool stands (valid or not), so that checks
     naming a pool with an error of its own get no second, misleading "no such pool"."""
-    if not isinstance(raw, list) or not raw:
-        r.error(("pools",), "expected a list of pools: {name, collect: {...}} or "
-                            "{name, import: DUMP} or {name, inventory: FILE}")
-        return (), {}
     out: list[PoolSpec] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
+    for i, data in enumerate(raw):
         where = ("pools", i)
-        data = r.mapping(item, where, _POOL, required=("name",))
-        if data is None:
+        if not r.checked.readable(where):
             continue
-        name = r.name(data, where)
+        name = r.get(data, "name", where)
         if name in seen:
             r.error((*where, "name"), f"a second pool named {name}")
         elif name:
             seen[name] = i
-        sources = [k for k in ("collect", "import", "inventory") if k in data]
-        if len(sources) != 1:
-            r.error(where, "give exactly one of collect, import or inventory"
-                           + (f" (got {', '.join(sources)})" if sources else ""))
+        if not name or not r.checked.usable(where):
             continue
-        kind = sources[0]
-        if kind == "collect":
+        if "collect" in data:
             spec = _collect(r, data["collect"], (*where, "collect"))
-            if name and spec:
-                out.append(PoolSpec(name, kind, collect=spec))
+            if spec:
+                out.append(PoolSpec(name, "collect", collect=spec))
         else:
+            kind = "import" if "import" in data else "inventory"
             path = r.path(data, kind, where, must_exist="file")
-            if name and path:
+            if path:
                 out.append(PoolSpec(name, kind, path=path))
-        if name:
-            seen.setdefault(name, i)
     return tuple(out), seen
 
 
-def _collect(r: _Reader, raw: Any, where: tuple[Any, ...]) -> CollectSpec | None:
+def _collect(r: _Reader, data: dict[str, Any], where: tuple[Any, ...]) -> CollectSpec | None:
     from checker import collector
 
-    data = r.mapping(raw, where, _COLLECT, required=("server",))
-    if data is None:
-        return None
-    server = r.string(data, "server", where)
-    username = r.string(data, "username", where, default="root") or "root"
-    password = r.secret(data, where, required=True)
-    timeout = r.number(data, "timeout", where, 60.0, minimum=1)
+    server = data["server"]
+    password = r.secret(data, where)
     ca_bundle = r.path(data, "ca_bundle", where, must_exist="file")
-    fingerprint = r.string(data, "fingerprint", where)
-    insecure = r.flag(data, "insecure", where)
-    tls = None
+    fingerprint = data.get("fingerprint")
     try:
-        if server:
-            collector.parse_server(server)
+        collector.parse_server(server)
         tls = collector.TlsOptions.from_cli(ca_bundle=ca_bundle, fingerprint=fingerprint,
-                                            insecure=insecure)
+                                            insecure=data.get("insecure", False))
     except InputError as exc:
         # the collector words its errors for the command line: --ca-bundle is ca_bundle here
         message = str(exc)
@@ -399,34 +302,28 @@ def _collect(r: _Reader, raw: Any, where: tuple[Any, ...]) -> CollectSpec | None
                           ("--insecure", "insecure"), ("--server", "server")):
             message = message.replace(flag, key)
         r.error(where, message)
-    if not server or password is None or tls is None:
         return None
-    return CollectSpec(server, username, password, tls, float(timeout))
+    if password is None:
+        return None
+    return CollectSpec(server, data.get("username", "root"), password, tls,
+                       float(data.get("timeout", 60)))
 
 
-def _checks(r: _Reader, raw: Any, pool_names: set[str]) -> tuple[CheckSpec, ...]:
-    if not isinstance(raw, list) or not raw:
-        r.error(("checks",), "expected a list of checks: {name, pools: [...], plan?, waivers?}")
-        return ()
+def _checks(r: _Reader, raw: list[Any], pool_names: set[str]) -> tuple[CheckSpec, ...]:
     out: list[CheckSpec] = []
     seen: set[str] = set()
-    for i, item in enumerate(raw):
+    for i, data in enumerate(raw):
         where = ("checks", i)
-        data = r.mapping(item, where, _CHECK, required=("name", "pools"))
-        if data is None:
+        if not r.checked.readable(where):
             continue
-        name = r.name(data, where)
-        if name in RESERVED_NAMES:
-            r.error((*where, "name"), f"{name} is reserved (the run's inventories folder)")
+        name = r.get(data, "name", where)
         if name in seen:
             r.error((*where, "name"), f"a second check named {name}")
-        pools = r.strings(data, "pools", where, allow_single=True)
+        pools = r.items(data, "pools", where)
         for j, pool in enumerate(pools):
             if pool not in pool_names:
                 r.error((*where, "pools", j), f"no pool named {pool} (pools: "
                                               f"{', '.join(sorted(pool_names)) or 'none'})")
-        if "pools" in data and not pools:
-            r.error((*where, "pools"), "name at least one pool")
         plan = r.path(data, "plan", where, must_exist="file")
         waivers = r.path(data, "waivers", where, must_exist="file")
         if name:
@@ -435,73 +332,49 @@ def _checks(r: _Reader, raw: Any, pool_names: set[str]) -> tuple[CheckSpec, ...]
     return tuple(out)
 
 
-def _report(r: _Reader, raw: Any) -> ReportSpec:
+def _report(r: _Reader, data: dict[str, Any]) -> ReportSpec:
     where = ("report",)
-    data = r.mapping(raw, where, _REPORT)
-    if data is None:
-        return ReportSpec()
-    formats = r.strings(data, "formats", where, default=("html", "pdf"), choices=FORMATS)
-    languages = r.strings(data, "languages", where, default=("en",), choices=LANGS)
-    if "languages" in data and not languages:
-        r.error((*where, "languages"), "name at least one language")
+    formats = r.items(data, "formats", where, default=("html", "pdf"))
+    languages = r.items(data, "languages", where, default=("en",)) or ("en",)
     signoff = r.path(data, "signoff", where, must_exist="file")
-    return ReportSpec(formats, languages or ("en",), signoff)
+    return ReportSpec(formats, languages, signoff)
 
 
-def _email(r: _Reader, raw: Any, report: ReportSpec) -> EmailSpec | None:
+def _email(r: _Reader, data: dict[str, Any], report: ReportSpec) -> EmailSpec | None:
     from email.utils import parseaddr
 
     from checker import mailer
 
     where = ("email",)
-    data = r.mapping(raw, where, _EMAIL, required=("host", "from", "to"))
-    if data is None:
-        return None
-    host = r.string(data, "host", where)
-    security = r.string(data, "security", where, default="starttls") or "starttls"
-    if security not in mailer.SECURITY:
-        r.error((*where, "security"), f"expected one of {', '.join(mailer.SECURITY)}")
-    port = data.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
-                             or not 0 < port < 65536):
-        r.error((*where, "port"), "expected a port number 1-65535")
-        port = None
-    username = r.string(data, "username", where)
-    password = r.secret(data, where, required=username is not None)
-    if username is None and password is not None:
-        r.error((*where, "username"), "a password is given but no username to log in with")
+    password = r.secret(data, where)
     ca_bundle = r.path(data, "ca_bundle", where, must_exist="file")
-    timeout = r.number(data, "timeout", where, 30.0, minimum=1)
-    retries = r.number(data, "retries", where, 3, integer=True, minimum=1)
-    retry_delay = r.number(data, "retry_delay", where, 5.0, minimum=0)
-    sender = r.string(data, "from", where) or ""
-    to = r.strings(data, "to", where, allow_single=True)
-    cc = r.strings(data, "cc", where, allow_single=True)
-    if "to" in data and not to:
-        r.error((*where, "to"), "name at least one recipient")
+    sender = r.get(data, "from", where, "")
+    to = r.items(data, "to", where)
+    cc = r.items(data, "cc", where)
     for key, values in (("from", (sender,) if sender else ()), ("to", to), ("cc", cc)):
         for i, address in enumerate(values):
             if "@" not in parseaddr(address)[1]:
                 r.error((*where, key) if key == "from" else (*where, key, i),
                         f"{address!r} is not an e-mail address")
-    only_on_change = r.flag(data, "only_on_change", where)
     default_attach = ("pdf",) if "pdf" in report.formats else ()
-    attach = r.strings(data, "attach", where, default=default_attach, choices=("pdf", "csv"))
+    attach = r.items(data, "attach", where, default=default_attach)
     for i, fmt in enumerate(attach):
-        if fmt in FORMATS and fmt not in report.formats:
+        if fmt not in report.formats:
             r.error((*where, "attach", i), f"{fmt} is not in report.formats, so there is no "
                                            f"{fmt} to attach")
-    lang = r.string(data, "lang", where, default=report.languages[0]) or report.languages[0]
+    lang = r.get(data, "lang", where, report.languages[0])
     if lang not in report.languages:
         r.error((*where, "lang"), f"{lang!r} is not in report.languages "
                                   f"({', '.join(report.languages)})")
-    if host is None:
+    if not r.checked.usable(where):
         return None
-    smtp = mailer.SmtpSettings(host=host, port=port, security=security, username=username,
-                               timeout=float(timeout), retries=int(retries),
-                               retry_delay=float(retry_delay), ca_bundle=ca_bundle)
+    smtp = mailer.SmtpSettings(host=data["host"], port=data.get("port"),
+                               security=data.get("security", "starttls"),
+                               username=data.get("username"), timeout=float(data.get("timeout", 30)),
+                               retries=int(data.get("retries", 3)),
+                               retry_delay=float(data.get("retry_delay", 5)), ca_bundle=ca_bundle)
     return EmailSpec(smtp=smtp, password=password, sender=sender, to=to, cc=cc,
-                     only_on_change=only_on_change, attach=attach, lang=lang)
+                     only_on_change=data.get("only_on_change", False), attach=attach, lang=lang)
 
 
 def describe_job(job: Job) -> str:

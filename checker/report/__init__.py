@@ -7,8 +7,6 @@ everywhere.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import shutil
 import subprocess
 from functools import cache
@@ -45,33 +43,15 @@ def render_html(context: ReportContext, *, pdf: bool = False) -> str:
     return env.get_template("report.html").render(r=context, css=css, pdf=pdf, colours=COLOURS)
 
 
-SIGNOFF_KEYS = ("prepared_by", "reviewed_by", "approved_by", "decision", "date")
-
-
 def load_signoff(path: str | Path) -> dict[str, str]:
-    """The sign-off block: who prepared, reviewed and approved, the decision and the date."""
+    """The sign-off block: who prepared, reviewed and approved, the decision and the date
+    (checked by schemas/signoff.schema.json alone: a YYYY-MM-DD date must be a real day)."""
+    from checker import yamlschema
     from checker.errors import InputError
-    from checker.yamlsrc import YamlError
-    from checker.yamlsrc import load as load_yaml
 
-    try:
-        doc = load_yaml(path, aliases=False)
-    except YamlError as exc:
-        raise InputError(str(exc)) from None
-    if not isinstance(doc.data, dict):
-        raise InputError(f"{path}:1:1: expected a mapping of {', '.join(SIGNOFF_KEYS)}")
-    problems = [f"{path}:{':'.join(map(str, doc.where((key,))))}: {key}: unknown key "
-                f"(expected: {', '.join(SIGNOFF_KEYS)})" for key in doc.data if key not in SIGNOFF_KEYS]
-    date = doc.data.get("date")
-    if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date.strip()):
-        try:
-            dt.date.fromisoformat(date.strip())
-        except ValueError as exc:  # unquoted, YAML itself refuses it (yamlsrc)
-            problems.append(f"{path}:{':'.join(map(str, doc.where_value(('date',))))}: date: "
-                            f"{date!r} is not a valid date: {exc}")
-    if problems:
-        raise InputError(f"{path}: invalid sign-off", details=problems)
-    return {key: str(value) for key, value in doc.data.items()}
+    checked = yamlschema.load(path, "signoff", aliases=False)
+    checked.raise_problems(InputError, "sign-off")
+    return {key: str(value) for key, value in checked.data.items()}
 
 
 def japanese_font() -> str | None:
