@@ -294,6 +294,41 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     sys.exit(int(exit_code(results)))
 
 
+@cli.command("ls")
+@click.argument("args", metavar="INVENTORY... [vms|hosts|srs|disks|networks]", nargs=-1,
+                required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: a list of objects with their uuids, for scripts.")
+@handle_errors
+def ls_cmd(args: tuple[str, ...], fmt: str) -> None:
+    """List the VMs (the default), hosts, SRs, disks or networks of pools, under the names
+    and labels plans and waivers take as selectors.
+
+    \b
+    Examples:
+      migready ls prod.json
+      migready ls prod.json dr.json srs
+      migready ls prod.json disks --format json | jq -r '.[] | select(.vm == "db-01") | .uuid'
+    """
+    import json
+
+    from checker.facts import World
+    from checker.inventory import Inventory
+    from checker.listing import KINDS, as_json, format_text, list_objects
+
+    kind = KINDS[0]
+    if args[-1] in KINDS or f"{args[-1]}s" in KINDS:
+        kind, args = args[-1] if args[-1] in KINDS else f"{args[-1]}s", args[:-1]
+    if not args:
+        raise InputError(f"ls: give an inventory to list the {kind} of")
+    world = World([Inventory.load(Path(p)) for p in args])
+    rows = list_objects(world, kind)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(rows), indent=1, ensure_ascii=False))
+    else:
+        click.echo(format_text(rows, kind, pools=len(args) > 1), nl=False)
+
+
 @cli.group()
 def rules() -> None:
     """The rule catalogue."""
