@@ -423,15 +423,20 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
              inventories: tuple[Path, ...]) -> None:
     """Validate policies, a plan and waivers; every error with file:line:col.
 
+    A plan alone is checked for its syntax (keys, types, kinds); with the inventories, its
+    names are resolved too, as `check` resolves them.
+
     \b
-    Example:
+    Examples:
       migready validate --policies my-rules/ --waivers waivers.yaml
+      migready validate --plan change.yaml
       migready validate --plan change.yaml --inventory prod.json --inventory dr.json
     """
     from checker.facts import World
     from checker.inventory import Inventory
-    from checker.plan import load_plan
+    from checker.plan import check_syntax, load_plan
     from checker.policy import load_rules
+    from checker.results import plural
     from checker.waivers import load_waivers
 
     problems: list[str] = []
@@ -447,18 +452,22 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
             click.echo(f"waivers: {len(load_waivers(waivers, known_rules=known))} ok")
         except InputError as exc:
             problems.append(str(exc))
-    if plan:
-        if not inventories:
-            problems.append(f"{plan}: give the inventories (--inventory) to resolve its selectors")
-        else:
-            try:
-                world = World([Inventory.load(p) for p in inventories])
-                loaded = load_plan(plan, world)
-                click.echo(f"plan: {len(loaded.moves)} moves ok")
-                for warning in loaded.warnings:
-                    click.echo(f"migready: warning: {warning}", err=True)
-            except InputError as exc:
-                problems.append(str(exc))
+    if plan and not inventories:
+        try:
+            operations = check_syntax(plan)
+            click.echo(f"plan: {plural(operations, 'operation')} ok (syntax only: give the "
+                       "inventories with --inventory to check its names)")
+        except InputError as exc:
+            problems.append(str(exc))
+    elif plan:
+        try:
+            world = World([Inventory.load(p) for p in inventories])
+            loaded = load_plan(plan, world)
+            click.echo(f"plan: {len(loaded.moves)} moves ok")
+            for warning in loaded.warnings:
+                click.echo(f"migready: warning: {warning}", err=True)
+        except InputError as exc:
+            problems.append(str(exc))
     if problems:
         raise InputError("\n".join(problems))
 

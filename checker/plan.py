@@ -630,3 +630,59 @@ def audit_plan(world: World) -> Plan:
                 moves.append(Move(next_id(), "storage", 1, vm=vm, dst_pool=other, dst_host=master,
                                   audit=True))
     return Plan(None, moves, Settings(), None, audit=True)
+
+
+# ---------------------------------------------------------------------------------
+# A plan's shape alone, without inventories
+# ---------------------------------------------------------------------------------
+
+def check_syntax(path: str | Path) -> int:
+    """Check a plan against schemas/plan.schema.json only, for `validate --plan` without
+    inventories: names cannot be resolved, everything else is checked. Return the number of
+    operations; raise PlanError listing every problem with file:line:col."""
+    import jsonschema
+
+    from checker.bundled import schema
+
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise PlanError(str(exc)) from None
+    problems: list[tuple[int, int, str]] = []
+    for error in jsonschema.Draft202012Validator(schema("plan")).iter_errors(doc.data):
+        for where, message in _schema_problems(error):
+            line, col = doc.where(where)
+            dotted = ".".join(map(str, where))
+            problems.append((line, col, f"{path}:{line}:{col}: {dotted + ': ' if dotted else ''}{message}"))
+    if problems:
+        raise PlanError(f"{path}: invalid plan", details=[text for *_, text in sorted(problems)])
+    return len(doc.data["operations"])
+
+
+def _schema_problems(error: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(path, sentence) for a jsonschema error, in the parser's words where it has them: an
+    operation is judged by the schema of its kind, an unknown key is named with the keys
+    allowed, and a value the schema describes is told what it should be."""
+    path = tuple(error.absolute_path)
+    value, subschema = error.instance, error.schema
+    if error.validator == "oneOf" and "kind" in subschema.get("properties", {}):
+        # An operation: judged by its kind's schema (the oneOf lists them in KINDS order); a
+        # missing or unknown kind, or an operation that is not a mapping, is reported already.
+        kind = value.get("kind") if isinstance(value, dict) else None
+        for sub in error.context if kind in KINDS else ():
+            if sub.relative_schema_path[0] == KINDS.index(kind):
+                yield from _schema_problems(sub)
+        return
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = ", ".join(sorted(subschema.get("properties", {})))
+        for key in value:
+            if key not in subschema.get("properties", {}):
+                yield (*path, key), f"unknown key (expected one of: {allowed})"
+        return
+    if error.validator == "enum":
+        yield path, f"{value!r} is not one of: {', '.join(map(str, error.validator_value))}"
+    elif "description" in subschema and error.validator in {"oneOf", "anyOf", "pattern"}:
+        text = subschema["description"].rstrip(".")
+        yield path, f"{value!r}: expected {text[0].lower()}{text[1:]}"
+    else:
+        yield path, error.message

@@ -356,3 +356,36 @@ def test_a_damaged_plan_gives_a_plan_or_a_located_error(plan_file, world, cut, l
     text = (Path(__file__).parent.parent / "samples" / "demo-plan.yaml").read_text(encoding="utf-8")
     cut = cut * len(text) // 200
     loads_or_located_error(plan_file, (text[:cut] + insert + text[cut + length:]).encode(), world)
+
+
+def test_check_syntax_judges_each_operation_by_its_kind_and_names_nothing(tmp_path):
+    from checker.plan import check_syntax
+
+    assert check_syntax(write(tmp_path, "operations:\n  - kind: evacuate\n    host: anything\n")) == 1
+    path = write(tmp_path, """operations:
+  - kind: vdi
+    vdi: db-01/1
+    destination: {sr: x}
+    wave: 0
+    vms: [db-01]
+  - kind: storage
+    vms: [db-01, {tag: 7}, 42]
+    destination: {host: xs8-h1}
+    migration_bandwidth: 10Gbit
+  - 42
+settings:
+  migration_bandwidth: fast
+""")
+    with pytest.raises(PlanError) as exc:
+        check_syntax(path)
+    assert exc.value.details == [
+        f"{path}:5:5: operations.0.wave: 0 is less than the minimum of 1",
+        f"{path}:6:5: operations.0.vms: unknown key (expected one of: destination, kind, vdi, wave)",
+        f"{path}:8:18: operations.1.vms.1: {{'tag': 7}}: expected a name, uuid:UUID, or {{tag: TAG}}",
+        f"{path}:8:28: operations.1.vms.2: 42: expected a name, uuid:UUID, or {{tag: TAG}}",
+        f"{path}:10:5: operations.1.migration_bandwidth: unknown key (expected one of: compress, "
+        "destination, kind, migration_network, networks, storage, vms, wave)",
+        f"{path}:11:5: operations.2: 42 is not of type 'object'",
+        f"{path}:13:3: settings.migration_bandwidth: 'fast': expected a bit rate such as 10Gbit, "
+        "500Mbit/s or a number of bit/s",
+    ]
