@@ -389,3 +389,24 @@ settings:
         f"{path}:13:3: settings.migration_bandwidth: 'fast': expected a bit rate such as 10Gbit, "
         "500Mbit/s or a number of bit/s",
     ]
+
+
+def test_docs_plan_md_documents_every_key_the_parser_and_the_schema_know():
+    from checker.bundled import schema
+    from checker.plan import OP_KEYS, PLAN_KEYS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plan.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", doc, re.M))
+    defs = schema("plan")["$defs"]
+    nested = {f"{parent}.{key}" for kind in KINDS for parent in ("destination", "storage", "networks")
+              for key in _properties(defs, defs[kind]["properties"].get(parent))}
+    assert PLAN_KEYS | SETTINGS_KEYS | set().union(*OP_KEYS.values()) | nested <= documented
+    assert set(KINDS) <= set(re.findall(r"`([a-z-]+)`", doc))
+
+
+def _properties(defs, spec):
+    """The keys a schema node allows (following a $ref)."""
+    if not spec:
+        return set()
+    spec = defs[spec["$ref"].rsplit("/", 1)[1]] if "$ref" in spec else spec
+    return set(spec.get("properties", {}))
