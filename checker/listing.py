@@ -9,6 +9,8 @@ the checks print ("Local storage (xs01)"). A fact that cannot be established is 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -95,15 +97,22 @@ def format_text(rows: list[dict[str, Any]], kind: str, *, pools: bool) -> str:
     table = [[c.header for c in columns]]
     table += [[_cell(c.value(row) if c.value else row[c.key], c.show) for c in columns]
               for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    return "".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-                   + "\n" for line in table)
+    widths = [max(_width(line[i]) for line in table) for i in range(len(columns))]
+    return "".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True))
+                   .rstrip() + "\n" for line in table)
 
 
 def _cell(value: Any, show: Callable[[Any], str]) -> str:
+    """A value as one line: a control character in a name (a newline, a tab) is escaped."""
     if value is UNKNOWN:
         return "?"
-    return "-" if value is None else show(value)
+    text = "-" if value is None else show(value)
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives the text: two for a wide character (a Japanese VM name)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _fact(world: World, obj: Obj, name: str) -> Any:

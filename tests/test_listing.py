@@ -116,6 +116,20 @@ def test_text_is_aligned_columns_in_natural_order_with_a_pool_column_for_several
     assert single.startswith("NAME ")
 
 
+def test_japanese_names_keep_the_columns_aligned_and_a_newline_stays_on_its_row(tmp_path):
+    def renamed(objects):
+        by_name(objects, "VM", "web-01")["name_label"] = "ウェブ-01"
+        by_name(objects, "VM", "web-02")["name_label"] = "web\n02"
+
+    world = World([Inventory.load(derived(tmp_path, renamed, PROD))])
+    lines = format_text(list_objects(world, "vms"), "vms", pools=False).splitlines()
+    assert len(lines) == 1 + 8
+    wide = next(line for line in lines if line.startswith("ウェブ-01"))
+    escaped = next(line for line in lines if line.startswith("web\\x0a02"))
+    # POWER starts in the same terminal column: each of the three katakana takes two
+    assert wide.index("Running") + 3 == lines[0].index("POWER") == escaped.index("Running")
+
+
 def test_cli_lists_vms_by_default_and_json_with_uuids(capsys):
     assert main(["ls", str(PROD)]) == 0
     out = capsys.readouterr().out
