@@ -122,43 +122,38 @@ def _fact(world: World, obj: Obj, name: str) -> Any:
         return UNKNOWN
 
 
-def _name(value: Any) -> Any:
-    """An object fact's name (None and UNKNOWN as they are)."""
-    return value.name if isinstance(value, Obj) else value
+def _row(world: World, obj: Obj, **facts: str) -> dict[str, Any]:
+    """The object's name and uuid, and each field from the fact named (an object by its
+    name, a list by its length)."""
+    row: dict[str, Any] = {"name": obj.name, "uuid": obj.uuid}
+    for field_name, fact_name in facts.items():
+        value = _fact(world, obj, fact_name)
+        if isinstance(value, Obj):
+            value = value.name
+        row[field_name] = len(value) if isinstance(value, list) else value
+    return row
 
 
 def _vms(world: World, pool: int) -> Iterator[dict[str, Any]]:
     for ref, rec in world.inventories[pool].all("VM"):
-        if not is_real_vm(rec):
-            continue
-        vm = world.obj(pool, "VM", ref)
-        disks = _fact(world, vm, "disks")
-        yield {"name": vm.name, "uuid": vm.uuid, "power_state": _fact(world, vm, "power_state"),
-               "host": _name(_fact(world, vm, "resident_on")),
-               "memory": _fact(world, vm, "memory_static_max"),
-               "disks": UNKNOWN if disks is UNKNOWN else len(disks),
-               "disk_size": _fact(world, vm, "disk_virtual_size")}
+        if is_real_vm(rec):
+            yield _row(world, world.obj(pool, "VM", ref), power_state="power_state",
+                       host="resident_on", memory="memory_static_max", disks="disks",
+                       disk_size="disk_virtual_size")
 
 
 def _hosts(world: World, pool: int) -> Iterator[dict[str, Any]]:
     for host in world.objects(pool, "host"):
-        resident = _fact(world, host, "resident_vms")
-        yield {"name": host.name, "uuid": host.uuid, "enabled": _fact(world, host, "enabled"),
-               "master": _fact(world, host, "is_master"),
-               "memory_total": _fact(world, host, "memory_total"),
-               "memory_free": _fact(world, host, "free_memory"),
-               "vms": UNKNOWN if resident is UNKNOWN else len(resident),
-               "version": _fact(world, host, "product")}
+        yield _row(world, host, enabled="enabled", master="is_master", memory_total="memory_total",
+                   memory_free="free_memory", vms="resident_vms", version="product")
 
 
 def _srs(world: World, pool: int) -> Iterator[dict[str, Any]]:
     for sr in world.objects(pool, "SR"):
-        shared = _fact(world, sr, "shared")
-        hosts = None if shared is True else _fact(world, sr, "attached_on")
-        yield {"name": sr.name, "uuid": sr.uuid, "type": _fact(world, sr, "type"),
-               "shared": shared,
-               "hosts": hosts if hosts in (None, UNKNOWN) else sorted(h.name for h in hosts),
-               "free": _fact(world, sr, "free")}
+        row = _row(world, sr, type="type", shared="shared", free="free")
+        hosts = None if row["shared"] is True else _fact(world, sr, "attached_on")
+        row["hosts"] = hosts if hosts in (None, UNKNOWN) else sorted(h.name for h in hosts)
+        yield row
 
 
 def _disks(world: World, pool: int) -> Iterator[dict[str, Any]]:
@@ -177,8 +172,7 @@ def _disks(world: World, pool: int) -> Iterator[dict[str, Any]]:
         for disk in disks:
             drive = drives.get(disk.ref, {})
             yield {"vm": vm.name, "userdevice": str(drive.get("userdevice", "")),
-                   "device": drive.get("device") or None, "name": disk.name, "uuid": disk.uuid,
-                   "size": _fact(world, disk, "virtual_size"), "sr": _name(_fact(world, disk, "sr"))}
+                   "device": drive.get("device") or None, **_row(world, disk, size="virtual_size", sr="sr")}
 
 
 def _networks(world: World, pool: int) -> Iterator[dict[str, Any]]:
