@@ -410,3 +410,19 @@ def _properties(defs, spec):
         return set()
     spec = defs[spec["$ref"].rsplit("/", 1)[1]] if "$ref" in spec else spec
     return set(spec.get("properties", {}))
+
+
+HOSTILE_PLANS = sorted(p for p in (Path(__file__).parent / "hostile").glob("plan-*/*.yaml")
+                       if p.name != "case.yaml")
+
+
+@pytest.mark.parametrize("path", HOSTILE_PLANS, ids=lambda p: p.parent.name)
+def test_check_syntax_of_each_hostile_plan_is_an_answer_or_a_located_input_error(path):
+    """The hostile corpus's plans (aliases, deep nesting, tags, binary), syntax alone: an
+    operation count or an InputError starting with the file, never another exception."""
+    from checker.plan import check_syntax
+
+    try:
+        assert check_syntax(path) >= 1
+    except InputError as exc:
+        assert str(exc).startswith(str(path)), str(exc)
