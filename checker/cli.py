@@ -294,6 +294,41 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     sys.exit(int(exit_code(results)))
 
 
+@cli.command("ls")
+@click.argument("args", metavar="INVENTORY... [vms|hosts|srs|disks|networks]", nargs=-1,
+                required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: a list of objects with their uuids, for scripts.")
+@handle_errors
+def ls_cmd(args: tuple[str, ...], fmt: str) -> None:
+    """List the VMs (the default), hosts, SRs, disks or networks of pools, under the names
+    and labels plans and waivers take as selectors.
+
+    \b
+    Examples:
+      migready ls prod.json
+      migready ls prod.json dr.json srs
+      migready ls prod.json disks --format json | jq -r '.[] | select(.vm == "db-01") | .uuid'
+    """
+    import json
+
+    from checker.facts import World
+    from checker.inventory import Inventory
+    from checker.listing import KINDS, as_json, format_text, list_objects
+
+    kind = KINDS[0]
+    if args[-1] in KINDS or f"{args[-1]}s" in KINDS:
+        kind, args = args[-1] if args[-1] in KINDS else f"{args[-1]}s", args[:-1]
+    if not args:
+        raise InputError(f"ls: give an inventory to list the {kind} of")
+    world = World([Inventory.load(Path(p)) for p in args])
+    rows = list_objects(world, kind)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(rows), indent=1, ensure_ascii=False))
+    else:
+        click.echo(format_text(rows, kind, pools=len(args) > 1), nl=False)
+
+
 @cli.group()
 def rules() -> None:
     """The rule catalogue."""
@@ -388,15 +423,20 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
              inventories: tuple[Path, ...]) -> None:
     """Validate policies, a plan and waivers; every error with file:line:col.
 
+    A plan alone is checked for its syntax (keys, types, kinds); with the inventories, its
+    names are resolved too, as `check` resolves them.
+
     \b
-    Example:
+    Examples:
       migready validate --policies my-rules/ --waivers waivers.yaml
+      migready validate --plan change.yaml
       migready validate --plan change.yaml --inventory prod.json --inventory dr.json
     """
     from checker.facts import World
     from checker.inventory import Inventory
-    from checker.plan import load_plan
+    from checker.plan import check_syntax, load_plan
     from checker.policy import load_rules
+    from checker.results import plural
     from checker.waivers import load_waivers
 
     problems: list[str] = []
@@ -412,18 +452,22 @@ def validate(policies: tuple[Path, ...], plan: Path | None, waivers: Path | None
             click.echo(f"waivers: {len(load_waivers(waivers, known_rules=known))} ok")
         except InputError as exc:
             problems.append(str(exc))
-    if plan:
-        if not inventories:
-            problems.append(f"{plan}: give the inventories (--inventory) to resolve its selectors")
-        else:
-            try:
-                world = World([Inventory.load(p) for p in inventories])
-                loaded = load_plan(plan, world)
-                click.echo(f"plan: {len(loaded.moves)} moves ok")
-                for warning in loaded.warnings:
-                    click.echo(f"migready: warning: {warning}", err=True)
-            except InputError as exc:
-                problems.append(str(exc))
+    if plan and not inventories:
+        try:
+            operations = check_syntax(plan)
+            click.echo(f"plan: {plural(operations, 'operation')} ok (syntax only: give the "
+                       "inventories with --inventory to check its names)")
+        except InputError as exc:
+            problems.append(str(exc))
+    elif plan:
+        try:
+            world = World([Inventory.load(p) for p in inventories])
+            loaded = load_plan(plan, world)
+            click.echo(f"plan: {len(loaded.moves)} moves ok")
+            for warning in loaded.warnings:
+                click.echo(f"migready: warning: {warning}", err=True)
+        except InputError as exc:
+            problems.append(str(exc))
     if problems:
         raise InputError("\n".join(problems))
 

@@ -189,3 +189,34 @@ def test_the_readme_s_shell_completion_lines_give_a_script_for_each_shell():
         out = subprocess.run([sys.executable, "-m", "checker"], capture_output=True, text=True,
                              env={**os.environ, "_MIGREADY_COMPLETE": f"{shell}_source"}, check=True)
         assert marker in out.stdout, shell
+
+
+SAMPLE_PLAN = ROOT / "samples" / "demo-plan.yaml"
+
+
+def test_validate_a_plan_alone_checks_its_syntax_not_its_names(tmp_path, capsys):
+    assert main(["validate", "--plan", str(SAMPLE_PLAN)]) == 0
+    assert "plan: 6 operations ok (syntax only: give the inventories with --inventory" in \
+        capsys.readouterr().out
+    # a name no pool has: fine alone, an error once the inventories are given
+    unknown = tmp_path / "plan.yaml"
+    unknown.write_text("operations:\n  - kind: evacuate\n    host: xs99\n")
+    assert main(["validate", "--plan", str(unknown)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--plan", str(unknown), "--inventory", str(PROD)]) == 2
+    assert f"{unknown}:3:5: operations.0.host: no host matches 'xs99'" in capsys.readouterr().err
+
+
+def test_validate_a_bad_plan_alone_is_exit_2_with_every_error_located(tmp_path, capsys):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("plan: CHG-9\nsettings:\n  window: soon\noperations:\n"
+                   "  - kind: live\n    vms: [web-01]\n    destination: {host: xs02, cluster: c1}\n"
+                   "  - kind: teleport\n")
+    assert main(["validate", "--plan", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[1:] == [
+        f"{bad}:3:3: settings.window: expected a duration such as 4h or 90m",
+        f"{bad}:7:31: operations.0.destination.cluster: unknown key (expected one of: host, pool)",
+        f"{bad}:8:5: operations.1.kind: 'teleport': expected one of live, storage, vdi, evacuate, "
+        "rolling-upgrade",
+    ]
