@@ -427,7 +427,7 @@ def render_sh(runbook: Runbook) -> str:
         out += _wrap(PASSWORD_NOTE, "# ")
     out.append("set -euo pipefail")
     if runbook.uses_password:
-        out.append(f': "${{{PASSWORD_VAR}:?export {PASSWORD_VAR} first (the pools\' root password)}}"')
+        out.append(f': "${{{PASSWORD_VAR}:?export {PASSWORD_VAR} first: the root password of the pools}}"')
     for index, wave in enumerate(runbook.waves):
         out += ["", f"# ==== {_one_line(_wave_title(runbook, index, wave))}"]
         for step in (*wave.checks, *wave.steps):
