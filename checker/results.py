@@ -254,7 +254,8 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
 def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
     """The uuids and addresses `migready runbook` writes a move's `xe` commands with (the
     names above are for people; xe wants uuids): destination host and SR, each moving disk's
-    SR, each VIF's network across pools, the pool masters' addresses (remote-master=)."""
+    SR, each VIF's network across pools, the pool masters' addresses (remote-master=), and
+    the plan's compress setting."""
     move = op.move
     subject = move.vm or move.host
     if subject is None:
@@ -268,6 +269,8 @@ def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
         dest["host_uuid"] = move.dst_host.uuid
     if move.dst_sr is not None:
         dest["sr_uuid"] = move.dst_sr.uuid
+    if move.compress is not None:  # the plan's choice (LIVE-004), for vm-migrate compress=
+        out["compress"] = move.compress
     if move.kind != "storage" or move.vm is None:
         return
     cross = move.dst_pool != move.src_pool

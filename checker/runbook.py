@@ -327,6 +327,9 @@ class _Writer:
                 params.append((f"vif:{vif['vif']}", vif["network"]["uuid"]))
                 notes.append(f"VIF {vif.get('device')}{' of a snapshot' if vif.get('snapshot') else ''}"
                              f" -> network {vif['network'].get('name')}.")
+        if isinstance(op.get("compress"), bool):  # as checked (LIVE-004); else the pool's setting
+            params.append(("compress", str(op["compress"]).lower()))
+            notes.append(f"Compression {'on' if op['compress'] else 'off'}, as the plan says.")
         params.append(("live", "true"))
         what = "storage live migration" if op["kind"] == "storage" else "live migration"
         where = f"{dest.get('pool')}/{dest.get('host')}" if cross else str(dest.get("host"))

@@ -28,6 +28,13 @@ operations:
     vms: [web-01]
     destination: {host: ch82-h2}
 """,
+    "compressed": """plan: CHG-LIVE
+operations:
+  - kind: live
+    vms: [web-01]
+    destination: {host: ch82-h2}
+    compress: true
+""",
     "vdi": """plan: CHG-VDI
 operations:
   - kind: vdi
@@ -164,6 +171,8 @@ def test_the_commands_of_each_kind(checked, capsys):
     migrate = [c for c in xe_lines(out) if "vm-migrate" in c]
     assert [c[7:] for c in migrate] == [["vm-migrate", f"uuid={vm['web-01']}",
                                          f"host-uuid={hosts['ch82-h2']}", "live=true"]]
+    _, out, _ = runbook(capsys, checked["compressed"])  # the plan's compress, as checked
+    assert next(c[7:] for c in xe_lines(out) if "vm-migrate" in c)[-2:] == ["compress=true", "live=true"]
     _, out, _ = runbook(capsys, checked["vdi"])
     assert [c[7] for c in xe_lines(out)][-1] == "vdi-pool-migrate"
     _, out, _ = runbook(capsys, checked["evacuate"])
@@ -295,3 +304,78 @@ def test_report_runbook_appendix(checked, tmp_path, capsys):
     assert main(["report", str(checked["cross"]), "-o", str(plain)]) == 0
     assert 'id="runbook"' not in plain.read_text()
 
+
+
+def snapshots_with_vifs(objects: dict[str, Any]) -> None:
+    """db-01 gets a snapshot with two VIFs on VM Network: one with db-01's own MAC (XAPI infers
+    its network from db-01's VIF), one with a MAC of its own (which XAPI cannot infer, so the
+    runbook must map it: VIF_NOT_IN_MAP otherwise)."""
+    vm_ref, vm = next((r, v) for r, v in objects["VM"].items() if v["name_label"] == "db-01")
+    own = objects["VIF"][vm["VIFs"][0]]
+    snap_ref = "OpaqueRef:db-01-snapshot"
+    objects["VM"][snap_ref] = {**vm, "uuid": "5a9e0000-0000-4000-8000-000000000001",
+                               "name_label": "db-01 before patch", "is_a_snapshot": True,
+                               "snapshot_of": vm_ref, "power_state": "Halted", "VBDs": [],
+                               "VIFs": ["OpaqueRef:snap-vif-0", "OpaqueRef:snap-vif-1"],
+                               "resident_on": "OpaqueRef:NULL"}
+    vm["snapshots"] = [snap_ref]
+    objects["VIF"]["OpaqueRef:snap-vif-0"] = {**own, "VM": snap_ref, "currently_attached": False,
+                                              "uuid": "5a9e0000-0000-4000-8000-0000000000a0"}
+    objects["VIF"]["OpaqueRef:snap-vif-1"] = {**own, "VM": snap_ref, "currently_attached": False,
+                                              "device": "1", "MAC": "16:3e:00:48:00:99",
+                                              "uuid": "5a9e0000-0000-4000-8000-0000000000a1"}
+
+
+def test_a_snapshot_vif_xapi_cannot_infer_is_mapped(tmp_path, capsys):
+    prod = derived(tmp_path, snapshots_with_vifs)
+    dr = derived(tmp_path, port80_open, DR)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLANS["cross"].split("  - kind: storage\n    vms: [db-01]")[0].replace(
+        "[web-01, app-01]", "[db-01]"))
+    results = tmp_path / "results.json"
+    assert main(["check", str(prod), str(dr), "--plan", str(plan), "--format", "json",
+                 "-o", str(results)]) == 0
+    capsys.readouterr()
+    _, out, _ = runbook(capsys, results)
+    (migrate,) = [c for c in xe_lines(out) if "vm-migrate" in c]
+    network = by_name(json.loads(DR.read_text())["objects"], "network", "VM Network")["uuid"]
+    vifs = {w.split("=")[0] for w in migrate if w.startswith("vif:")}
+    assert vifs == {"vif:a16f56ef-9418-506f-a496-481a8801cfef",      # db-01's own
+                    "vif:5a9e0000-0000-4000-8000-0000000000a1"}      # the snapshot's other MAC
+    assert all(w.endswith(f"={network}") for w in migrate if w.startswith("vif:"))
+    assert "VIF 1 of a snapshot -> network VM Network." in out
+
+
+def test_undecided_results_exit_1_too(tmp_path, capsys):
+    def no_h2_metrics(objects: dict[str, Any]) -> None:
+        by_name(objects, "host", "ch82-h2")["metrics"] = "OpaqueRef:gone"
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLANS["live"])
+    results = tmp_path / "results.json"
+    assert main(["check", str(derived(tmp_path, no_h2_metrics)), "--plan", str(plan),
+                 "--format", "json", "-o", str(results)]) == 3
+    capsys.readouterr()
+    code, out, err = runbook(capsys, results)
+    assert (code, out) == (1, "")
+    assert "no runbook: the plan is undecided (" in err and "blocker findings unknown" in err
+
+
+def test_results_of_format_2_are_read_too(checked, tmp_path, capsys):
+    results = json.loads(checked["live"].read_text())
+    results["format"] = "migready.results/2"
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(results))
+    code, out, _ = runbook(capsys, path)
+    assert code == 0
+    assert len([c for c in xe_lines(out) if "vm-migrate" in c]) == 1
+
+
+def test_report_runbook_of_blocked_results_writes_no_report(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLANS["cross"])
+    results = tmp_path / "results.json"
+    main(["check", str(PROD), str(DR), "--plan", str(plan), "--format", "json", "-o", str(results)])
+    html = tmp_path / "report.html"
+    assert main(["report", str(results), "--runbook", "-o", str(html)]) == 1
+    assert not html.exists()
