@@ -79,7 +79,6 @@ class Runbook:
     sha256: str
     header: list[tuple[str, str]]
     waves: list[Wave]
-    uses_password: bool
 
     @property
     def commands(self) -> list[Command]:
@@ -116,24 +115,25 @@ def build_runbook(results: Mapping[str, Any], *, origin: str, sha256: str,
                        "a runbook is written only for ready results")
     plan = results.get("inputs", {}).get("plan") or {}
     plan_id = str(plan.get("plan") or plan.get("file") or "(unnamed plan)")
-    writer = _Writer(results, addresses or {}, origin, plan_id, sha256)
+    writer = _Writer(results, addresses or {})
     waves = writer.waves()
     if writer.missing:
-        raise InputError(f"{origin}: cannot write the runbook: the results lack what these "
-                         "commands need (check the plan again with this migready, whose results "
-                         "carry every uuid; for addresses, or give --inventory)",
-                         details=[f"  {m}" for m in writer.missing])
+        raise InputError(f"{origin}: cannot write the runbook: the results lack what its "
+                         "commands need. Check the plan again with this version of migready, "
+                         "whose results carry every uuid and address, or give the inventories "
+                         "(--inventory) for the pool masters' addresses",
+                         details=[f"  {m}" for m in dict.fromkeys(writer.missing)])
     header = [("Plan", f"{plan_id}" + (f" ({plan['file']})" if plan.get("file") else "")),
               ("Results", f"{origin}, sha256 {sha256}"),
               ("Results generated at", str(results.get("generated_at", ""))),
               ("Verdict", verdict),
               ("Operations", ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in
                                        sorted(results["summary"].get("by_verdict", {}).items())))]
-    return Runbook(plan_id, sha256, header, waves, writer.uses_password)
+    return Runbook(plan_id, sha256, header, waves)
 
 
 def _blockers(results: Mapping[str, Any]) -> str:
-    """'2 blocker findings fail, 1 is unknown': the count the refusal names."""
+    """'2 blocker findings failed; 1 blocker finding unknown': what the refusal counts."""
     counts = {"fail": 0, "unknown": 0}
     for f in results["findings"]:
         if f.get("severity") == "blocker" and f["status"] in counts:
@@ -150,15 +150,10 @@ class _Writer:
     """Turns operations into steps, collecting every missing field instead of stopping at
     the first, so one refusal names them all."""
 
-    def __init__(self, results: Mapping[str, Any], addresses: Mapping[str, str], origin: str,
-                 plan_id: str, sha256: str) -> None:
+    def __init__(self, results: Mapping[str, Any], addresses: Mapping[str, str]) -> None:
         self.results = results
         self.addresses = dict(addresses)
-        self.origin = origin
-        self.plan_id = plan_id
-        self.sha256 = sha256
         self.missing: list[str] = []
-        self.uses_password = False
         for op in results["operations"]:  # the results' own addresses first
             for side in ("source", "destination"):
                 where = op.get(side) or {}
@@ -180,7 +175,6 @@ class _Writer:
         address = self.addresses.get(pool)
         if not address:
             self.missing.append(f"{op['id']}: {side}.master_address is missing (pool {pool})")
-        self.uses_password = True
         return Command(["xe", "-s", address or "", "-u", REMOTE_USER, "-pw", Secret(PASSWORD_VAR),
                         sub], params)
 
@@ -262,20 +256,17 @@ class _Writer:
                 self.missing.append(f"pool {pool}: the master's address (source.master_address or "
                                     "destination.master_address of an operation, or --inventory)")
                 continue
-            self.uses_password = True
             commands.append(Command(["migready", "collect", "--server", f"https://{address}",
                                      "--password-env", PASSWORD_VAR, "-o", name]))
             files.append(name)
         plan_file = (inputs.get("plan") or {}).get("file") or "plan.yaml"
-        check = Command(["migready", "check", *files, "--plan", plan_file])
-        waivers = inputs.get("waivers")
-        if isinstance(waivers, dict) and waivers.get("file"):
-            check.words += ["--waivers", str(waivers["file"])]
         commands.insert(0, Command(["mkdir", "-p", "recheck"]))
-        commands.append(check)
+        commands.append(Command(["migready", "check", *files, "--plan", plan_file,
+                                 *_check_options(inputs)]))
         return Step("Re-check the plan against a fresh collection", [
-            f"The plan and waiver files are the ones checked ({plan_file}); `migready check` exits "
-            "non-zero unless the plan is still ready, which stops this script (set -e).",
+            "With the plan, waivers, profile and policies the results were checked with (run "
+            "from the folder that holds them): `migready check` exits non-zero unless the plan "
+            "is still ready, which stops this script (set -e).",
             "Add --ca-bundle or --fingerprint to collect as your site requires.", *notes], commands)
 
     # -- moves --------------------------------------------------------------------
@@ -305,7 +296,6 @@ class _Writer:
                                     f"(pool {dest.get('pool')})")
             params += [("remote-master", address or ""), ("remote-username", REMOTE_USER),
                        ("remote-password", Secret(PASSWORD_VAR))]
-            self.uses_password = True
         params.append(("host-uuid", self.need(op, "destination.host_uuid")))
         if cross and dest.get("migration_network"):
             params.append(("remote-network", self.need(op, "destination.migration_network.uuid")))
@@ -358,6 +348,22 @@ class _Writer:
             Step(f"{op['id']}: enable host {name}", [], [
                 self.xe(op, "source", "host-enable", [("uuid", uuid)])]),
         ]
+
+
+def _check_options(inputs: Mapping[str, Any]) -> list[str]:
+    """The check's own options, from the results' inputs: its waivers (unless it ignored
+    them), profile and extra policy folders, so the re-check judges as it did."""
+    options = []
+    waivers = inputs.get("waivers")
+    if isinstance(waivers, dict) and waivers.get("file") and not waivers.get("disabled"):
+        options += ["--waivers", str(waivers["file"])]
+    profile = inputs.get("profile")
+    if isinstance(profile, dict) and (profile.get("file") or profile.get("name", "documented")
+                                      != "documented"):
+        options += ["--profile", str(profile.get("file") or profile["name"])]
+    for folder in (inputs.get("policies") or {}).get("extra") or []:
+        options += ["--policies", str(folder)]
+    return options
 
 
 def _unique(items: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
@@ -425,12 +431,8 @@ def render_sh(runbook: Runbook) -> str:
     """The runbook as a bash script (set -euo pipefail: the first failing command stops it)."""
     out = ["#!/usr/bin/env bash", f"# migready runbook: plan {_one_line(runbook.plan_id)}"]
     out += [f"# {_one_line(k)}: {_one_line(v)}" for k, v in runbook.header]
-    out += ["#", *_wrap(NEVER_RUN, "# ")]
-    if runbook.uses_password:
-        out += _wrap(PASSWORD_NOTE, "# ")
-    out.append("set -euo pipefail")
-    if runbook.uses_password:
-        out.append(f': "${{{PASSWORD_VAR}:?export {PASSWORD_VAR} first: the root password of the pools}}"')
+    out += ["#", *_wrap(NEVER_RUN, "# "), *_wrap(PASSWORD_NOTE, "# "), "set -euo pipefail"]
+    out.append(f': "${{{PASSWORD_VAR}:?export {PASSWORD_VAR} first: the root password of the pools}}"')
     for index, wave in enumerate(runbook.waves):
         out += ["", f"# ==== {_one_line(_wave_title(runbook, index, wave))}"]
         for step in (*wave.checks, *wave.steps):
@@ -451,9 +453,7 @@ def render_md(runbook: Runbook) -> str:
 
     out = [f"# Runbook: plan {cell(runbook.plan_id)}", "", "| | |", "|---|---|"]
     out += [f"| {cell(k)} | {cell(v)} |" for k, v in runbook.header]
-    out += ["", f"> {NEVER_RUN}"]
-    if runbook.uses_password:
-        out.append(f"> {PASSWORD_NOTE}")
+    out += ["", f"> {NEVER_RUN}", ">", f"> {PASSWORD_NOTE}"]
     for index, wave in enumerate(runbook.waves):
         out += ["", f"## {cell(_wave_title(runbook, index, wave))}"]
         for step in (*wave.checks, *wave.steps):

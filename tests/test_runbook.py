@@ -379,3 +379,20 @@ def test_report_runbook_of_blocked_results_writes_no_report(tmp_path, capsys):
     html = tmp_path / "report.html"
     assert main(["report", str(results), "--runbook", "-o", str(html)]) == 1
     assert not html.exists()
+
+
+def test_the_recheck_uses_the_checks_waivers_profile_and_policies(checked, tmp_path, capsys):
+    results = json.loads(checked["live"].read_text())
+    results["inputs"].update({
+        "waivers": {"file": "waivers.yaml", "sha256": "0" * 64, "disabled": False},
+        "profile": {"name": "xapi", "extends": "xapi", "severity": {}, "disabled": []},
+        "policies": {**results["inputs"]["policies"], "extra": ["site-rules"]}})
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    _, out, _ = runbook(capsys, path)
+    (check,) = [line for line in out.splitlines() if line.startswith("migready check")]
+    assert check == ("migready check recheck/prod-ch82.json dr-xs8.json --plan live.yaml "
+                     "--waivers waivers.yaml --profile xapi --policies site-rules")
+    collect = [line for line in out.splitlines() if line.startswith("migready collect")]
+    assert collect == ["migready collect --server https://192.0.2.1 --password-env XS_PASSWORD "
+                       "-o recheck/prod-ch82.json"]
