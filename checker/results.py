@@ -278,10 +278,23 @@ def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
         dest["master_address"] = address
     if move.migration_network is not None:
         dest["migration_network"] = _uuid_name(move.migration_network)
-    out["disks"] = [{"vdi": _uuid_name(dm["vdi"]), "sr": _uuid_name(dm["dst_sr"])}
-                    for dm in _disk_moves_of(op)]
+    out["disks"] = _disk_map(op)
     if cross:
         out["vifs"] = _vif_moves(op)
+
+
+def _disk_map(op: Operation) -> list[dict[str, Any]]:
+    """Every disk of a storage move with the SR it ends on: the one it moves to, or its own.
+    The xe CLI sends a disk left out of `vdi:` to an SR of its choosing
+    (cli_operations.ml vm_migrate, preferred_sr), so a disk that stays must be named too;
+    an SR the check could not establish is null, for the runbook to refuse."""
+    moves = op.facts.values.get("disk_moves") if op.facts is not None else None
+    out = []
+    for dm in moves if isinstance(moves, list) else []:
+        sr = dm.values["dst_sr"] if dm.values["moves"] else dm.values["src_sr"]
+        out.append({"vdi": _uuid_name(dm.values["vdi"]), "moves": dm.values["moves"],
+                    "sr": _uuid_name(sr) if isinstance(sr, Obj) else None})
+    return out
 
 
 def _uuid_name(obj: Obj) -> dict[str, str]:

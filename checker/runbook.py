@@ -286,26 +286,33 @@ class _Writer:
 
     def migrate(self, op: dict[str, Any]) -> Step:
         dest = op["destination"]
-        cross = op["kind"] == "storage" and (op.get("source") or {}).get("pool") != dest.get("pool")
+        storage = op["kind"] == "storage"
+        cross = storage and (op.get("source") or {}).get("pool") != dest.get("pool")
         params: list[tuple[str, str | Secret]] = [("uuid", self.need(op, "vm.uuid"))]
         notes = []
-        if cross:
-            address = self.addresses.get(str(dest.get("pool")))
+        if storage:  # the xe CLI takes any vdi: or vif: as storage motion, which needs these
+            side = "destination" if cross else "source"  # inside a pool: its own master
+            address = self.addresses.get(str((op.get(side) or {}).get("pool")))
             if not address:
-                self.missing.append(f"{op['id']}: destination.master_address is missing "
-                                    f"(pool {dest.get('pool')})")
+                self.missing.append(f"{op['id']}: {side}.master_address is missing "
+                                    f"(pool {(op.get(side) or {}).get('pool')})")
             params += [("remote-master", address or ""), ("remote-username", REMOTE_USER),
                        ("remote-password", Secret(PASSWORD_VAR))]
         params.append(("host-uuid", self.need(op, "destination.host_uuid")))
         if cross and dest.get("migration_network"):
             params.append(("remote-network", self.need(op, "destination.migration_network.uuid")))
             notes.append(f"Migration network: {dest['migration_network'].get('name')}.")
-        if op["kind"] == "storage":
+        if storage:  # every disk, those that stay too: xe would place an unnamed one itself
             if "disks" not in op:
                 self.missing.append(f"{op['id']}: disks (the VDI to SR map) is missing")
             for disk in op.get("disks", []):
+                if not disk.get("sr"):
+                    self.missing.append(f"{op['id']}: disk {disk['vdi'].get('name')} has no SR")
+                    continue
                 params.append((f"vdi:{disk['vdi']['uuid']}", disk["sr"]["uuid"]))
-                notes.append(f"Disk {disk['vdi'].get('name')} -> SR {disk['sr'].get('name')}.")
+                notes.append(f"Disk {disk['vdi'].get('name')} "
+                             f"{'->' if disk.get('moves', True) else 'stays on'} SR "
+                             f"{disk['sr'].get('name')}.")
         if cross:
             if "vifs" not in op:
                 self.missing.append(f"{op['id']}: vifs (the VIF to network map) is missing")

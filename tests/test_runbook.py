@@ -35,6 +35,14 @@ operations:
     destination: {host: ch82-h2}
     compress: true
 """,
+    # Storage live migration inside the pool: disk 1 moves, disk 0 stays on Shared iSCSI.
+    "intra": """plan: CHG-SLM
+operations:
+  - kind: storage
+    vms: [app-01]
+    destination: {pool: prod-ch82, host: ch82-h2}
+    storage: {map: {"app-01/1": "Local storage ch82-h2"}}
+""",
     "vdi": """plan: CHG-VDI
 operations:
   - kind: vdi
@@ -324,6 +332,25 @@ def snapshots_with_vifs(objects: dict[str, Any]) -> None:
     objects["VIF"]["OpaqueRef:snap-vif-1"] = {**own, "VM": snap_ref, "currently_attached": False,
                                               "device": "1", "MAC": "16:3e:00:48:00:99",
                                               "uuid": "5a9e0000-0000-4000-8000-0000000000a1"}
+
+
+def test_storage_motion_inside_a_pool_names_every_disk(checked, capsys):
+    """The xe CLI takes any vdi: as storage motion, which it will do only with remote-master
+    and credentials (the pool's own master here), and sends a disk left out of the map to an
+    SR of its choosing: the disk that stays is mapped to its own SR."""
+    _, out, _ = runbook(capsys, checked["intra"])
+    prod = json.loads(PROD.read_text())["objects"]
+    (migrate,) = [assert_allowed(c, uuids()) for c in xe_lines(out) if "vm-migrate" in c]
+    vm = by_name(prod, "VM", "app-01")
+    vdis = [prod["VDI"][prod["VBD"][v]["VDI"]] for v in sorted(
+        vm["VBDs"], key=lambda v: prod["VBD"][v]["userdevice"]) if prod["VBD"][v]["type"] == "Disk"]
+    assert {k: v for k, v in migrate.items() if k.startswith("vdi:")} == {
+        f"vdi:{vdis[0]['uuid']}": by_name(prod, "SR", "Shared iSCSI")["uuid"],
+        f"vdi:{vdis[1]['uuid']}": by_name(prod, "SR", "Local storage ch82-h2")["uuid"]}
+    assert migrate["remote-master"] == by_name(prod, "host", "ch82-h1")["address"]  # the master
+    assert migrate["host-uuid"] == by_name(prod, "host", "ch82-h2")["uuid"]
+    assert not any(k.startswith("vif:") for k in migrate)  # networks stay inside the pool
+    assert "Disk app-01 disk 0 stays on SR Shared iSCSI." in out
 
 
 def test_a_snapshot_vif_xapi_cannot_infer_is_mapped(tmp_path, capsys):
