@@ -562,12 +562,14 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
 def _runbook(results_file: Path, results: dict[str, Any], inventories: Iterable[Path]) -> Any:
     """The runbook of loaded results; --inventory files supply the pool masters' addresses
     that results of an older migready lack."""
+    from checker.facts import World
     from checker.inventory import Inventory
     from checker.results import sha256_file
     from checker.runbook import build_runbook, master_addresses
 
+    world = World([Inventory.load(p) for p in inventories])
     return build_runbook(results, origin=str(results_file), sha256=sha256_file(results_file),
-                         addresses=master_addresses(Inventory.load(p) for p in inventories))
+                         addresses=master_addresses(world))
 
 
 @cli.command()

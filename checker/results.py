@@ -19,7 +19,7 @@ import jsonschema
 from checker import __version__
 from checker.bundled import schema
 from checker.evaluate import Evaluation, Finding, Operation
-from checker.facts import Obj, evidence_value
+from checker.facts import Obj, World, evidence_value
 from checker.scope import PlanFacts
 
 FORMAT = "migready.results/1"
@@ -253,15 +253,15 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
 
 def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
     """The uuids and addresses `migready runbook` writes a move's `xe` commands with (the
-    names above are for people; xe wants uuids): destination host and SR, each moving disk's
-    SR, each VIF's network across pools, the pool masters' addresses (remote-master=), and
-    the plan's compress setting."""
+    names above are for people; xe wants uuids): destination host and SR, the SR each disk
+    of a storage move ends on, each VIF's network across pools, the pool masters' addresses
+    (remote-master=), and the plan's compress setting. Not in an audit: it has no runbook."""
     move = op.move
     subject = move.vm or move.host
-    if subject is None:
+    if subject is None or move.audit:
         return
     world = subject.world
-    address = _master_address(world, move.src_pool)
+    address = master_address(world, move.src_pool)
     if address:
         out["source"]["master_address"] = address
     dest = out["destination"]
@@ -274,7 +274,7 @@ def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
     if move.kind != "storage" or move.vm is None:
         return
     cross = move.dst_pool != move.src_pool
-    if cross and (address := _master_address(world, move.dst_pool)):
+    if cross and (address := master_address(world, move.dst_pool)):
         dest["master_address"] = address
     if move.migration_network is not None:
         dest["migration_network"] = _uuid_name(move.migration_network)
@@ -301,11 +301,15 @@ def _uuid_name(obj: Obj) -> dict[str, str]:
     return {"uuid": obj.uuid, "name": obj.name}
 
 
-def _master_address(world: Any, pool: int) -> str | None:
+def master_address(world: World, pool: int) -> str | None:
     """The address of a pool's master (host.address), where xe and collect connect."""
-    inv = world.inventories[pool]
-    master = inv.get("host", (inv.get("pool", inv.pool_ref or "") or {}).get("master") or "")
-    return str(master["address"]) if master and master.get("address") else None
+    from checker.facts import Missing
+
+    try:
+        master = world.value(world.pool(pool), "master")
+    except Missing:
+        return None
+    return str(master.record.get("address") or "") or None
 
 
 def _vif_moves(op: Operation) -> list[dict[str, Any]]:

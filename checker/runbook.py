@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import shlex
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from checker.errors import ExitCode, InputError, MigreadyError
-from checker.results import natural_order, plural
+from checker.results import master_address, natural_order, plural
 
 FORMATS = ("sh", "md")
 #: The environment variable every password is read from, by reference only.
@@ -85,17 +85,15 @@ class Runbook:
         return [c for w in self.waves for s in (*w.checks, *w.steps) for c in s.commands]
 
 
-def master_addresses(inventories: Iterable[Any]) -> dict[str, str]:
-    """Pool name and uuid -> its master's address, from inventories given with --inventory
-    (for results that do not carry the addresses)."""
+def master_addresses(world: Any) -> dict[str, str]:
+    """Pool name and uuid -> its master's address, from the inventories given with
+    --inventory (a checker.facts.World), for results that do not carry the addresses."""
     out: dict[str, str] = {}
-    for inv in inventories:
-        pool = inv.get("pool", inv.pool_ref or "") or {}
-        master = inv.get("host", pool.get("master") or "") or {}
-        if master.get("address"):
-            for key in (inv.name, pool.get("uuid")):
-                if key:
-                    out[str(key)] = str(master["address"])
+    for index, inv in enumerate(world.inventories):
+        address = master_address(world, index)
+        for key in (inv.name, (inv.pool or {}).get("uuid")) if address else ():
+            if key:
+                out[str(key)] = address
     return out
 
 
