@@ -19,10 +19,9 @@ from typing import Any
 from checker.errors import ExitCode, InputError, MigreadyError
 from checker.results import master_address, natural_order, plural
 
-FORMATS = ("sh", "md")
 #: The environment variable every password is read from, by reference only.
 PASSWORD_VAR = "XS_PASSWORD"
-#: The account cross-pool moves log in to the destination pool with.
+#: The account xe logs in to each pool master with (-u, and remote-username= for storage motion).
 REMOTE_USER = "root"
 
 
@@ -79,10 +78,6 @@ class Runbook:
     sha256: str
     header: list[tuple[str, str]]
     waves: list[Wave]
-
-    @property
-    def commands(self) -> list[Command]:
-        return [c for w in self.waves for s in (*w.checks, *w.steps) for c in s.commands]
 
 
 def master_addresses(world: Any) -> dict[str, str]:
