@@ -569,29 +569,37 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
               help="Previous results: adds a 'since last run' section.")
 @click.option("--sign-off", "sign_off", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML with prepared_by, reviewed_by, approved_by, decision, date.")
+@click.option("--runbook", "with_runbook", is_flag=True,
+              help="Add the runbook (the plan's xe commands, wave by wave) as an appendix.")
+@click.option("--inventory", "inventories", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="With --runbook: an inventory for its master's address (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Default: beside the results, RESULTS.LANG.html|pdf; - is stdout.")
 @handle_errors
 def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off: Path | None,
-           output: Path | None) -> None:
+           with_runbook: bool, inventories: tuple[Path, ...], output: Path | None) -> None:
     """Render results as a self-contained HTML page or a PDF to sign.
 
     \b
     Examples:
       migready report results.json --format pdf --lang ja --sign-off signoff.yaml
       migready report results.json --since last-week.json -o report.html
+      migready report results.json --runbook -o change.html
     """
     from checker.atomic import atomic_writer
     from checker.diff import diff_results, load_results
     from checker.report import build_context, load_signoff, render_html, render_pdf
 
     target = _output_target(output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}"),
-                            [results_file, since, sign_off])
+                            [results_file, since, sign_off, *inventories])
     results = load_results(results_file)
+    book = _runbook(results_file, results, inventories) if with_runbook else None
     context = build_context(results, lang=lang,
                             since=diff_results(load_results(since, lean=True), results) if since else None,
                             signoff=load_signoff(sign_off) if sign_off else None)
-    data = render_pdf(context) if fmt == "pdf" else render_html(context).encode()
+    data = (render_pdf(context, runbook=book) if fmt == "pdf"
+            else render_html(context, runbook=book).encode())
     if target is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -599,6 +607,51 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
     with atomic_writer(target, binary=True) as handle:
         handle.write(data)
     click.echo(f"{target}")
+
+
+def _runbook(results_file: Path, results: dict[str, Any], inventories: Iterable[Path]) -> Any:
+    """The runbook of loaded results; --inventory files supply the pool masters' addresses
+    that results of an older migready lack."""
+    from checker.facts import World
+    from checker.inventory import Inventory
+    from checker.results import sha256_file
+    from checker.runbook import build_runbook, master_addresses
+
+    world = World([Inventory.load(p) for p in inventories])
+    return build_runbook(results, origin=str(results_file), sha256=sha256_file(results_file),
+                         addresses=master_addresses(world))
+
+
+@cli.command()
+@click.argument("results_file", metavar="RESULTS.json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["sh", "md"]), default="sh", show_default=True,
+              help="sh: a bash script to review and run; md: the same runbook for a change ticket.")
+@click.option("--inventory", "inventories", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="An inventory the plan was checked with, for its master's address when the "
+                   "results lack it (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout (atomically; - is stdout).")
+@handle_errors
+def runbook(results_file: Path, fmt: str, inventories: tuple[Path, ...], output: Path | None) -> None:
+    """Write the checked plan as ordered xe commands, wave by wave; migready never runs them.
+
+    Only ready results (ready or ready with warnings) have a runbook. Exit codes: 0 written,
+    1 the results are blocked or undecided (nothing written), 2 invalid input (an audit's
+    results, or results lacking a uuid or address a command needs).
+
+    \b
+    Examples:
+      migready check prod.json dr.json --plan change.yaml --format json -o results.json
+      migready runbook results.json -o change.sh
+      migready runbook results.json --format md -o change.md
+    """
+    from checker.diff import load_results
+    from checker.runbook import render
+
+    target = _output_target(output, [results_file, *inventories])
+    book = _runbook(results_file, load_results(results_file), inventories)
+    _emit([render(book, fmt)], target)
 
 
 @cli.command()

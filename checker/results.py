@@ -20,7 +20,7 @@ import jsonschema
 from checker import __version__
 from checker.bundled import schema
 from checker.evaluate import DESTINATION, Evaluation, Finding, Operation
-from checker.facts import Obj, evidence_value
+from checker.facts import Obj, World, evidence_value
 from checker.scope import PlanFacts
 
 FORMAT = "migready.results/2"
@@ -369,7 +369,114 @@ def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict
         out["children"] = op.children
     if isinstance(op.estimate_seconds, int):
         out["estimate_seconds"] = op.estimate_seconds
+    _runbook_fields(op, out)
     return out
+
+
+def _runbook_fields(op: Operation, out: dict[str, Any]) -> None:
+    """The uuids and addresses `migready runbook` writes a move's `xe` commands with (the
+    names above are for people; xe wants uuids): destination host and SR, the SR each disk
+    of a storage move ends on, each VIF's network across pools, the pool masters' addresses
+    (remote-master=), and the plan's compress setting. Not in an audit: it has no runbook."""
+    move = op.move
+    subject = move.vm or move.host
+    if subject is None or move.audit:
+        return
+    world = subject.world
+    address = master_address(world, move.src_pool)
+    if address:
+        out["source"]["master_address"] = address
+    dest = out["destination"]
+    if move.dst_host is not None:
+        dest["host_uuid"] = move.dst_host.uuid
+    if move.dst_sr is not None:
+        dest["sr_uuid"] = move.dst_sr.uuid
+    if move.compress is not None:  # the plan's choice (LIVE-004), for vm-migrate compress=
+        out["compress"] = move.compress
+    if move.kind != "storage" or move.vm is None:
+        return
+    cross = move.dst_pool != move.src_pool
+    if cross and (address := master_address(world, move.dst_pool)):
+        dest["master_address"] = address
+    if move.migration_network is not None:
+        dest["migration_network"] = _uuid_name(move.migration_network)
+    out["disks"] = _disk_map(op)
+    if cross:
+        out["vifs"] = _vif_moves(op)
+
+
+def _disk_map(op: Operation) -> list[dict[str, Any]]:
+    """Every disk of a storage move with the SR it ends on: the one it moves to, or its own.
+    The xe CLI sends a disk left out of `vdi:` to an SR of its choosing
+    (cli_operations.ml vm_migrate, preferred_sr), so a disk that stays must be named too;
+    an SR the check could not establish is null, for the runbook to refuse."""
+    moves = op.facts.values.get("disk_moves") if op.facts is not None else None
+    out = []
+    for dm in moves if isinstance(moves, list) else []:
+        sr = dm.values["dst_sr"] if dm.values["moves"] else dm.values["src_sr"]
+        out.append({"vdi": _uuid_name(dm.values["vdi"]), "moves": dm.values["moves"],
+                    "sr": _uuid_name(sr) if isinstance(sr, Obj) else None})
+    return out
+
+
+def _uuid_name(obj: Obj) -> dict[str, str]:
+    return {"uuid": obj.uuid, "name": obj.name}
+
+
+def master_address(world: World, pool: int) -> str | None:
+    """The address of a pool's master (host.address), where xe and collect connect."""
+    from checker.facts import Missing
+
+    try:
+        master = world.value(world.pool(pool), "master")
+    except Missing:
+        return None
+    return str(master.record.get("address") or "") or None
+
+
+def _vif_moves(op: Operation) -> list[dict[str, Any]]:
+    """Each VIF a cross-pool move must map (vif:<VIF uuid>=<network uuid>), with the network
+    the check mapped it to (SXM-005's vif_map): the VM's own VIFs, in the order of its
+    `VIFs`, then each snapshot's VIF whose MAC is none of the VM's, which XAPI cannot infer
+    (xapi_vm_migrate.ml infer_vif_map). A VIF the check left unmapped is listed without a
+    network, for the runbook to refuse."""
+    vm = op.move.vm
+    entries = op.facts.values.get("network_map") if op.facts is not None and vm else None
+    if vm is None or not isinstance(entries, list):
+        return []
+    own = [e.values for e in entries if e.values.get("snapshot") is None]
+    by_network: dict[Obj, Obj | None] = {}
+    for e in entries:
+        by_network.setdefault(e.values["network"], e.values.get("dst_network"))
+    inv = vm.inv
+    vifs = [(ref, inv.get("VIF", ref)) for ref in vm.record.get("VIFs") or []]
+    vifs = [(ref, rec) for ref, rec in vifs if rec is not None]
+    macs = {rec.get("MAC") for _, rec in vifs}
+    out = []
+    for (_, rec), entry in zip(vifs, own, strict=False):
+        out.append(_vif_entry(rec, entry.get("dst_network")))
+    for _, snap in inv.get_many("VM", vm.record.get("snapshots") or []):
+        for ref in snap.get("VIFs") or []:
+            rec = inv.get("VIF", ref)
+            if rec is None or rec.get("MAC") in macs:
+                continue
+            net = _vif_network(vm, rec)
+            out.append(_vif_entry(rec, by_network.get(net) if net is not None else None, snapshot=True))
+    return out
+
+
+def _vif_network(vm: Obj, vif: dict[str, Any]) -> Obj | None:
+    """The network Obj of a VIF record of `vm`'s pool."""
+    ref = vif.get("network")
+    return vm.world.obj(vm.pool, "network", ref) if ref and vm.inv.get("network", ref) else None
+
+
+def _vif_entry(vif: dict[str, Any], network: Obj | None, *, snapshot: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {"vif": vif.get("uuid"), "device": vif.get("device"),
+                             "network": _uuid_name(network) if network is not None else None}
+    if snapshot:
+        entry["snapshot"] = True
+    return entry
 
 
 def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blocker",

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -37,10 +38,12 @@ def environment() -> Environment:
                        autoescape=select_autoescape(["html"], default=True))
 
 
-def render_html(context: ReportContext, *, pdf: bool = False) -> str:
+def render_html(context: ReportContext, *, pdf: bool = False, runbook: Any = None) -> str:
+    """The report; with `runbook` (checker.runbook.Runbook) its appendix of xe commands."""
     env = environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return env.get_template("report.html").render(r=context, css=css, pdf=pdf, colours=COLOURS)
+    return env.get_template("report.html").render(r=context, css=css, pdf=pdf, colours=COLOURS,
+                                                  runbook=runbook)
 
 
 def load_signoff(path: str | Path) -> dict[str, str]:
@@ -64,7 +67,7 @@ def japanese_font() -> str | None:
     return next((f for f in JAPANESE_FONTS if f in families), next(iter(sorted(families)), None))
 
 
-def render_pdf(context: ReportContext) -> bytes:
+def render_pdf(context: ReportContext, *, runbook: Any = None) -> bytes:
     """The PDF of the report; Japanese needs a Japanese font (never boxes)."""
     if context.lang == "ja" and japanese_font() is None:
         raise ReportError("no Japanese font is installed, so the PDF would show boxes: install "
@@ -75,7 +78,7 @@ def render_pdf(context: ReportContext) -> bytes:
     except OSError as exc:  # Pango missing
         raise ReportError(f"WeasyPrint cannot load its libraries ({exc}): install Pango "
                           "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)") from None
-    html = render_html(context, pdf=True)
+    html = render_html(context, pdf=True, runbook=runbook)
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
 
 
