@@ -544,13 +544,8 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     """
     import json
 
-    from checker.diff import (
-        check_comparable,
-        diff_results,
-        format_diff_text,
-        has_new_failures,
-        load_results,
-    )
+    from checker.diff import check_comparable, diff_results, format_diff_text, has_new_failures
+    from checker.results_read import load_results
 
     before, after = load_results(old, lean=True), load_results(new, lean=True)
     if not force:
@@ -588,8 +583,9 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
       migready report results.json --runbook -o change.html
     """
     from checker.atomic import atomic_writer
-    from checker.diff import diff_results, load_results
+    from checker.diff import diff_results
     from checker.report import build_context, load_signoff, render_html, render_pdf
+    from checker.results_read import load_results
 
     target = _output_target(output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}"),
                             [results_file, since, sign_off, *inventories])
@@ -646,7 +642,7 @@ def runbook(results_file: Path, fmt: str, inventories: tuple[Path, ...], output:
       migready runbook results.json -o change.sh
       migready runbook results.json --format md -o change.md
     """
-    from checker.diff import load_results
+    from checker.results_read import load_results
     from checker.runbook import render
 
     target = _output_target(output, [results_file, *inventories])

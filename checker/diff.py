@@ -6,104 +6,12 @@ subject), not by operation id, which changes when a plan is edited.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
-from checker.results import is_advice, validate_items, validate_results
-from checker.results_v1 import upgrade
+from checker.results import is_advice
 
 PROBLEMS = {"fail", "unknown"}
-
-
-def load_results(path: str | Path, *, lean: bool = False) -> dict[str, Any]:
-    """A results file, checked, as results/2 (a /1 file is upgraded: checker/results_v1.py).
-
-    `lean`: for comparing (diff, --since, the run job's last results), each finding keeps
-    only what a comparison reads (no evidence, remediation, seed), read line by line from a
-    file as migready writes it: two 5,000-VM audits then fit in memory together."""
-    doc = _read_lean(Path(path)) if lean else None
-    if doc is not None:
-        return upgrade(doc)
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-    except RecursionError:
-        raise InputError(f"{path}: not a results file: JSON nested too deeply") from None
-    validate_results(doc, str(path))
-    return upgrade(doc)
-
-
-#: What a comparison reads of a finding.
-LEAN_KEYS = ("rule", "status", "severity", "operation", "subject", "message", "messages",
-             "targets", "all_targets", "original_status")
-
-
-def _read_lean(path: Path) -> dict[str, Any] | None:
-    """The results file as `iter_json` writes it (a top-level key per line, an operation or
-    a finding per line), its findings trimmed to LEAN_KEYS as they are read and checked in
-    pieces; None when the file is laid out otherwise (then read whole, for its error)."""
-    doc: dict[str, Any] = {}
-    findings: list[dict[str, Any]] = []
-    shared: dict[Any, Any] = {}
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.readline() != "{\n":
-                return None
-            for line in handle:
-                if line.startswith("}"):
-                    break
-                if line.startswith('"findings":['):
-                    chunk: list[dict[str, Any]] = []
-                    for item in _items(handle):
-                        chunk.append(item)
-                        if len(chunk) == 2000:
-                            findings += _trimmed(chunk, len(findings), shared, path)
-                            chunk = []
-                    findings += _trimmed(chunk, len(findings), shared, path)
-                    doc["findings"] = []
-                elif line.startswith('"operations":['):
-                    doc["operations"] = list(_items(handle))
-                else:
-                    doc.update(json.loads("{" + line.rstrip().rstrip(",") + "}"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if "findings" not in doc:
-        return None  # read whole: its error names what is missing
-    validate_results({**doc, "findings": []}, str(path))
-    doc["findings"] = findings
-    return doc
-
-
-def _items(handle: Any) -> Iterator[Any]:
-    """The items of a list written one per line, up to its closing bracket."""
-    for line in handle:
-        if line.startswith("]"):
-            return
-        yield json.loads(line.rstrip().rstrip(","))
-    raise ValueError("the list is not closed")
-
-
-def _trimmed(chunk: list[Any], offset: int, shared: dict[Any, Any], path: Path) -> list[dict[str, Any]]:
-    """Findings checked, then cut to LEAN_KEYS, equal subjects and messages shared."""
-    validate_items("findings", chunk, str(path), offset)
-    out = []
-    for f in chunk:
-        lean = {k: f[k] for k in LEAN_KEYS if k in f}
-        for key in ("subject", "message"):
-            value = lean.get(key)
-            if value is not None:
-                marker = (key, json.dumps(value, sort_keys=True)) if key == "subject" else value
-                lean[key] = shared.setdefault(marker, value)
-        out.append(lean)
-    return out
 
 
 #: The findings a diff compares destination by destination: problems, and what waived them.

@@ -15,10 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from checker import __version__
-from checker.bundled import schema
 from checker.evaluate import DESTINATION, Evaluation, Finding, Operation
 from checker.facts import Obj, World, evidence_value
 from checker.scope import PlanFacts
@@ -79,94 +76,6 @@ def overall_verdict(verdicts: list[str]) -> str:
 
 #: Statuses an audit shows by their rule's title (finding_json `render=False`).
 PASSING = frozenset({"pass", "not_applicable"})
-
-#: Statuses whose findings always carry their message, seed and waiver.
-_SHOWN = frozenset({"fail", "unknown", "waived"})
-
-#: The results formats readers accept (contracts.md).
-READABLE = ("migready.results/1", "migready.results/2")
-
-
-def _schema() -> dict[str, Any]:
-    return schema("results")
-
-
-def validate_results(doc: Any, origin: str) -> None:
-    """Raise InputError, with the JSON path, unless `doc` is a results document that
-    `report`, `diff` and the run job can read: one missing `findings` or with an unknown
-    status or verdict is refused before it becomes a wrong report or an exception.
-
-    The envelope is checked by the JSON Schema; findings and operations (hundreds of
-    thousands in an audit) by their required keys and enums, and only an item that fails
-    those by the schema, for its message."""
-    if not isinstance(doc, dict) or doc.get("format") not in READABLE:
-        from checker.errors import InputError
-
-        raise InputError(f"{origin}: not a migready results file (format {' or '.join(READABLE)})")
-    validator = _validator()
-    lists = {key: doc.get(key) for key in ("findings", "operations")}
-    shallow = {**doc, **{key: [] for key, items in lists.items() if isinstance(items, list)}}
-    errors = [(list(e.absolute_path), e.message) for e in validator.iter_errors(shallow)]
-    for key, items in lists.items():
-        if errors or not isinstance(items, list):
-            break
-        errors = _item_errors(key, items)
-    _raise(errors, origin)
-
-
-def validate_items(key: str, items: list[Any], origin: str, offset: int = 0) -> None:
-    """validate_results for a piece of a results file's `findings` or `operations`, the
-    first of them at index `offset` (a file read in pieces)."""
-    _raise(_item_errors(key, items, offset), origin)
-
-
-def _validator() -> Any:
-    schema = _schema()
-    return jsonschema.Draft202012Validator({**schema, "properties": {
-        **schema["properties"], "format": {"enum": list(READABLE)}}})
-
-
-def _item_errors(key: str, items: list[Any], offset: int = 0) -> list[tuple[list[Any], str]]:
-    schema = _schema()
-    item_schema = schema["properties"][key]["items"]
-    required = item_schema["required"]
-    shown = item_schema.get("then", {}).get("required", [])
-    props = {name: _resolve(prop, schema) for name, prop in item_schema["properties"].items()}
-    enums = {name: prop["enum"] for name, prop in props.items() if "enum" in prop}
-    types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
-                                                   else prop["type"]))
-             for name, prop in props.items() if "type" in prop}
-    for index, item in enumerate(items):
-        if not (isinstance(item, dict) and all(k in item for k in required)
-                and (item.get("status") not in _SHOWN or all(k in item for k in shown))
-                and all(item[k] in allowed for k, allowed in enums.items() if k in item)
-                and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
-            return [([key, index + offset, *e.absolute_path], e.message)
-                    for e in _validator().evolve(schema=item_schema).iter_errors(item)]
-    return []
-
-
-def _raise(errors: list[tuple[list[Any], str]], origin: str) -> None:
-    if errors:
-        from checker.errors import InputError
-        from checker.inventory import json_path
-
-        raise InputError(f"{origin}: not a valid migready results file",
-                         details=[f"  {json_path(path)}: {message}" for path, message in errors[:20]])
-
-
-#: JSON Schema types as Python types (a bool is an int to Python: close enough for a
-#: first look; the schema has the last word on an item that fails it).
-_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
-    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
-    "boolean": bool, "null": type(None)}
-
-
-def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """A property's schema, its local `$ref` followed."""
-    ref = prop.get("$ref", "")
-    return schema["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else prop
-
 
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()

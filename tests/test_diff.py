@@ -27,9 +27,10 @@ from conftest import (
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
-from checker.diff import diff_results, failure_set, load_results
+from checker.diff import diff_results, failure_set
 from checker.errors import InputError
 from checker.output import format_json
+from checker.results_read import load_results
 
 TODAY = dt.date(2026, 11, 25)
 

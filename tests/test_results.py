@@ -11,7 +11,7 @@ from conftest import PROD
 from checker.check import CheckOptions, run_check
 from checker.cli import main
 from checker.errors import InputError
-from checker.results import validate_results
+from checker.results_read import validate_results
 
 
 @pytest.fixture(scope="module")

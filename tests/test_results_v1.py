@@ -12,8 +12,9 @@ from conftest import add_host, by_name, derived
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
-from checker.diff import diff_results, load_results
+from checker.diff import diff_results
 from checker.output import format_json
+from checker.results_read import load_results
 
 V1 = Path(__file__).parent / "data" / "results-v1" / "audit-three-hosts.json"
 

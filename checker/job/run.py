@@ -338,8 +338,9 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
                say: Callable[[str], None]) -> CheckOutcome:
     from checker.atomic import atomic_writer
     from checker.check import exit_code, run_check
-    from checker.diff import diff_results, load_results
+    from checker.diff import diff_results
     from checker.output import format_csv, iter_json
+    from checker.results_read import load_results
 
     outcome = CheckOutcome(spec.name, spec.pools)
     failed = [p for p in spec.pools if pools[p].error]
