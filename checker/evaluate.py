@@ -277,7 +277,7 @@ class _Runner:
                 for subject, outcome in found:
                     if grouped(rule, outcome.status):
                         self._group(rule, subject, outcome, context_for, (representative, members,
-                                    class_key, names), once)
+                                    class_key, names), once, vm)
                     elif once:
                         finding = context_for(representative).finding(rule, subject, outcome)
                         finding.all_targets = True
@@ -339,27 +339,26 @@ class _Runner:
         return name
 
     def _group(self, rule: Rule, subject: Any, outcome: Outcome, context_for: Any,
-               host_class: HostClass, once: bool) -> None:
+               host_class: HostClass, once: bool, vm: Obj) -> None:
         """Add a class of hosts to the (rule, VM, subject) group of this status. Advice (an
         info rule's fail) shows its message: hosts whose messages may differ (by class, or
         by host: `message_shared_by`) are kept in groups of their own."""
         representative, members, class_key, names = host_class
-        vm = context_for(representative).move.vm
-        assert vm is not None
         key = (rule.id, outcome.status, vm.key, identity(subject))
         shared_by = "sweep" if once or outcome.status != "fail" else self.message_shared_by[rule.id]
         if shared_by == "host":
             for host, name in zip(members, names, strict=True):
-                self._add_to_group((*key, host.key), rule, subject, outcome, context_for(host), [name])
+                self._add_to_group((*key, host.key), rule, subject, outcome, context_for, host, [name])
             return
         key = (*key, class_key) if shared_by == "class" else key
-        self._add_to_group(key, rule, subject, outcome, context_for(representative), names, once)
+        self._add_to_group(key, rule, subject, outcome, context_for, representative, names, once)
 
     def _add_to_group(self, key: tuple[Any, ...], rule: Rule, subject: Any, outcome: Outcome,
-                      context: _Context, names: list[str], once: bool = False) -> None:
+                      context_for: Any, host: Obj, names: list[str], once: bool = False) -> None:
+        """The group's first finding is made with `host`'s context (built only then)."""
         group = self.groups.get(key)
         if group is None:
-            group = context.finding(rule, subject, outcome)
+            group = context_for(host).finding(rule, subject, outcome)
             group.all_targets = once
             self.groups[key] = group
         if not once:
