@@ -230,3 +230,14 @@ def test_the_pdf_of_a_5000_vm_audit_is_a_usable_document(tmp_path):
     assert len(PdfReader(out).pages) <= 150
     text = pdf_text(out)
     assert "vm-04990" in text and "vm-04998" in text    # the last local-disk VM; the last warned one
+
+
+def test_the_since_section_lists_the_first_rows_and_counts_the_rest(monkeypatch):
+    monkeypatch.setattr(context_mod, "SINCE_ROWS", 2)
+    row = {"rule": "MEM-001", "status": "fail", "subject": "app-01", "destination": "ch82-h2",
+           "message": "no room", "messages": {}}
+    since = {"old": {"generated_at": "2026-11-25T10:00:00Z", "verdict": "ready"},
+             "new_failures": [row] * 5, "resolved": [], "persisting": []}
+    ctx = build_context(demo_results(), lang="en", since=since)
+    assert len(ctx.since.new_failures) == 2 and ctx.since.counts["new_failures"] == 5
+    assert "New failures (5)" in render_html(ctx) and "and 3 more" in render_html(ctx)

@@ -14,6 +14,7 @@ from typing import Any
 
 from checker.report.i18n import (
     NOTES,
+    counted,
     format_bytes,
     format_date,
     format_datetime,
@@ -199,9 +200,14 @@ class WaiverRow:
 class SinceSection:
     previous_generated: str
     previous_verdict: str
-    new_failures: list[dict[str, Any]]
+    new_failures: list[dict[str, Any]]        # the first SINCE_ROWS of each
     resolved: list[dict[str, Any]]
     persisting: list[dict[str, Any]]
+    counts: dict[str, int]                    # how many of each there are
+
+
+#: Rows per list of the "since the last run" section; the diff and results have them all.
+SINCE_ROWS = 200
 
 
 @dataclass
@@ -251,9 +257,9 @@ class ReportContext:
     gaps: list[GapRow]                            # unknowns, by rule and missing fact
     evacuations: list[EvacuationRow]
     pass_counts: list[tuple[str, str, int]]       # (rule, title, passing findings)
-    blocker_cards: list[OperationCard]            # per operation, for the appendix: blocked
-    warning_cards: list[OperationCard]            # and undecided, then with warnings
-    ready_rows: list[OperationCard]               # ready: cards, or table rows when many
+    blocker_cards: list[OperationCard]            # a card per operation (full_cards): blocked
+    warning_cards: list[OperationCard]            # and undecided, then with warnings, then
+    ready_rows: list[OperationCard]               # ready ones (table rows in a long plan)
     full_cards: bool                              # a plan of few operations: every card
     waivers: list[WaiverRow]
     since: SinceSection | None
@@ -404,11 +410,11 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         summary=summary,
         operation_bars=_bars([(lbl, n, v, v) for v, lbl, n in summary]),
         rule_bars=rule_bars, capacity=capacity,
-        affected=_counted(len(t.vms_affected), "vm", lang) + ", "
-        + _counted(len(t.hosts_affected), "host_to_evacuate", lang),
+        affected=counted(len(t.vms_affected), "vm", lang) + ", "
+        + counted(len(t.hosts_affected), "host_to_evacuate", lang),
         blocker_groups=sections["blocker"], warning_groups=sections["warning"],
         waived_groups=sections["waived"],
-        gaps=[_gap_row(g, lang) for g in t.gaps],
+        gaps=[gap_row(g, lang) for g in t.gaps],
         evacuations=[_evacuation_row(o, rules_by_op, lang) for o in top if o["kind"] == "evacuate"],
         pass_counts=[(rid, _text(rules.get(rid, {}).get("title"), lang), n)
                      for rid, n in sorted(t.passes.items(), key=lambda kv: natural_order(kv[0]))],
@@ -469,16 +475,20 @@ def _group_section(g: Group, ops: dict[str, dict[str, Any]], rules: dict[str, di
                    lang: str) -> GroupSection:
     rule = rules.get(g.rule, {})
     first = g.problems[0].findings[0]
-    count = ", ".join(_counted(n, word, lang) for n, word in ((g.vms, "vm"), (g.hosts, "host")) if n)
     return GroupSection(
         rule=g.rule, title=_text(rule.get("title"), lang), severity=g.severity,
         severity_label=label(lang, g.severity), status=g.status, status_label=label(lang, g.status),
-        count=count, basis_kind=first.get("basis", ""),
+        count=group_count(g, lang), basis_kind=first.get("basis", ""),
         basis=basis_note(first["basis"], first.get("xapi_errors", []), lang) if "basis" in first else "",
         remediation=_text(rule.get("remediation"), lang) or first.get("remediation", ""),
         cards=[_problem_card(p, ops, lang) for p in g.problems],
         compact=len(g.problems) > COMPACT_FROM, pdf_rows=PDF_ROWS.get(g.severity, 100),
     )
+
+
+def group_count(g: Group, lang: str) -> str:
+    """'500 VMs', '32 hosts', '1 VM, 2 hosts': what a group is about."""
+    return ", ".join(counted(n, word, lang) for n, word in ((g.vms, "vm"), (g.hosts, "host")) if n)
 
 
 def _problem_card(p: Problem, ops: dict[str, dict[str, Any]], lang: str) -> ProblemCard:
@@ -516,17 +526,13 @@ def _rules_by_operation(t: Triage) -> dict[str, set[str]]:
     return out
 
 
-def _counted(n: int, word: str, lang: str) -> str:
-    """'1 VM', '508 VMs', '32 hosts'; Japanese counts its own way ('508台')."""
-    return label(lang, f"count_{word}{'_one' if n == 1 else ''}").format(n=f"{n:,}")
-
-
-def _gap_row(g: Gap, lang: str) -> GapRow:
-    scope = " × ".join(part for part in (_counted(len(g.vms), "vm", lang) if g.vms else "",
-                                         _counted(len(g.hosts), "host", lang) if g.hosts else "") if part)
+def gap_row(g: Gap, lang: str) -> GapRow:
+    """A data gap as the report and the e-mail say it: '8 VMs × 2 hosts', the fact, the reason."""
+    scope = " × ".join(part for part in (counted(len(g.vms), "vm", lang) if g.vms else "",
+                                         counted(len(g.hosts), "host", lang) if g.hosts else "") if part)
     reason = g.reason if g.field else g.messages.get(lang) or g.reason
     return GapRow(g.rule, label(lang, g.severity), g.field, reason,
-                  scope or _counted(g.findings, "finding", lang), short_list(g.vms, lang, 5),
+                  scope or counted(g.findings, "finding", lang), short_list(g.vms, lang, 5),
                   short_list(g.hosts, lang, 5))
 
 
@@ -582,6 +588,8 @@ def _waiver_row(w: dict[str, Any], lang: str) -> WaiverRow:
 
 
 def _since(d: dict[str, Any], lang: str) -> SinceSection:
+    keys = ("new_failures", "resolved", "persisting")
     return SinceSection(format_datetime(d["old"]["generated_at"], lang),
                         label(lang, d["old"]["verdict"] or ""),
-                        d["new_failures"], d["resolved"], d["persisting"])
+                        *(d[key][:SINCE_ROWS] for key in keys),
+                        counts={key: len(d[key]) for key in keys})

@@ -199,6 +199,11 @@ def label(lang: str, key: str) -> str:
     return LABELS[lang].get(key, LABELS["en"].get(key, key))
 
 
+def counted(n: int, word: str, lang: str) -> str:
+    """'1 VM', '508 VMs', '32 hosts'; Japanese counts its own way ('仮想マシン508台')."""
+    return label(lang, f"count_{word}{'_one' if n == 1 else ''}").format(n=f"{n:,}")
+
+
 def format_datetime(value: Any, lang: str) -> str:
     """ISO 8601 (or XAPI's 20261125T10:00:00Z) as the locale writes it."""
     if not value:
