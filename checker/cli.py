@@ -505,7 +505,13 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     """
     import json
 
-    from checker.diff import check_comparable, diff_results, format_diff_text, load_results
+    from checker.diff import (
+        check_comparable,
+        diff_results,
+        format_diff_text,
+        has_new_failures,
+        load_results,
+    )
 
     before, after = load_results(old), load_results(new)
     if not force:
@@ -513,7 +519,7 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     d = diff_results(before, after)
     click.echo(json.dumps(d, indent=1, ensure_ascii=False) if fmt == "json" else format_diff_text(d),
                nl=fmt == "json")
-    sys.exit(1 if d["new_failures"] else 0)
+    sys.exit(1 if has_new_failures(d) else 0)
 
 
 @cli.command()

@@ -62,6 +62,9 @@ class Finding:
     #: does not depend on the destination at all.
     targets: list[str] = field(default_factory=list)
     all_targets: bool = False
+    #: Audit: a grouped failure or unknown's evidence on each of its `targets`; its
+    #: messages and command then hold the stand-in `DESTINATION` for the host's name.
+    target_evidence: dict[str, dict[str, Any]] | None = None
     _messages: dict[str, str] | None = field(default=None, repr=False)
     _command: Any = field(default=_UNSET, repr=False)
 
@@ -93,13 +96,16 @@ class Finding:
         self._command = self.command
         self.variables = None
 
-    def for_destination(self, stand_in: str, name: str, evidence: dict[str, Any]) -> Finding:
-        """This settled finding, rendered with `stand_in` for the destination's name, as the
-        same result on destination `name` (with that host's evidence)."""
-        twin = Finding(self.rule, self.status, self.operation, self.subject, evidence,
-                       unknown=self.unknown, targets=[name])
-        twin._messages = {lang: text.replace(stand_in, name) for lang, text in self.messages.items()}
-        twin._command = self.command and self.command.replace(stand_in, name)
+    def for_destination(self, name: str) -> Finding:
+        """This grouped finding as the one result on destination `name`: its messages with
+        the host's name for the stand-in, and that host's evidence."""
+        assert self.target_evidence is not None
+        twin = Finding(self.rule, self.status, self.operation, self.subject,
+                       self.target_evidence[name], targets=[name],
+                       unknown=self.unknown and self.unknown.replace(DESTINATION, name),
+                       waiver=self.waiver, original_status=self.original_status)
+        twin._messages = {lang: text.replace(DESTINATION, name) for lang, text in self.messages.items()}
+        twin._command = self.command and self.command.replace(DESTINATION, name)
         return twin
 
     @property
@@ -225,7 +231,8 @@ class _Runner:
     # -- the audit: one VM against every other host of its pool -------------------------
     def sweep(self, move: Move, make_facts: Any) -> Operation:
         """A live move of `move.vm` to each host of `move.sweep`, as one operation: a verdict
-        per destination, failures per destination, passes grouped per (rule, subject).
+        per destination, and one finding per (rule, subject, reason) with the destinations
+        it holds for (`targets`, or `all_targets`).
 
         Work is shared three ways. A rule that cannot depend on the destination
         (`source_only`) is judged once, with the first destination; what it finds wrong is
@@ -248,7 +255,7 @@ class _Runner:
 
         sweep_id = self.keys.sweep_id(move.sweep)
         everywhere: list[Finding] = []
-        stencils: dict[tuple[Any, ...], Finding] = {}
+        problems: dict[tuple[Any, ...], Finding] = {}
         for rule in self.applicable[("live", "vm")]:
             once = self.source_only[rule.id]
             if once:
@@ -271,40 +278,54 @@ class _Runner:
                         finding.all_targets = True
                         everywhere.append(finding)
                     else:
-                        for host in members:  # the same result, each with its own message
-                            finding = self._destination_finding(rule, subject, outcome, host,
-                                                                context_for, stencils)
-                            operation.findings.append(finding)
-                            operation.destinations[finding.targets[0]].append(finding)
+                        for host in members:
+                            self._add_problem(rule, subject, outcome, host, context_for, problems)
+        for finding in problems.values():
+            operation.findings.append(finding)
+            for name in finding.targets:
+                operation.destinations[name].append(finding)
         operation.findings += everywhere
-        for problems in operation.destinations.values():
-            problems += everywhere
+        for found_there in operation.destinations.values():
+            found_there += everywhere
         if self.boot_checks_live:  # what the VM's evacuation will ask of each host (refuses)
             boot = self.boot_check_ids
             self.sweep_refusals[vm.key] = {
-                name: worst for name, problems in operation.destinations.items()
-                if (worst := worst_of(f.status for f in problems if f.rule.id in boot)) is not None}
+                name: worst for name, found_there in operation.destinations.items()
+                if (worst := worst_of(f.status for f in found_there if f.rule.id in boot)) is not None}
         return operation
 
-    def _destination_finding(self, rule: Rule, subject: Any, outcome: Outcome, host: Obj,
-                             context_for: Any, stencils: dict[tuple[Any, ...], Finding]) -> Finding:
-        """A sweep's failure on one destination, its messages rendered now (so the move's
-        context can go). A VM with a local disk fails LIVE-001 on every other host: when the
-        messages read nothing of the destination but its name, they are rendered once, with
-        a stand-in name, and each host's copy is that text with its name put in."""
+    def _add_problem(self, rule: Rule, subject: Any, outcome: Outcome, host: Obj,
+                     context_for: Any, problems: dict[tuple[Any, ...], Finding]) -> None:
+        """A sweep's failure or unknown on one destination, joined to the finding of the same
+        (rule, subject, reason): the messages rendered with the destination's name replaced
+        by a stand-in are the reason, so hosts are grouped only where nothing but their name
+        differs. A VM with a local disk fails LIVE-001 on every other host: one finding.
+
+        When the messages read nothing of the destination but its name, they are rendered
+        once per (rule, subject, outcome), with the stand-in name; otherwise on each host
+        and the host's quoted name is put back to the stand-in."""
         name = self.name_of(host)
-        if not self.names_destination_only[rule.id]:
+        unknown = outcome.unknown and stand_in(outcome.unknown, name)
+        name_only = self.names_destination_only[rule.id]
+        key: tuple[Any, ...] = (rule.id, identity(subject), outcome.status, unknown)
+        group = problems.get(key) if name_only else None
+        if group is None:
             finding = context_for(host).finding(rule, subject, outcome)
-            finding.targets = [name]
+            if name_only:
+                finding.variables = {**(finding.variables or {}), "dst_host": _ANY_HOST}
             finding.settle()
-            return finding
-        key = (rule.id, identity(subject), outcome.status, outcome.unknown)
-        stencil = stencils.get(key)
-        if stencil is None:
-            stencil = stencils[key] = context_for(host).finding(rule, subject, outcome)
-            stencil.variables = {**(stencil.variables or {}), "dst_host": _ANY_HOST}
-            stencil.settle()
-        return stencil.for_destination(_ANY_HOST.name, name, outcome.evidence)
+            finding._messages = {lang: stand_in(text, name) for lang, text in finding.messages.items()}
+            finding._command = finding.command and stand_in(finding.command, name)
+            finding.unknown = unknown
+            if not name_only:
+                key += (tuple(sorted(finding.messages.items())), finding.command)
+            group = problems.get(key)
+            if group is None:
+                group = problems[key] = finding
+                group.target_evidence = {}
+        group.targets.append(name)
+        assert group.target_evidence is not None
+        group.target_evidence[name] = outcome.evidence
 
     def name_of(self, obj: Obj) -> str:
         name = self.names.get(obj.key)
@@ -430,10 +451,20 @@ class _Context:
                        outcome.unknown)
 
 
+#: A grouped finding's messages hold this where one host's held the destination's name.
+DESTINATION = "\x00destination host\x00"
+
+
+def stand_in(text: str, name: str) -> str:
+    """One host's message with its name, where quoted as messages quote names ('xs54',
+    「xs54」), replaced by the stand-in: equal results are equal messages then."""
+    return text.replace(f"'{name}'", f"'{DESTINATION}'").replace(f"「{name}」", f"「{DESTINATION}」")
+
+
 class _AnyHost:
     """The destination in a message rendered once for many hosts: only its name is read."""
 
-    name = "\x00destination host\x00"
+    name = DESTINATION
 
     def __str__(self) -> str:
         return self.name

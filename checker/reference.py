@@ -124,13 +124,15 @@ def _finding(rule: Rule, move: Move, subject: Any, outcome: Outcome,
 
 def expand(evaluation: Evaluation) -> list[Expanded]:
     """The fast path's findings in the reference's shape, sorted: a sweep's finding for
-    `all_targets` becomes one per destination of its sweep, a grouped one (passes, advice)
-    one per host of its `targets`."""
+    `all_targets` becomes one per destination of its sweep, a grouped one one per host of
+    its `targets`: a failure or unknown with that host's own messages and evidence, a pass
+    (or advice) as below."""
     audit = evaluation.plan.audit
     hosts = {op.move.id: list(op.destinations) for op in evaluation.operations
              if op.destinations is not None}
     findings = [f for op in evaluation.operations for f in op.findings] + evaluation.groups
-    return sorted(_expand(f, target, audit, i == 0) for f in findings
+    return sorted(_expand(f.for_destination(target) if f.target_evidence is not None else f,
+                          target, audit, i == 0) for f in findings
                   for i, target in enumerate((hosts[f.operation] if f.all_targets else f.targets)
                                              or [None]))
 

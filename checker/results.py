@@ -1,4 +1,4 @@
-"""Results (`migready.results/1`): verdicts per operation and overall, findings as JSON.
+"""Results (`migready.results/2`): verdicts per operation and overall, findings as JSON.
 
 Verdicts fail closed: an unwaived blocker `fail` blocks; an unwaived blocker `unknown`
 leaves the operation undecided; `ready` needs every blocker rule to pass.
@@ -18,11 +18,11 @@ import jsonschema
 
 from checker import __version__
 from checker.bundled import schema
-from checker.evaluate import Evaluation, Finding, Operation
+from checker.evaluate import DESTINATION, Evaluation, Finding, Operation
 from checker.facts import Obj, evidence_value
 from checker.scope import PlanFacts
 
-FORMAT = "migready.results/1"
+FORMAT = "migready.results/2"
 VERDICTS = ("blocked", "undecided", "ready_with_warnings", "ready")
 
 
@@ -189,10 +189,19 @@ def basis_note(kind: str, errors: Iterable[str], lang: str) -> str:
 
 def finding_json(f: Finding, *, render: bool = True,
                  subjects: dict[Any, dict[str, Any]] | None = None,
-                 evidence: dict[int, Any] | None = None) -> dict[str, Any]:
+                 evidence: dict[int, Any] | None = None,
+                 sweep: list[str] | None = None) -> dict[str, Any]:
     """A finding as JSON. `render=False` (audit passes) uses the rule title as the message:
-    an audit evaluates hundreds of thousands of passes and a report shows them by rule."""
+    an audit evaluates hundreds of thousands of passes and a report shows them by rule.
+    `sweep`: the destinations of the finding's audit operation, which a grouped failure's
+    message names in short ("each of the 63 other hosts")."""
     messages = f.messages if render else dict(f.rule.title)
+    targets = sorted(f.targets, key=natural_order)
+    everywhere = f.all_targets or (sweep is not None and len(targets) == len(sweep) > 1)
+    if f.target_evidence is not None:
+        total = len(sweep) if sweep is not None else len(targets)
+        messages = {lang: name_targets(text, targets, total, everywhere, lang)
+                    for lang, text in messages.items()}
     out: dict[str, Any] = {
         "rule": f.rule.id, "status": f.status, "severity": f.rule.severity,
         "operation": f.operation, "subject": _subject(f.subject, subjects),
@@ -200,6 +209,11 @@ def finding_json(f: Finding, *, render: bool = True,
         "evidence": _evidence_json(f.evidence, evidence),
         "seed": f.rule.seed_section, "waiver": f.waiver,
     }
+    if f.target_evidence is not None:
+        out["evidence"], by_target = split_evidence(
+            {name: _evidence_json(f.target_evidence[name], evidence) for name in targets})
+        if by_target:
+            out["evidence_by_target"] = by_target
     if render:  # translations; `message` is the English text
         out["messages"] = {lang: text for lang, text in messages.items() if lang != "en"}
     if f.status in {"fail", "unknown", "waived"}:
@@ -211,14 +225,70 @@ def finding_json(f: Finding, *, render: bool = True,
                               else f.rule.remediation["en"])
         command = f.command
         if command:
-            out["command"] = command
+            out["command"] = name_targets(command, targets, len(targets), False, "en")
+        gap = _gap(f.unknown)
+        if gap and (f.status == "unknown" or f.original_status == "unknown"):
+            out["gap"] = {"field": gap[0],
+                          "reason": name_targets(gap[1], targets, len(sweep or targets), everywhere, "en")}
     if f.original_status:
         out["original_status"] = f.original_status
-    if f.targets:
-        out["targets"] = f.targets
-    if f.all_targets:
+    if everywhere:
         out["all_targets"] = True
+    elif targets:
+        out["targets"] = targets
     return out
+
+
+_FACT_PATH = re.compile(r"[a-z_]+(?:\.[a-z_0-9]+)+")
+
+
+def _gap(unknown: str | None) -> tuple[str, str] | None:
+    """(fact path, reason) of an unknown that names the fact it misses."""
+    if not unknown:
+        return None
+    path, sep, reason = unknown.partition(": ")
+    return (path, reason) if sep and _FACT_PATH.fullmatch(path) else None
+
+
+def split_evidence(per_target: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(entries equal on every target, {target: the entries that differ})."""
+    dicts = list(per_target.values())
+    first = dicts[0] if dicts else {}
+    if all(d is first for d in dicts):
+        return first, {}
+    common = {k: v for k, v in first.items() if all(d is first or (k in d and d[k] == v) for d in dicts)}
+    by_target = {}
+    for name, d in per_target.items():
+        own = {k: v for k, v in d.items() if k not in common}
+        if own:
+            by_target[name] = own
+    return common, by_target
+
+
+def name_targets(text: str, targets: list[str], total: int, everywhere: bool, lang: str) -> str:
+    """A grouped finding's text, its destination stand-in replaced by the hosts it holds
+    for: the host itself when one, else "each of the 63 other hosts" or "each of 12
+    hosts ('xs01', 'xs02', 'xs03' and 9 more)" (Japanese alike)."""
+    if DESTINATION not in text:
+        return text
+    if len(targets) == 1 and not everywhere:
+        return text.replace(DESTINATION, targets[0])
+    if lang == "ja":
+        shown = "、".join(targets[:3])
+        phrase = (f"(他の{total}台すべて)" if everywhere
+                  else "".join(f"「{t}」" for t in targets) if len(targets) <= 3
+                  else f"({len(targets)}台:{shown}ほか{len(targets) - 3}台)")
+        return text.replace(f"「{DESTINATION}」", phrase).replace(DESTINATION, phrase)
+    quoted = [f"'{t}'" for t in targets]
+    phrase = (f"each of the {total} other hosts" if everywhere
+              else f"each of hosts {_and(quoted)}" if len(targets) <= 3
+              else f"each of {len(targets)} hosts ({', '.join(quoted[:3])} and {len(targets) - 3} more)")
+    text = re.sub(rf"(?:destination )?hosts? '{DESTINATION}'", phrase, text)
+    return text.replace(f"'{DESTINATION}'", phrase).replace(DESTINATION, phrase)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict[str, Any]:
@@ -255,7 +325,8 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
                   consume: bool = False) -> dict[str, Any]:
     """The results document (contracts.md). In the audit, a VM's live moves are one
     operation with a verdict per destination, and passes are grouped per (rule, VM) with
-    `targets` (or `all_targets`); failures and unknowns are never grouped.
+    `targets` (or `all_targets`); failures and unknowns per (rule, VM, subject, reason),
+    also with the destinations they hold for (evaluate.Runner.sweep).
 
     `consume` empties the evaluation's findings as they become JSON, so that a large
     audit does not hold both at once (the caller must not use `ev`'s findings after)."""
@@ -285,8 +356,10 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     evidence: dict[int, Any] = {}
     findings = []
     for op in ev.operations:
+        sweep = list(op.destinations) if op.destinations is not None else None
         findings += [finding_json(f, render=not audit or f.status not in {"pass", "not_applicable"},
-                                  subjects=subjects, evidence=evidence) for f in op.findings]
+                                  subjects=subjects, evidence=evidence, sweep=sweep)
+                     for f in op.findings]
         if consume:  # each finding is now JSON: let the object go (an audit has 100,000s)
             op.findings, op.destinations = [], None
     groups = ev.groups
@@ -299,18 +372,8 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
             del entry["targets"]  # every destination: say so rather than list them all
             entry["all_targets"] = True
         findings.append(entry)
-    by_status = Counter(f["status"] for f in findings)
-    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
-    for f in findings:
-        by_rule[f["rule"]][f["status"]] += 1
     top_ops = [o for o in operations if "parent" not in o]
-    summary = {
-        "operations": len(top_ops),
-        "by_verdict": dict(Counter(o["verdict"] for o in top_ops)),
-        "blocked": sum(o["verdict"] == "blocked" for o in top_ops),
-        "by_status": dict(by_status),
-        "by_rule": {rule: dict(c) for rule, c in sorted(by_rule.items())},
-    }
+    summary = summarize(top_ops, findings)
     return {
         "format": FORMAT,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -341,6 +404,22 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
                    "seed": r.seed_section, "seed_text": (r.seed or {}).get("text"),
                    "reference": r.reference or None, "basis": r.basis.as_json()}
                   for r in ev.rules.rules],
+    }
+
+
+def summarize(top_ops: list[dict[str, Any]], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results' `summary`: verdicts of the top-level operations, findings by status and
+    by rule (a grouped finding counts once)."""
+    by_status = Counter(f["status"] for f in findings)
+    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in findings:
+        by_rule[f["rule"]][f["status"]] += 1
+    return {
+        "operations": len(top_ops),
+        "by_verdict": dict(Counter(o["verdict"] for o in top_ops)),
+        "blocked": sum(o["verdict"] == "blocked" for o in top_ops),
+        "by_status": dict(by_status),
+        "by_rule": {rule: dict(c) for rule, c in sorted(by_rule.items())},
     }
 
 

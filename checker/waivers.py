@@ -7,6 +7,7 @@ matched nothing. A waived finding keeps its original status beside the new one.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from checker.yamlsrc import load as load_yaml
 
 MAX_DAYS = 180
 REQUIRED = ("rule", "subjects", "reason", "approved_by", "ticket", "expires")
-KEYS = {*REQUIRED, "pool"}
+KEYS = {*REQUIRED, "pool", "targets"}
 
 
 class WaiverError(InputError):
@@ -37,6 +38,9 @@ class Waiver:
     expires: dt.date
     pool: str | None = None
     line: int = 0
+    #: Audit: the destination hosts it covers (None: all); a grouped finding it covers in
+    #: part is split into a waived and an unwaived finding.
+    targets: list[str] | None = None
     matched: list[str] = field(default_factory=list)
 
     def expired(self, today: dt.date) -> bool:
@@ -60,7 +64,8 @@ class Waiver:
     def as_json(self, state: str) -> dict[str, Any]:
         return {"rule": self.rule, "subjects": self.subjects, "reason": self.reason,
                 "approved_by": self.approved_by, "ticket": self.ticket,
-                "expires": self.expires.isoformat(), "pool": self.pool, "state": state,
+                "expires": self.expires.isoformat(), "pool": self.pool,
+                **({"targets": self.targets} if self.targets is not None else {}), "state": state,
                 "matched": sorted(set(self.matched))}
 
 
@@ -127,7 +132,8 @@ def load_waivers(path: str | Path, *, today: dt.date | None = None,
             error((*where, "rule"), f"no rule {raw['rule']} is loaded")
             continue
         out.append(Waiver(str(raw["rule"]), subjects, str(raw["reason"]), str(raw["approved_by"]),
-                          str(raw["ticket"]), expires, raw.get("pool"), doc.where(where)[0]))
+                          str(raw["ticket"]), expires, raw.get("pool"), doc.where(where)[0],
+                          [str(t) for t in raw["targets"]] if isinstance(raw.get("targets"), list) else None))
     if errors:
         raise WaiverError(f"{path}: invalid waivers", details=[text for *_, text in sorted(errors)])
     return out
@@ -150,26 +156,59 @@ def _names(finding: Finding, op: Operation, ev: Evaluation) -> tuple[set[str], s
     return names, ev.world.inventories[op.move.src_pool].name
 
 
+def _targets(finding: Finding, op: Operation) -> list[str | None]:
+    """The destination hosts a finding holds for: its sweep's, or its move's."""
+    if op.destinations is not None:
+        return list(op.destinations) if finding.all_targets else list(finding.targets)
+    return [op.move.dst_host.name if op.move.dst_host is not None else None]
+
+
+def _split(finding: Finding, op: Operation, covered: list[str | None]) -> Finding:
+    """Take the `covered` destinations out of a grouped finding of an audit sweep into a
+    finding of their own (added to the operation); the rest stay with `finding`."""
+    assert op.destinations is not None
+    part = copy.copy(finding)
+    rest = [t for t in _targets(finding, op) if t not in covered]
+    part.targets, part.all_targets = [str(t) for t in covered], False
+    finding.targets, finding.all_targets = [str(t) for t in rest], False
+    if finding.target_evidence is not None:
+        part.target_evidence = {t: finding.target_evidence[t] for t in part.targets}
+        finding.target_evidence = {t: finding.target_evidence[t] for t in finding.targets}
+    op.findings.append(part)
+    for name in part.targets:
+        found_there = op.destinations[name]
+        found_there[found_there.index(finding)] = part
+    return part
+
+
 def apply_waivers(ev: Evaluation, waivers: list[Waiver], *, today: dt.date | None = None,
                   ) -> list[dict[str, Any]]:
-    """Waive covered fail/unknown findings in place; return the waiver register."""
+    """Waive covered fail/unknown findings in place; return the waiver register. A waiver
+    naming `targets` waives a finding only on those destinations: a finding grouped over
+    more is split, its waived part a finding of its own."""
     today = today or dt.date.today()
     for op in ev.operations:
-        for finding in op.findings:
+        for finding in list(op.findings):
             if finding.status not in {"fail", "unknown"}:
                 continue
             names, pool_name = _names(finding, op, ev)
             for waiver in waivers:
                 if not waiver.covers(finding, names, pool_name):
                     continue
+                held = _targets(finding, op)
+                covered = held if waiver.targets is None else [t for t in held if t in waiver.targets]
+                if not covered:
+                    continue
                 waiver.matched.append(getattr(finding.subject, "name", finding.operation))
                 if waiver.expired(today):
                     continue
-                finding.original_status = finding.status
-                finding.status = "waived"
-                finding.waiver = {"reason": waiver.reason, "approved_by": waiver.approved_by,
-                                  "ticket": waiver.ticket, "expires": waiver.expires.isoformat()}
-                break
+                waived = finding if covered == held else _split(finding, op, covered)
+                waived.original_status = waived.status
+                waived.status = "waived"
+                waived.waiver = {"reason": waiver.reason, "approved_by": waiver.approved_by,
+                                 "ticket": waiver.ticket, "expires": waiver.expires.isoformat()}
+                if waived is finding:
+                    break
     register = []
     for waiver in waivers:
         if waiver.expired(today):

@@ -16,6 +16,7 @@ from conftest import (
     SAMPLE_WAIVERS,
     STORAGE,
     TWO_TO_ONE,
+    add_host,
     cbt_on,
     derived,
     drop_h2_metrics,
@@ -63,7 +64,8 @@ def diff(capsys: pytest.CaptureFixture[str], old: Path, new: Path) -> dict[str, 
     """`migready diff OLD NEW --format json`, parsed; checks it equals the library's answer."""
     code = main(["diff", str(old), str(new), "--format", "json"])
     out = json.loads(capsys.readouterr().out)
-    assert code == (1 if out["new_failures"] else 0)
+    assert code == (1 if out["new_failures"] or any(g["destinations_added"] for g in out["group_changes"])
+                    else 0)
     assert out == diff_results(load_results(old), load_results(new))
     return out
 
@@ -222,6 +224,30 @@ def test_audit_failure_for_every_destination_is_one_entry(tmp_path, capsys):
     d = diff(capsys, new, old)
     assert sorted((f["kind"], f["destination"]) for f in d["resolved"]) == [
         ("evacuate", "ch82-h1"), ("live", "*")]
+
+
+def third_host(objects):
+    """ch82-h3, made like ch82-h2 (which sees no local SR of ch82-h1)."""
+    add_host(objects, "ch82-h2", "ch82-h3")
+
+
+def test_a_destination_joining_a_failure_is_a_group_change_not_new_failures(tmp_path, capsys):
+    # db-01's disks are on ch82-h1's local SR: LIVE-001 fails on ch82-h2; a third host
+    # joins the pool and the same failures now hold for it too.
+    old = results_file(tmp_path, "old", [PROD], only=("LIVE-001",))
+    new = results_file(tmp_path, "new", [derived(tmp_path, third_host)], only=("LIVE-001",))
+    d = diff(capsys, old, new)
+    live = [(g["subject"], g["destinations_added"], g["destinations_removed"], g["destination"])
+            for g in d["group_changes"] if g["kind"] == "live"]
+    assert sorted(live) == [("db-01 disk 0", ["ch82-h3"], [], "*"),
+                            ("db-01 disk 1", ["ch82-h3"], [], "*")]
+    assert not [f for f in d["new_failures"] if f["subject"].startswith("db-01 disk")]
+    assert main(["diff", str(old), str(new)]) == 1
+    assert "  LIVE-001 live db-01 disk 0: now also ch82-h3\n" in capsys.readouterr().out
+    back = diff(capsys, new, old)
+    assert sorted((g["subject"], g["destinations_removed"]) for g in back["group_changes"]
+                  if g["kind"] == "live") == [("db-01 disk 0", ["ch82-h3"]), ("db-01 disk 1", ["ch82-h3"])]
+    assert main(["diff", str(new), str(old)]) == 0
 
 
 def test_advice_is_not_a_failure(tmp_path, capsys):

@@ -24,19 +24,24 @@ def pool(tmp_path):
 
 
 def live_failures(results):
-    return {(f["subject"]["name"], *f["targets"]): f for f in results["findings"]
-            if f["rule"] == "LIVE-001" and f["status"] == "fail" and "targets" in f}
+    """LIVE-001's failures by disk: one finding each, for every host it fails on."""
+    return {f["subject"]["name"]: f for f in results["findings"]
+            if f["rule"] == "LIVE-001" and f["status"] == "fail" and f["operation"] == "op-3"}
 
 
-def test_per_destination_failures_each_name_their_host(pool):
+def test_a_failure_on_every_destination_is_one_finding_naming_them_all(pool):
     failures = live_failures(run_check(CheckOptions([pool], only=["LIVE-001"])))
-    assert sorted(failures) == [("db-01 disk 0", "ch82-h2"), ("db-01 disk 0", "ch82-h3"),
-                                ("db-01 disk 1", "ch82-h2"), ("db-01 disk 1", "ch82-h3")]
-    on_h3 = failures[("db-01 disk 1", "ch82-h3")]
-    assert on_h3["message"] == ("VM 'db-01': disk 'db-01 disk 1' is on SR 'Local storage ch82-h1', "
-                                "which is not attached on destination host 'ch82-h3'")
-    assert on_h3["messages"]["ja"].endswith("移行先ホスト「ch82-h3」に接続されていません")
-    assert on_h3["evidence"]["dst_host.attached_srs"] == ["Shared iSCSI", "ISO library"]
+    assert sorted(failures) == ["db-01 disk 0", "db-01 disk 1"]
+    disk = failures["db-01 disk 1"]
+    assert disk["all_targets"] and "targets" not in disk
+    assert disk["message"] == ("VM 'db-01': disk 'db-01 disk 1' is on SR 'Local storage ch82-h1', "
+                               "which is not attached on each of the 2 other hosts")
+    assert disk["messages"]["ja"].endswith("移行先ホスト(他の2台すべて)に接続されていません")
+    # What is the same on both hosts is the evidence; what differs is under its host.
+    assert disk["evidence"] == {"disk.sr": "Local storage ch82-h1"}
+    assert disk["evidence_by_target"] == {
+        "ch82-h2": {"dst_host.attached_srs": ["Local storage ch82-h2", "Shared iSCSI", "ISO library"]},
+        "ch82-h3": {"dst_host.attached_srs": ["Shared iSCSI", "ISO library"]}}
 
 
 def test_messages_rendered_once_for_many_hosts_equal_each_hosts_own(pool, monkeypatch):
@@ -80,14 +85,21 @@ def h2_and_h3_without_metrics(objects):
         by_name(objects, "host", name)["metrics"] = "OpaqueRef:gone"
 
 
-def test_an_unknown_free_memory_names_its_own_host(tmp_path):
+def test_an_unknown_free_memory_on_two_hosts_names_both_not_one(tmp_path):
     path = derived(tmp_path, h2_and_h3_without_metrics)
     findings = run_check(CheckOptions([path], only=["MEM-001"]))["findings"]
-    unknown = {(f["subject"]["name"], *f["targets"]): f["message"] for f in findings
-               if f["status"] == "unknown" and f["subject"]["name"] == "web-01" and "targets" in f}
-    assert sorted(unknown) == [("web-01", "ch82-h2"), ("web-01", "ch82-h3")]
-    for (_, host), message in unknown.items():
-        assert f"host '{host}' free_memory" in message, message
+    unknown = [f for f in findings if f["status"] == "unknown" and f["subject"]["name"] == "web-01"
+               and f.get("all_targets")]
+    assert [f["gap"] for f in unknown] == [{
+        "field": "op.dst_free_memory",
+        "reason": "each of the 2 other hosts free_memory: host.metrics points at host_metrics "
+                  "OpaqueRef:gone, which is not in the inventory"}]
+    assert "ch82-h2" not in unknown[0]["message"] and "ch82-h3" not in unknown[0]["message"]
+    # web-02 lives on ch82-h2: its one other host without metrics is named.
+    web02 = [f for f in findings if f["status"] == "unknown" and f["subject"]["name"] == "web-02"
+             and f.get("targets")]
+    assert [(f["targets"], "host 'ch82-h3' free_memory" in f["message"]) for f in web02] == [
+        (["ch82-h3"], True)]
 
 
 def slower_nics(objects):

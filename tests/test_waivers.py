@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DR, SAMPLE_WAIVERS, STORAGE, cbt_on, derived
+from conftest import DR, SAMPLE_WAIVERS, STORAGE, add_host, cbt_on, derived
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +65,35 @@ def test_no_waivers_gives_the_raw_picture(tmp_path, cbt_pools):
     assert results["waivers"] == []
 
 
+def test_a_waiver_for_some_destinations_splits_the_grouped_finding(tmp_path):
+    # Audit of three hosts: db-01's local disks fail LIVE-001 on ch82-h2 and ch82-h3; the
+    # waiver covers ch82-h3 only.
+    pool = derived(tmp_path, lambda objects: add_host(objects, "ch82-h2", "ch82-h3"))
+    waivers = write_waivers(tmp_path, """waivers:
+  - rule: LIVE-001
+    subjects: [db-01]
+    targets: [ch82-h3]
+    reason: "moved by storage migration in the window"
+    approved_by: ops lead
+    ticket: CHG-7
+    expires: 2026-12-31
+""")
+    results = run_check(CheckOptions(inventories=[pool], waivers=waivers, today=TODAY, only=["LIVE-001"]))
+    sweep = next(o["id"] for o in results["operations"]
+                 if o["kind"] == "live" and o["vm"]["name"] == "db-01")
+    disk0 = sorted((f["status"], f.get("targets"), f["message"]) for f in results["findings"]
+                   if f["operation"] == sweep and f["subject"]["name"] == "db-01 disk 0")
+    assert disk0 == [
+        ("fail", ["ch82-h2"], "VM 'db-01': disk 'db-01 disk 0' is on SR 'Local storage ch82-h1', "
+                              "which is not attached on destination host 'ch82-h2'"),
+        ("waived", ["ch82-h3"], "VM 'db-01': disk 'db-01 disk 0' is on SR 'Local storage ch82-h1', "
+                                "which is not attached on destination host 'ch82-h3'")]
+    sweep_op = next(o for o in results["operations"] if o["id"] == sweep)
+    assert sweep_op["destination"]["hosts"] == {"ch82-h2": "blocked", "ch82-h3": "ready"}
+    (register,) = results["waivers"]
+    assert (register["state"], register["targets"]) == ("applied", ["ch82-h3"])
+
+
 def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
     path = write_waivers(tmp_path, """waivers:
   - rule: LIM-007
@@ -94,7 +123,7 @@ def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
         f'{path}:9:5: waivers.1.subjects: "*" waives every subject: it needs `pool:` to limit it',
         f"{path}:14:5: waivers.2: reason is required",
         f"{path}:19:5: waivers.2.colour: unknown key (expected: approved_by, expires, pool, reason, "
-        "rule, subjects, ticket)",
+        "rule, subjects, targets, ticket)",
     ]
 
 
