@@ -41,6 +41,7 @@ _BODY = """
 from checker.diff import load_results
 results = load_results(src)
 phases["load"] = time.perf_counter() - t0
+phases["load_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t1 = time.perf_counter()
 if what == "text":
     from checker.output import format_text
@@ -114,7 +115,8 @@ def audit_figures(hosts: int, vms: int) -> bool:
         out = OUT / f"audit-{hosts}h-{vms}vm.en.{suffix}"
         m = harness.measure(_BODY, what, results, out, 1)
         line = (f"audit {what}: read {m['load']:.1f} s, render {m['render']:.2f} s, "
-                f"peak {m['rss'] / 2**20:,.0f} MiB, {out.stat().st_size / 1e6:.2f} MB")
+                f"peak {m['rss'] / 2**20:,.0f} MiB ({m['load_rss'] / 2**20:,.0f} MiB after the read), "
+                f"{out.stat().st_size / 1e6:.2f} MB")
         if what == "text":
             lines = out.read_text(encoding="utf-8").count("\n")
             line += f", {lines} lines"

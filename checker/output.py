@@ -65,7 +65,12 @@ def verdict_line(results: dict[str, Any], style: Style = _plain) -> str:
     counts = ", ".join(f"{n:,} {v.replace('_', ' ')}" for v, n in sorted(
         s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
     return (f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
-            f" — {plural(s['operations'], 'operation')}: {counts or 'none'}")
+            f" — {_many(s['operations'], 'operation')}: {counts or 'none'}")
+
+
+def _many(n: int, word: str) -> str:
+    """plural() with thousands separated: '5,064 operations'."""
+    return plural(n, word).replace(str(n), f"{n:,}", 1)
 
 
 def _waiver_notes(results: dict[str, Any]) -> list[str]:
@@ -98,7 +103,8 @@ def format_text(results: dict[str, Any], style: Style = _plain) -> str:
         lines.append("  waived: " + ", ".join(_count(g) for g in t.waived))
     if t.advice:
         lines.append(f"  advice: {', '.join(g.rule for g in t.advice)} (--detail lists it)")
-    lines.append(f"  passed: {sum(t.passes.values()):,} findings of {plural(len(t.passes), 'rule')}")
+    lines.append(f"  passed: {_many(sum(t.passes.values()), 'finding')} of {plural(len(t.passes), 'rule')}"
+                 if t.passes else "  passed: none")
     for title, groups in (("Blockers", t.blockers), ("Warnings", t.warnings), ("Waived", t.waived)):
         if groups:
             lines += ["", title]
@@ -121,8 +127,8 @@ def format_text(results: dict[str, Any], style: Style = _plain) -> str:
 
 
 def _count(g: Group) -> str:
-    what = [plural(n, word) for n, word in ((g.vms, "VM"), (g.hosts, "host")) if n]
-    return f"{g.rule} {' + '.join(what) or plural(len(g.problems), 'finding')}"
+    what = [_many(n, word) for n, word in ((g.vms, "VM"), (g.hosts, "host")) if n]
+    return f"{g.rule} {' + '.join(what) or _many(len(g.problems), 'finding')}"
 
 
 def _group_lines(g: Group, style: Style) -> list[str]:

@@ -137,12 +137,15 @@ def build_triage(results: dict[str, Any]) -> Triage:
     dests: dict[tuple[str, str, str, str], set[str]] = {}
     passes: Counter[str] = Counter()
     gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]] = {}
+    by_rule = (results.get("summary") or {}).get("by_rule")
+    count_passes = not isinstance(by_rule, dict)  # the summary counts them (contracts.md)
+    if not count_passes:
+        passes.update({rule: n["pass"] for rule, n in by_rule.items() if n.get("pass")})
     for f in results.get("findings", []):
         status = f["status"]
-        if status == "pass":
-            passes[f["rule"]] += 1
-            continue
-        if status == "not_applicable":
+        if status == "pass" or status == "not_applicable":
+            if count_passes and status == "pass":
+                passes[f["rule"]] += 1
             continue
         op = ops.get(f["operation"], {})
         holder, cls = _holder(f, op)
@@ -165,10 +168,11 @@ def build_triage(results: dict[str, Any]) -> Triage:
         if not every:
             seen = dests.setdefault(key, set())
             seen.update(hosts)
+    sweeps: dict[str, list[str]] = {}  # each sweep's hosts in order, shared by its problems
     for key, p in problems.items():
         if p.all_destinations or (p.sweep_size and len(dests.get(key, ())) >= p.sweep_size):
             p.all_destinations = True  # /1 lists a sweep's hosts one finding at a time
-            p.destinations = sorted(_sweep(ops, p), key=name_order)
+            p.destinations = _sweep(ops, p, sweeps)
         else:
             p.destinations = sorted(dests.get(key, ()), key=name_order)
     grouped: dict[tuple[str, str, str], list[Problem]] = defaultdict(list)
@@ -178,7 +182,7 @@ def build_triage(results: dict[str, Any]) -> Triage:
         grouped[(kind, p.rule, p.status)].append(p)
     sections: dict[str, list[Group]] = defaultdict(list)
     for (kind, rule, status), items in grouped.items():
-        items.sort(key=lambda p: natural_order(p.holder))
+        items.sort(key=lambda p: name_order(p.holder))
         sections[kind].append(Group(rule, status, items[0].severity, items))
     for groups in sections.values():
         groups.sort(key=lambda g: (SEVERITY_RANK.get(g.severity, 9), -len(g.problems), g.rule))
@@ -200,10 +204,18 @@ def build_triage(results: dict[str, Any]) -> Triage:
     )
 
 
-def _sweep(ops: dict[str, dict[str, Any]], p: Problem) -> set[str]:
-    """The hosts of the audit sweeps among a problem's operations."""
-    return {h for op_id in p.operations
-            for h in ((ops.get(op_id) or {}).get("destination") or {}).get("hosts", ())}
+def _sweep(ops: dict[str, dict[str, Any]], p: Problem, sweeps: dict[str, list[str]]) -> list[str]:
+    """The hosts of the audit sweeps among a problem's operations, in order."""
+    lists = []
+    for op_id in p.operations:
+        if op_id not in sweeps:
+            hosts = ((ops.get(op_id) or {}).get("destination") or {}).get("hosts")
+            sweeps[op_id] = sorted(hosts, key=name_order) if hosts else []
+        if sweeps[op_id]:
+            lists.append(sweeps[op_id])
+    if len(lists) == 1:
+        return lists[0]
+    return sorted({h for hosts in lists for h in hosts}, key=name_order)
 
 
 def _add_gap(gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]],
@@ -240,7 +252,7 @@ def short_list(names: list[str], lang: str = "en", shown: int = 3) -> str:
     """'xs01', 'xs01 and xs02', 'xs01, xs02 and xs03', 'xs01, xs02, xs03 and 9 more'."""
     words = SHORT[lang]
     if len(names) > shown:
-        return words["more"].format(names=words["sep"].join(names[:shown]), n=len(names) - shown)
+        return words["more"].format(names=words["sep"].join(names[:shown]), n=f"{len(names) - shown:,}")
     if len(names) <= 1:
         return "".join(names)
     return words["sep"].join(names[:-1]) + words["and"] + names[-1]

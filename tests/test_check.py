@@ -47,7 +47,7 @@ def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
                  "--only", "MEM-001"])
     out = capsys.readouterr().out
     assert code == 3
-    assert ("unknown MEM-001 [blocker] Could not be decided: op.dst_free_memory: host 'ch82-h2' "
+    assert ("MEM-001 [blocker] undecidable for 2 VMs × 1 host: op.dst_free_memory: host 'ch82-h2' "
             "free_memory: host.metrics points at host_metrics OpaqueRef:gone, which is not in "
             "the inventory") in out
     assert "Verdict: UNDECIDED" in out

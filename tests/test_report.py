@@ -234,10 +234,14 @@ def test_the_pdf_of_a_5000_vm_audit_is_a_usable_document(tmp_path):
 
 def test_the_since_section_lists_the_first_rows_and_counts_the_rest(monkeypatch):
     monkeypatch.setattr(context_mod, "SINCE_ROWS", 2)
-    row = {"rule": "MEM-001", "status": "fail", "subject": "app-01", "destination": "ch82-h2",
+    row = {"rule": "MEM-001", "status": "fail", "subject": "app-01", "destination": "*",
            "message": "no room", "messages": {}}
+    grew = {**row, "destinations_added": ["xs03"], "destinations_removed": []}
     since = {"old": {"generated_at": "2026-11-25T10:00:00Z", "verdict": "ready"},
-             "new_failures": [row] * 5, "resolved": [], "persisting": []}
+             "new_failures": [row] * 5, "resolved": [], "persisting": [], "group_changes": [grew]}
     ctx = build_context(demo_results(), lang="en", since=since)
     assert len(ctx.since.new_failures) == 2 and ctx.since.counts["new_failures"] == 5
-    assert "New failures (5)" in render_html(ctx) and "and 3 more" in render_html(ctx)
+    assert ctx.since.new_failures[0]["destination"] == "every other host"   # diff's "*"
+    html = render_html(ctx)
+    assert "New failures (5)" in html and "and 3 more" in html
+    assert "Destinations changed (1)" in html and "added: <bdi>xs03</bdi>" in html

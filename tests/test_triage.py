@@ -5,6 +5,7 @@
 it for a 5,000-VM audit without computing one.
 """
 
+from collections import Counter
 from typing import Any
 
 from conftest import PROD
@@ -121,6 +122,8 @@ def test_a_vms_disks_and_moves_are_one_problem_for_every_other_host():
     assert db01.operations == ["op-3", "op-6.2"]
     assert db01.all_destinations and short_destinations(db01) == "the other host"
     assert "ch82-h1" in t.hosts_affected and "db-01" in t.vms_affected
+    # Passes are counted from the summary, as the findings count them.
+    assert t.passes == Counter(f["rule"] for f in audit["findings"] if f["status"] == "pass")
 
 
 def test_groups_of_a_5000_vm_audit_are_one_per_rule():

@@ -203,6 +203,7 @@ class SinceSection:
     new_failures: list[dict[str, Any]]        # the first SINCE_ROWS of each
     resolved: list[dict[str, Any]]
     persisting: list[dict[str, Any]]
+    group_changes: list[dict[str, Any]]       # a group's destinations joined or left
     counts: dict[str, int]                    # how many of each there are
 
 
@@ -588,8 +589,10 @@ def _waiver_row(w: dict[str, Any], lang: str) -> WaiverRow:
 
 
 def _since(d: dict[str, Any], lang: str) -> SinceSection:
-    keys = ("new_failures", "resolved", "persisting")
+    keys = ("new_failures", "resolved", "persisting", "group_changes")
+    every = label(lang, "every_host")
+    rows = {key: [{**row, "destination": every if row.get("destination") == "*" else row.get("destination")}
+                  for row in d.get(key, [])[:SINCE_ROWS]] for key in keys}
     return SinceSection(format_datetime(d["old"]["generated_at"], lang),
-                        label(lang, d["old"]["verdict"] or ""),
-                        *(d[key][:SINCE_ROWS] for key in keys),
-                        counts={key: len(d[key]) for key in keys})
+                        label(lang, d["old"]["verdict"] or ""), **rows,
+                        counts={key: len(d.get(key, [])) for key in keys})

@@ -59,7 +59,8 @@ LABELS: dict[str, dict[str, str]] = {
         "passed_by_rule_note": "Every finding, passes included, is in the results file.",
         "operations_detail": "Every operation", "more_messages": "and {n} more",
         "more_commands": "and {n} more commands (in the results file)",
-        "no_gaps": "No check lacked data.",
+        "no_gaps": "No check lacked data.", "every_host": "every other host",
+        "group_changes": "Destinations changed", "added": "added", "removed": "no longer",
     },
     "ja": {
         "doc_title": "移行準備状況レポート",
@@ -114,7 +115,8 @@ LABELS: dict[str, dict[str, str]] = {
         "passed_by_rule_note": "合格を含むすべての結果は結果ファイルにあります。",
         "operations_detail": "すべての操作", "more_messages": "ほか{n}件",
         "more_commands": "ほか{n}件のコマンド(結果ファイルに記載)",
-        "no_gaps": "データ不足で判定できなかったチェックはありません。",
+        "no_gaps": "データ不足で判定できなかったチェックはありません。", "every_host": "他のすべてのホスト",
+        "group_changes": "移行先の変化", "added": "追加", "removed": "解消",
     },
 }
 
