@@ -83,7 +83,7 @@ class Gap:
     vms: list[str]
     hosts: list[str]                 # destinations tried, or hosts the unknown is about
     findings: int
-    messages: dict[str, str]         # the first finding's message per language
+    messages: dict[str, list[str]]   # per language, the first GAP_MESSAGES distinct messages
 
 
 @dataclass
@@ -218,6 +218,10 @@ def _sweep(ops: dict[str, dict[str, Any]], p: Problem, sweeps: dict[str, list[st
     return sorted({h for hosts in lists for h in hosts}, key=name_order)
 
 
+#: How many distinct messages a data gap keeps per language (they differ by the names in them).
+GAP_MESSAGES = 5
+
+
 def _add_gap(gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]],
              f: dict[str, Any], holder: str, cls: str, hosts: list[str]) -> None:
     gap = f.get("gap") or {}
@@ -225,11 +229,13 @@ def _add_gap(gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]],
     key = (f["rule"], fact, reason)
     entry = gaps.get(key)
     if entry is None:
-        messages = {"en": f.get("message", ""), **(f.get("messages") or {})}
-        entry = gaps[key] = (Gap(f["rule"], f["severity"], fact, reason, [], [], 0, messages),
-                             set(), set())
+        entry = gaps[key] = (Gap(f["rule"], f["severity"], fact, reason, [], [], 0, {}), set(), set())
     g, vms, host_set = entry
     g.findings += 1
+    for lang, text in {"en": f.get("message", ""), **(f.get("messages") or {})}.items():
+        said = g.messages.setdefault(lang, [])
+        if len(said) < GAP_MESSAGES and text not in said:
+            said.append(text)
     if cls == "VM" and holder not in vms:
         vms.add(holder)
         g.vms.append(holder)

@@ -104,7 +104,7 @@ def test_every_format_writes_atomically(tmp_path, fmt, capsys):
     elif fmt == "markdown":
         assert "| op-2 | MEM-001 | blocker | fail | app-01 |" in text
     else:
-        assert "BLOCKED  op-2 (wave 1): live app-01: ch82-h1 -> ch82-h2" in text
+        assert "MEM-001 [blocker] 1 VM\n" in text and "  app-01 [op-2] → ch82-h2\n" in text
         assert "\x1b[" not in text  # no colour when not a terminal
 
 

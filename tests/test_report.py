@@ -199,14 +199,16 @@ def test_names_are_isolated_so_a_right_to_left_override_cannot_reorder_the_page(
 
 
 def test_the_report_groups_problems_as_the_text_does():
-    for lang, every, scope in (("en", "all 63 other hosts", "8 VMs × 2 hosts"),
-                               ("ja", "他の63台すべて", "仮想マシン8台 × ホスト2台")):
+    for lang, every, scope, fact in (
+            ("en", "all 63 other hosts", "8 VMs × 2 hosts", "dst_host.cpu_features_pv"),
+            ("ja", "他の63台すべて", "仮想マシン8台 × ホスト2台", "")):  # its messages say it
         ctx = build_context(audit_results(5000, 64), lang=lang)
         assert [(g.rule, len(g.cards)) for g in ctx.blocker_groups] == [("LIVE-001", 500), ("EVAC-001", 32)]
         live = ctx.blocker_groups[0].cards[0]
         assert (live.holder, live.destinations, len(live.commands)) == ("vm-00000", every, 4)
-        assert [(g.rule, g.field, g.scope) for g in ctx.gaps] == [
-            ("CPU-002", "dst_host.cpu_features_pv", scope)]
+        assert [(g.rule, g.field, g.scope) for g in ctx.gaps] == [("CPU-002", fact, scope)]
+        said = "host.cpu_info has no" if lang == "en" else "仮想マシン「vm-00000」"
+        assert ctx.gaps[0].reason.startswith(said)
         assert len(ctx.evacuations) == 64 and ctx.pass_counts[0][::2] == ("MEM-001", 5000)
         assert not (ctx.blocker_cards or ctx.warning_cards or ctx.ready_rows)  # an audit: no card per move
 

@@ -531,8 +531,10 @@ def gap_row(g: Gap, lang: str) -> GapRow:
     """A data gap as the report and the e-mail say it: '8 VMs × 2 hosts', the fact, the reason."""
     scope = " × ".join(part for part in (counted(len(g.vms), "vm", lang) if g.vms else "",
                                          counted(len(g.hosts), "host", lang) if g.hosts else "") if part)
-    reason = g.reason if g.field else g.messages.get(lang) or g.reason
-    return GapRow(g.rule, label(lang, g.severity), g.field, reason,
+    # gap.reason is English: in another language, the findings' own messages say it.
+    translated = lang != "en" and g.messages.get(lang)
+    reason = "; ".join(translated) if translated else g.reason if g.field else "; ".join(g.messages["en"])
+    return GapRow(g.rule, label(lang, g.severity), "" if translated else g.field, reason,
                   scope or counted(g.findings, "finding", lang), short_list(g.vms, lang, 5),
                   short_list(g.hosts, lang, 5))
 
