@@ -88,11 +88,9 @@ class Gap:
 
 @dataclass
 class Triage:
-    """Everything the triage-first outputs show, worst first."""
+    """What the triage-first outputs show besides the verdicts (the results' summary has
+    those), worst first."""
 
-    verdict: str
-    by_verdict: dict[str, int]
-    operations: int
     blockers: list[Group]            # unwaived blocker failures
     warnings: list[Group]            # unwaived warning failures
     advice: list[Group]              # info rules' failures: never block
@@ -101,10 +99,6 @@ class Triage:
     passes: dict[str, int]           # rule -> passing findings
     vms_affected: list[str]          # VMs named by a blocker problem
     hosts_affected: list[str]        # hosts whose evacuation a blocker problem names
-
-    @property
-    def blockers_by_rule(self) -> list[tuple[str, int]]:
-        return [(g.rule, len(g.problems)) for g in self.blockers]
 
 
 def _holder(f: dict[str, Any], op: dict[str, Any]) -> tuple[str, str]:
@@ -187,11 +181,7 @@ def build_triage(results: dict[str, Any]) -> Triage:
     for groups in sections.values():
         groups.sort(key=lambda g: (SEVERITY_RANK.get(g.severity, 9), -len(g.problems), g.rule))
     blockers = sections["blocker"]
-    summary = results.get("summary") or {}
     return Triage(
-        verdict=results.get("verdict") or "ready",
-        by_verdict=dict(summary.get("by_verdict") or {}),
-        operations=int(summary.get("operations", len(ops))),
         blockers=blockers, warnings=sections["warning"], advice=sections["advice"],
         waived=sections["waived"],
         gaps=sorted((g for g, _, _ in gaps.values()),
