@@ -215,7 +215,9 @@ GAP_MESSAGES = 5
 def _add_gap(gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]],
              f: dict[str, Any], holder: str, cls: str, hosts: list[str]) -> None:
     gap = f.get("gap") or {}
-    fact, reason = gap.get("field", ""), gap.get("reason") or f.get("message", "")
+    # Every unknown's message starts so; the section's heading says it once.
+    fact = gap.get("field", "")
+    reason = gap.get("reason") or f.get("message", "").removeprefix("Could not be decided: ")
     key = (f["rule"], fact, reason)
     entry = gaps.get(key)
     if entry is None:

@@ -164,3 +164,14 @@ def test_a_plan_keeps_its_destination():
     t = build_triage(demo_results())
     cpu = next(g for g in t.blockers if g.rule == "CPU-001").problems[0]
     assert (cpu.holder, cpu.destinations, short_destinations(cpu)) == ("db-01", ["xs8-h2"], "xs8-h2")
+
+
+def test_an_unknown_without_a_gap_is_grouped_by_its_message():
+    doc = audit_results(10, 4, gaps=2)
+    for f in doc["findings"]:
+        if f["status"] == "unknown":
+            del f["gap"]
+            f["message"] = "Could not be decided: the move has no destination host"
+    [gap] = build_triage(doc).gaps
+    assert (gap.field, gap.reason) == ("", "the move has no destination host")
+    assert gap.vms == ["vm-00000", "vm-00001"]
