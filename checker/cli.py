@@ -253,13 +253,15 @@ def _emit(pieces: Iterable[str], output: Path | None) -> None:
                    "refuses blocks (documentation blockers become warnings); or a profile file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "csv", "markdown"]),
               default="text", show_default=True)
-@click.option("-v", "--verbose", is_flag=True, help="Text: show passing findings too.")
+@click.option("--detail", "-v", "--verbose", "detail", is_flag=True,
+              help="Text: every finding, operation by operation (passes too), not the triage.")
+@click.option("-q", "--quiet", is_flag=True, help="Text: only the verdict line.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of stdout (atomically; - is stdout).")
 @handle_errors
 def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None, no_waivers: bool,
           policies: tuple[Path, ...], only: str | None, fail_on: str, profile: str, fmt: str,
-          verbose: bool, output: Path | None) -> None:
+          detail: bool, quiet: bool, output: Path | None) -> None:
     """Check a migration plan, or audit pools for readiness (no --plan).
 
     Exit codes: 0 ready, 1 blocked, 2 invalid input, 3 undecided (a blocker could not be
@@ -274,6 +276,8 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
     from checker import output as out
     from checker.check import CheckOptions, exit_code, run_check
 
+    if detail and quiet:
+        raise click.UsageError("--detail and --quiet: choose one")
     output = _output_target(output, [*inventories, plan, waivers])
     opts = CheckOptions(inventories=inventories, plan=plan, waivers=waivers, policies=policies,
                         only=[i.strip() for i in only.split(",") if i.strip()] if only else (),
@@ -287,7 +291,8 @@ def check(inventories: tuple[Path, ...], plan: Path | None, waivers: Path | None
         def style(text: str, key: str) -> str:
             return click.style(text, fg=out.COLOURS.get(key), bold=True) if colour else text
 
-        pieces = [out.format_text(results, style, verbose=verbose)]
+        text = out.format_detail if detail else out.format_text
+        pieces = [out.verdict_line(results, style) + "\n" if quiet else text(results, style)]
     else:
         pieces = [out.FORMATS[fmt](results)]
     _emit(pieces, output)

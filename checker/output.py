@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from checker.results import basis_note, is_advice, natural_order, plural, rule_titles, shown_message
+from checker.results import (
+    UNKNOWN_REMEDIATION,
+    basis_note,
+    is_advice,
+    natural_order,
+    plural,
+    rule_titles,
+    shown_message,
+)
+from checker.triage import Group, build_triage, short_destinations, short_list
 
 VERDICT_RANK = {"blocked": 0, "undecided": 1, "ready_with_warnings": 2, "ready": 3}
 STATUS_RANK = {"fail": 0, "unknown": 1, "waived": 2, "pass": 3, "not_applicable": 4}
@@ -51,14 +60,122 @@ def _describe(op: dict[str, Any]) -> str:
     return f"{op['kind']} {what}: {src.get('host') or 'halted'} -> {target}"
 
 
-def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool = False) -> str:
-    """A readable summary, blockers first; passes only with verbose."""
-    lines: list[str] = []
+def _title(results: dict[str, Any]) -> str:
     plan = (results["inputs"].get("plan") or {}).get("plan")
     pools = ", ".join(f"{i['pool']} ({', '.join(i.get('versions', []))})"
                       for i in results["inputs"]["inventories"])
-    title = f"Plan {plan}" if plan else "Readiness audit"
-    lines.append(f"{title} — pools: {pools}")
+    return f"{f'Plan {plan}' if plan else 'Readiness audit'} — pools: {pools}"
+
+
+def verdict_line(results: dict[str, Any], style: Style = _plain) -> str:
+    """'Verdict: BLOCKED — 8 operations: 6 blocked, 2 ready' (all `check --quiet` prints)."""
+    s = results["summary"]
+    counts = ", ".join(f"{n:,} {v.replace('_', ' ')}" for v, n in sorted(
+        s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
+    return (f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
+            f" — {_many(s['operations'], 'operation')}: {counts or 'none'}")
+
+
+def _many(n: int, word: str) -> str:
+    """plural() with thousands separated: '5,064 operations'."""
+    return plural(n, word).replace(str(n), f"{n:,}", 1)
+
+
+def _waiver_notes(results: dict[str, Any]) -> list[str]:
+    return [f"waiver {w['state']}: {w['rule']} {w['subjects']} ({w['ticket']}, expires {w['expires']})"
+            for w in results.get("waivers", []) if w["state"] in {"expired", "unused"}]
+
+
+#: How many problems of one rule the default text shows; the rest are named in one line.
+SHOWN_PER_GROUP = {"blocker": 5, "warning": 3, "waived": 3}
+
+
+def format_text(results: dict[str, Any], style: Style = _plain) -> str:
+    """Triage first (`check`'s default): the verdict, the summary, each blocker group once
+    with its remedy, the warnings, the data gaps; passes as counts. A 5,000-VM audit's
+    text fits in a few screens; `--detail` lists every finding."""
+    t = build_triage(results)
+    lines = [_title(results), verdict_line(results, style), "", "Summary"]
+    if t.blockers:
+        lines.append("  blockers: " + ", ".join(_count(g) for g in t.blockers))
+        lines.append(f"  affected: {plural(len(t.vms_affected), 'VM')}, "
+                     f"{plural(len(t.hosts_affected), 'host')} to evacuate")
+    else:
+        lines.append("  blockers: none")
+    if t.warnings:
+        lines.append("  warnings: " + ", ".join(_count(g) for g in t.warnings))
+    if t.gaps:
+        lines.append(f"  data gaps: {plural(len(t.gaps), 'gap')} "
+                     f"({plural(sum(g.findings for g in t.gaps), 'unknown finding')})")
+    if t.waived:
+        lines.append("  waived: " + ", ".join(_count(g) for g in t.waived))
+    if t.advice:
+        lines.append(f"  advice: {', '.join(g.rule for g in t.advice)} (--detail lists it)")
+    lines.append(f"  passed: {_many(sum(t.passes.values()), 'finding')} of {plural(len(t.passes), 'rule')}"
+                 if t.passes else "  passed: none")
+    for title, groups in (("Blockers", t.blockers), ("Warnings", t.warnings), ("Waived", t.waived)):
+        if groups:
+            lines += ["", title]
+            for g in groups:
+                lines += _group_lines(g, style)
+    if t.gaps:
+        lines += ["", "Data gaps"]
+        for gap in t.gaps:
+            scope = plural(len(gap.vms), "VM") if gap.vms else ""
+            if gap.hosts:
+                scope += f"{' × ' if scope else ''}{plural(len(gap.hosts), 'host')}"
+            what = f"{gap.field}: {gap.reason}" if gap.field else gap.reason
+            lines.append(f"  {style(gap.rule, 'unknown')} [{gap.severity}] undecidable for "
+                         f"{scope or plural(gap.findings, 'finding')}: {what}")
+        lines.append(f"  → {UNKNOWN_REMEDIATION['en']}")
+    notes = _waiver_notes(results)
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def _count(g: Group) -> str:
+    what = [_many(n, word) for n, word in ((g.vms, "VM"), (g.hosts, "host")) if n]
+    return f"{g.rule} {' + '.join(what) or _many(len(g.problems), 'finding')}"
+
+
+def _group_lines(g: Group, style: Style) -> list[str]:
+    """A rule's problems: its basis once, the first few problems with their commands, the
+    others by name, and the rule's remedy once."""
+    first = g.problems[0].findings[0]
+    lines = [f"{style(g.rule, g.status)} [{g.severity}] {_count(g).split(' ', 1)[1]}"]
+    if g.status == "fail" and g.severity == "blocker" and "basis" in first:
+        lines.append(f"    {basis_note(first['basis'], first.get('xapi_errors', []), 'en')}")
+    shown = SHOWN_PER_GROUP.get(g.severity if g.status != "waived" else "waived", 3)
+    for p in g.problems[:shown]:
+        where = short_destinations(p)
+        subjects = f" ({short_list(p.subjects)})" if p.subjects else ""
+        lines.append(f"  {p.holder}{subjects} [{short_list(p.operations)}]"
+                     + (f" → {where}" if where else ""))
+        messages = p.messages("en")
+        extra = f" (and {plural(len(messages) - 1, 'other message')})" if len(messages) > 1 else ""
+        lines.append(f"      {messages[0]}{extra}")
+        if p.waiver:
+            w = p.waiver
+            lines.append(f"      waived: {w['reason']} — {w['approved_by']}, {w['ticket']}, "
+                         f"until {w['expires']}")
+        commands = p.commands
+        lines += [f"      → {c}" for c in commands[:2]]
+        if len(commands) > 2:
+            lines.append(f"      → … and {plural(len(commands) - 2, 'more command')} (--detail)")
+    rest = g.problems[shown:]
+    if rest:
+        lines.append(f"  … and {len(rest):,} more: {short_list([p.holder for p in rest])} "
+                     f"(--detail or the report lists them)")
+    remedy = first.get("remediation")
+    if remedy and g.status == "fail":
+        lines.append(f"  → {remedy}")
+    return lines
+
+
+def format_detail(results: dict[str, Any], style: Style = _plain) -> str:
+    """Every finding, operation by operation, blockers first (`check --detail`)."""
+    lines = [_title(results)]
     by_op = _findings_by_operation(results)
     titles = rule_titles(results)
     ops = [o for o in results["operations"] if "parent" not in o]
@@ -67,11 +184,7 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
         if "parent" in o:
             children[o["parent"]].append(o)
     ops.sort(key=lambda o: (VERDICT_RANK.get(o["verdict"], 9), natural_order(o["id"])))
-    shown = 0
     for op in ops:
-        if op["verdict"] == "ready" and not verbose:
-            continue
-        shown += 1
         lines.append("")
         verdict = style(op["verdict"].upper().replace("_", " "), op["verdict"])
         est = f"  ~{op['estimate_seconds']} s" if op.get("estimate_seconds") else ""
@@ -79,10 +192,6 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
         for sub in [op, *children.get(op["id"], [])]:
             prefix = "    " if sub is op else f"    {sub['id']} {(sub.get('vm') or {}).get('name')}: "
             for f in sorted(by_op.get(sub["id"], []), key=lambda f: STATUS_RANK[f["status"]]):
-                if f["status"] in {"pass", "not_applicable"} and not verbose:
-                    continue
-                if is_advice(f) and not verbose:
-                    continue
                 tag = style(f"{f['status']:<7}", f["status"])
                 lines.append(f"{prefix}{tag} {f['rule']} [{f['severity']}] {shown_message(f, titles)}")
                 if f["status"] == "fail" and f["severity"] == "blocker" and "basis" in f:
@@ -93,19 +202,11 @@ def format_text(results: dict[str, Any], style: Style = _plain, *, verbose: bool
                                  f"{w['approved_by']}, {w['ticket']}, until {w['expires']}")
                 if f.get("command") and f["status"] == "fail":
                     lines.append(f"{' ' * 12}fix: {f['command']}")
-    if not shown:
-        lines.append("")
-        lines.append("Every operation is ready." if ops else "No operations to check.")
-    for w in results.get("waivers", []):
-        if w["state"] in {"expired", "unused"}:
-            lines.append(f"waiver {w['state']}: {w['rule']} {w['subjects']} ({w['ticket']}, "
-                         f"expires {w['expires']})")
-    s = results["summary"]
-    counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(
-        s["by_verdict"].items(), key=lambda kv: VERDICT_RANK.get(kv[0], 9)))
+    if not ops:
+        lines += ["", "No operations to check."]
+    lines += _waiver_notes(results)
     lines.append("")
-    lines.append(f"Verdict: {style(results['verdict'].upper().replace('_', ' '), results['verdict'])}"
-                 f" — {plural(s['operations'], 'operation')}: {counts or 'none'}")
+    lines.append(verdict_line(results, style))
     return "\n".join(lines) + "\n"
 
 

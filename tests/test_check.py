@@ -47,7 +47,7 @@ def test_missing_metrics_leave_the_verdict_undecided(tmp_path, capsys):
                  "--only", "MEM-001"])
     out = capsys.readouterr().out
     assert code == 3
-    assert ("unknown MEM-001 [blocker] Could not be decided: op.dst_free_memory: host 'ch82-h2' "
+    assert ("MEM-001 [blocker] undecidable for 2 VMs × 1 host: op.dst_free_memory: host 'ch82-h2' "
             "free_memory: host.metrics points at host_metrics OpaqueRef:gone, which is not in "
             "the inventory") in out
     assert "Verdict: UNDECIDED" in out
@@ -104,7 +104,7 @@ def test_every_format_writes_atomically(tmp_path, fmt, capsys):
     elif fmt == "markdown":
         assert "| op-2 | MEM-001 | blocker | fail | app-01 |" in text
     else:
-        assert "BLOCKED  op-2 (wave 1): live app-01: ch82-h1 -> ch82-h2" in text
+        assert "MEM-001 [blocker] 1 VM\n" in text and "  app-01 [op-2] → ch82-h2\n" in text
         assert "\x1b[" not in text  # no colour when not a terminal
 
 

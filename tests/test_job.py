@@ -245,8 +245,8 @@ def test_email_content_pdf_and_fleet_summary(tmp_path, monkeypatch):
     html = msg.get_body(("html",)).get_content()
     for body in (text, html):
         assert "prod" in body and "dr" in body and "BLOCKED" in body and "READY" in body
-        assert "MEM-001" in body  # a new blocker, listed
-    assert "<table" in html and "New blockers" in html
+        assert "MEM-001" in body  # a blocker rule, its line of the triage
+    assert "<table" in html and "Blockers" in html
     attachments = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
     assert set(attachments) == {"prod.report.en.pdf", "prod.results.csv", "dr.results.csv"}
     pdf = attachments["prod.report.en.pdf"]
@@ -279,10 +279,12 @@ def test_the_body_follows_the_job_language(tmp_path):
     mem = next(f for f in outcome.checks[0].blockers("new_failures") if f["rule"] == "MEM-001")
     assert mem["messages"]["ja"] != mem["message"]
     for body in (text, html):
-        assert "移行不可" in body and "新たな阻害要因" in body and "初回の実行" in body
-        assert mem["messages"]["ja"] in body and mem["message"] not in body
-        assert "BLOCKED" not in body and "New blockers" not in body
+        assert "移行不可" in body and "阻害要因" in body and "初回の実行" in body
+        assert "BLOCKED" not in body and "Blockers" not in body
     assert "総合判定: 移行不可" in text and '<html lang="ja">' in html
+    # The triage's line for MEM-001: its VMs, in Japanese.
+    line = next(x for x in text.splitlines() if "] MEM-001 [阻害] 仮想マシン" in x)
+    assert "仮想マシン「" in line and "VM '" not in line
 
 
 def test_the_body_lists_the_first_blockers_and_counts_the_rest(tmp_path):
@@ -290,13 +292,35 @@ def test_the_body_lists_the_first_blockers_and_counts_the_rest(tmp_path):
                  "subject": f"vm-{i:02d}", "destination": "xs02", "message": f"vm-{i:02d} short",
                  "messages": {"en": f"vm-{i:02d} short", "ja": f"vm-{i:02d} 不足"}}
                 for i in range(45)]
-    check = job_run.CheckOutcome("audit", ("prod",), verdict="blocked",
+    check = job_run.CheckOutcome("audit", ("prod",), verdict="blocked", previous_at="2026-11-25",
                                  diff={"new_failures": blockers, "resolved": []})
     body = job_mail.body_context("nightly", datetime.datetime(2026, 11, 26, 2, 30), tmp_path,
                                  [], [check], [], "ja")
     text = job_mail.mail_text(body)
     assert "vm-39 不足" in text and "vm-40" not in text and "… ほか5件" in text
     assert "vm-44" not in job_mail.mail_html(body) and "… ほか5件" in job_mail.mail_html(body)
+
+
+def test_the_body_gives_the_triage_a_line_per_rule(tmp_path):
+    """A first audit of 5,000 VMs: a line per blocker and warning rule, and the data gap,
+    not 2,000 new blockers."""
+    from test_triage import audit_results
+
+    results = audit_results(5000, 64)
+    check = job_run.CheckOutcome("audit", ("bench",), verdict="blocked", results=results,
+                                 diff={"new_failures": [{"severity": "blocker"}] * 2000, "resolved": []})
+    body = job_mail.body_context("nightly", datetime.datetime(2026, 11, 26, 2, 30), tmp_path,
+                                 [], [check], [], "en")
+    text = job_mail.mail_text(body)
+    assert ("  [audit] LIVE-001 [blocker] 500 VMs: vm-00000, vm-00010, vm-00020 and 497 more "
+            "-> all 63 other hosts: VM 'vm-00000'") in text
+    assert "  [audit] EVAC-001 [blocker] 32 hosts: xs01, xs03, xs05 and 29 more" in text
+    assert "  [audit] GEN-012 [warning] 1,667 VMs: " in text
+    assert ("  [audit] CPU-002 undecidable for 8 VMs × 2 hosts: dst_host.cpu_features_pv: "
+            "host.cpu_info has no features_pv") in text
+    assert "New blockers" not in text and len(text.splitlines()) < 30
+    html = job_mail.mail_html(body)
+    assert "LIVE-001" in html and "all 63 other hosts" in html and "dst_host.cpu_features_pv" in html
 
 
 def test_only_on_change_across_runs(tmp_path):

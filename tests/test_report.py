@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PROD, TWO_TO_ONE, derived, one_host_audit, renumbered, shrink_h2
+from test_triage import audit_results
 
 from checker.check import CheckOptions, run_check
 from checker.cli import main
@@ -195,3 +196,54 @@ def test_names_are_isolated_so_a_right_to_left_override_cannot_reorder_the_page(
     body = re.sub(r'<(\w+)[^>]*dir="auto"[^>]*>.*?</\1>', "", body, flags=re.S)
     body = re.sub(r"<[^>]*>", "", body)  # attributes (data-search, values) are not shown
     assert "\u202e" not in body
+
+
+def test_the_report_groups_problems_as_the_text_does():
+    for lang, every, scope, fact in (
+            ("en", "all 63 other hosts", "8 VMs × 2 hosts", "dst_host.cpu_features_pv"),
+            ("ja", "他の63台すべて", "仮想マシン8台 × ホスト2台", "")):  # its messages say it
+        ctx = build_context(audit_results(5000, 64), lang=lang)
+        assert [(g.rule, len(g.cards)) for g in ctx.blocker_groups] == [("LIVE-001", 500), ("EVAC-001", 32)]
+        live = ctx.blocker_groups[0].cards[0]
+        assert (live.holder, live.destinations, len(live.commands)) == ("vm-00000", every, 4)
+        assert [(g.rule, g.field, g.scope) for g in ctx.gaps] == [("CPU-002", fact, scope)]
+        said = "host.cpu_info has no" if lang == "en" else "仮想マシン「vm-00000」"
+        assert ctx.gaps[0].reason.startswith(said)
+        assert len(ctx.evacuations) == 64 and ctx.pass_counts[0][::2] == ("MEM-001", 5000)
+        assert not (ctx.blocker_cards or ctx.warning_cards or ctx.ready_rows)  # an audit: no card per move
+
+
+def test_the_html_of_a_5000_vm_audit_is_a_few_megabytes_of_groups():
+    html = render_html(build_context(audit_results(5000, 64), lang="en"))
+    assert len(html.encode()) < 5_000_000
+    assert html.count('<article class="card problem') == 500 + 32 + 1667
+    assert 'class="card op' not in html
+    assert "Passed checks by rule" in html and "Data gaps" in html and "Host evacuations" in html
+
+
+@pytest.mark.slow
+def test_the_pdf_of_a_5000_vm_audit_is_a_usable_document(tmp_path):
+    """Blockers a row each, the other warned VMs by name, evacuations a row each: pages
+    in tens, not a thousand (bench_report.py measures the real audit)."""
+    out = tmp_path / "audit.pdf"
+    out.write_bytes(render_pdf(build_context(audit_results(5000, 64), lang="en")))
+    from pypdf import PdfReader
+
+    assert len(PdfReader(out).pages) <= 150
+    text = pdf_text(out)
+    assert "vm-04990" in text and "vm-04998" in text    # the last local-disk VM; the last warned one
+
+
+def test_the_since_section_lists_the_first_rows_and_counts_the_rest(monkeypatch):
+    monkeypatch.setattr(context_mod, "SINCE_ROWS", 2)
+    row = {"rule": "MEM-001", "status": "fail", "subject": "app-01", "destination": "*",
+           "message": "no room", "messages": {}}
+    grew = {**row, "destinations_added": ["xs03"], "destinations_removed": []}
+    since = {"old": {"generated_at": "2026-11-25T10:00:00Z", "verdict": "ready"},
+             "new_failures": [row] * 5, "resolved": [], "persisting": [], "group_changes": [grew]}
+    ctx = build_context(demo_results(), lang="en", since=since)
+    assert len(ctx.since.new_failures) == 2 and ctx.since.counts["new_failures"] == 5
+    assert ctx.since.new_failures[0]["destination"] == "every other host"   # diff's "*"
+    html = render_html(ctx)
+    assert "New failures (5)" in html and "and 3 more" in html
+    assert "Destinations changed (1)" in html and "added: <bdi>xs03</bdi>" in html

@@ -92,11 +92,13 @@ BODY_LABELS: dict[str, dict[str, str]] = {
         "since": "Since last run", "detail": "{blocked} of {n} operation{s} blocked",
         "first_run": "first run", "no_change": "no change",
         "change": "{new} new, {resolved} resolved blockers", "new_blockers": "New blockers",
-        "first_runs": "A check's first run lists all its blockers.",
-        "first_runs_short": "a check's first run lists all its blockers", "rule": "Rule",
+        "rule": "Rule",
         "status": "Status", "move": "Move", "subject": "Subject", "destination": "Destination",
         "message": "Message", "more": "… and {more} more: see the reports",
         "resolved": "Resolved blockers", "reports": "Reports", "attached": "Attached",
+        "blockers": "Blockers", "warnings": "Warnings", "gaps": "Data gaps",
+        "undecidable": "undecidable for", "groups_note": "one line per rule; the reports list "
+        "every VM and host",
     },
     "ja": {
         "run_at": "migreadyの定期実行「{job}」 {when}", "overall": "総合判定",
@@ -107,11 +109,12 @@ BODY_LABELS: dict[str, dict[str, str]] = {
         "pools": "プール", "verdict": "判定", "operations": "操作", "since": "前回の実行から",
         "detail": "{n}件中{blocked}件が移行不可", "first_run": "初回の実行", "no_change": "変化なし",
         "change": "新たな阻害要因{new}件、解消{resolved}件", "new_blockers": "新たな阻害要因",
-        "first_runs": "初回の実行では、すべての阻害要因を表示します。",
-        "first_runs_short": "初回の実行ではすべての阻害要因を表示", "rule": "規則",
+        "rule": "規則",
         "status": "結果", "move": "移行の種類", "subject": "対象", "destination": "移行先",
         "message": "内容", "more": "… ほか{more}件(レポートを参照してください)",
         "resolved": "解消した阻害要因", "reports": "レポート", "attached": "添付ファイル",
+        "blockers": "阻害要因", "warnings": "警告", "gaps": "データの不足", "undecidable": "判定不能の範囲:",
+        "groups_note": "規則ごとに1行。すべての仮想マシンとホストはレポートを参照してください",
     },
 }
 
@@ -162,12 +165,39 @@ def _blocker_rows(checks: list[CheckOutcome], key: str,
             for name, f in found[:MAIL_LIST_LIMIT]], len(found)
 
 
+def _triage_rows(checks: list[CheckOutcome], lang: str) -> dict[str, list[dict[str, Any]]]:
+    """Each check's triage (checker.triage), as the report groups it: a line per blocker
+    and warning rule (how many VMs or hosts, the first few, where, the first message) and
+    per data gap; at most MAIL_LIST_LIMIT lines of each."""
+    from checker.report.context import gap_row, group_count
+    from checker.report.i18n import label
+    from checker.triage import build_triage, short_destinations, short_list
+
+    rows: dict[str, list[dict[str, Any]]] = {"blockers": [], "warnings": [], "gaps": []}
+    for c in checks:
+        if not c.ran or c.results is None:
+            continue
+        t = build_triage(c.results)
+        for key, groups in (("blockers", t.blockers), ("warnings", t.warnings)):
+            for g in groups:
+                first = g.problems[0]
+                rows[key].append({
+                    "check": c.name, "rule": g.rule, "severity": label(lang, g.severity),
+                    "count": group_count(g, lang),
+                    "holders": short_list([p.holder for p in g.problems], lang),
+                    "destinations": short_destinations(first, lang),
+                    "message": first.messages(lang)[0]})
+        rows["gaps"] += [{"check": c.name, **vars(gap_row(g, lang))} for g in t.gaps]
+    return {key: items[:MAIL_LIST_LIMIT] for key, items in rows.items()}
+
+
 def body_context(job_name: str, now: dt.datetime, run_dir: Path, pools: list[PoolOutcome],
                  checks: list[CheckOutcome], attached: list[str], lang: str) -> dict[str, Any]:
     """What both bodies say, worded in `lang`: the template's context, and the text's."""
     from checker.report import COLOURS
 
-    new, new_count = _blocker_rows(checks, "new_failures", lang)
+    # A first run's new blockers are all its blockers: the triage lines say them.
+    new, new_count = _blocker_rows([c for c in checks if c.previous_at], "new_failures", lang)
     verdict = overall_verdict(checks)
     return {
         "lang": lang, "t": BODY_LABELS[lang], "colours": COLOURS,
@@ -178,8 +208,8 @@ def body_context(job_name: str, now: dt.datetime, run_dir: Path, pools: list[Poo
         "fleet_title": _say(lang, "fleet", n=len(checks)),
         "new_blockers": new,
         "more": _say(lang, "more", more=new_count - len(new)) if new_count > len(new) else "",
-        "first_runs": any(c.ran and not c.previous_at for c in checks),
         "resolved": _blocker_rows(checks, "resolved", lang)[0],
+        **_triage_rows(checks, lang),
         "run_dir": str(run_dir), "attached": attached,
     }
 
@@ -198,9 +228,18 @@ def mail_text(body: dict[str, Any]) -> str:
     for row in body["fleet"]:
         lines.append(f"  {row['name']:<{width}}  {row['label']:<19}  {row['detail']}"
                      + (f"  ({row['change']})" if row["change"] else ""))
+    for key in ("blockers", "warnings"):
+        if body[key]:
+            lines += ["", f"{t[key]} ({t['groups_note']}):"]
+            lines += [f"  [{r['check']}] {r['rule']} [{r['severity']}] {r['count']}: {r['holders']}"
+                      + (f" -> {r['destinations']}" if r["destinations"] else "") + f": {r['message']}"
+                      for r in body[key]]
+    if body["gaps"]:
+        lines += ["", t["gaps"] + ":"]
+        lines += [f"  [{r['check']}] {r['rule']} {t['undecidable']} {r['scope']}: "
+                  + (f"{r['field']}: " if r["field"] else "") + r["reason"] for r in body["gaps"]]
     if body["new_blockers"]:
-        lines += ["", t["new_blockers"] + (f" ({t['first_runs_short']})" if body["first_runs"] else "")
-                  + ":"]
+        lines += ["", t["new_blockers"] + ":"]
         lines += [f"  [{r['check']}] {r['rule']} {r['status']} {r['kind']} {r['subject']}"
                   + (f" -> {r['destination']}" if r["destination"] else "") + f": {r['message']}"
                   for r in body["new_blockers"]]
@@ -217,7 +256,8 @@ def mail_text(body: dict[str, Any]) -> str:
 
 
 def mail_html(body: dict[str, Any]) -> str:
-    """The HTML body: the fleet table, the new blockers; autoescaped (names come from pools)."""
+    """The HTML body: the fleet table, the triage's groups, the new blockers; autoescaped
+    (names come from pools)."""
     from checker.report import environment
 
     return environment().get_template("mail.html").render(**body)

@@ -14,6 +14,7 @@ from typing import Any
 
 from checker.report.i18n import (
     NOTES,
+    counted,
     format_bytes,
     format_date,
     format_datetime,
@@ -22,14 +23,21 @@ from checker.report.i18n import (
     translate_assumption,
 )
 from checker.results import UNKNOWN_REMEDIATION, VERDICTS, basis_note, is_advice, natural_order
+from checker.triage import (
+    Gap,
+    Group,
+    Problem,
+    Triage,
+    build_triage,
+    name_order,
+    short_destinations,
+    short_list,
+)
 
 STATUS_ORDER = {"fail": 0, "unknown": 1, "waived": 2, "advice": 3, "pass": 4, "not_applicable": 5}
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
 #: How many operations get a full card in the PDF; beyond that, ready ones are a table row.
 FULL_CARDS_LIMIT = 60
-#: Beyond this many findings the report lists failures only and counts the passes (the
-#: results file keeps every one): a 5,000-VM audit has hundreds of thousands.
-PASS_ROWS_LIMIT = 20_000
 
 
 @dataclass
@@ -103,18 +111,76 @@ class OperationCard:
     host: str
     problems: list[FindingRow]          # fail / unknown / waived, worst first
     passes: list[FindingRow]            # pass (and grouped passes), collapsed in HTML
-    pass_count: int = 0                 # passes, also when they are not listed
     children: list[OperationCard] = field(default_factory=list)
     search: str = ""                    # lower-case words for the HTML filter
+    hosts: str = ""                     # the hosts it and its moves touch, for the host filter
 
 
 @dataclass
-class VmCard:
-    name: str
-    uuid: str
+class ProblemCard:
+    """One triage problem (checker.triage.Problem): a rule's findings about one VM or host,
+    what a person fixes once. Its data attributes drive the HTML filters."""
+
+    key: str                  # unique in the page: rule, status and holder
+    rule: str
+    holder: str
+    holder_class: str
+    verdict: str              # the worst verdict of its operations, for the verdict filter
+    verdict_label: str
+    operations: str           # "op-4 and op-9.3"
+    subjects: str             # "vm-00010 disk 0, vm-00010 disk 1 and 2 more"
+    destinations: str         # "all 63 other hosts", "xs01, xs02 and 9 more"
+    messages: list[str]       # the first few, in the report's language
+    more_messages: int
+    commands: list[str]
+    more_commands: int
+    evidence: list[tuple[str, str]]
+    evidence_by_target: list[tuple[str, list[tuple[str, str]]]]
+    waiver: dict[str, Any] | None
+    original_status: str | None
+    hosts: str                # the hosts its moves touch, space-separated, for the host filter
+    search: str               # lower-case words for the search filter
+
+
+@dataclass
+class GroupSection:
+    """A triage group: one rule's problems, its basis and remedy said once."""
+
+    rule: str
+    title: str
+    severity: str
+    severity_label: str
+    status: str
+    status_label: str
+    count: str                # "508 VMs", "32 hosts"
+    basis_kind: str
+    basis: str
+    remediation: str
+    cards: list[ProblemCard]
+    compact: bool             # many problems: the PDF gives one table row to each
+    pdf_rows: int             # of which the PDF gives rows to this many, names the rest
+
+
+@dataclass
+class GapRow:
+    rule: str
+    severity_label: str
+    field: str
+    reason: str
+    scope: str                # "8 VMs × 2 hosts"
+    vms: str
+    hosts: str
+
+
+@dataclass
+class EvacuationRow:
+    id: str
+    host: str
     verdict: str
     verdict_label: str
-    operations: list[OperationCard]
+    vms: int                  # VMs to move off the host
+    estimate: str
+    rules: str                # the rules that block or warn, its own and its moves'
 
 
 @dataclass
@@ -134,9 +200,15 @@ class WaiverRow:
 class SinceSection:
     previous_generated: str
     previous_verdict: str
-    new_failures: list[dict[str, Any]]
+    new_failures: list[dict[str, Any]]        # the first SINCE_ROWS of each
     resolved: list[dict[str, Any]]
     persisting: list[dict[str, Any]]
+    group_changes: list[dict[str, Any]]       # a group's destinations joined or left
+    counts: dict[str, int]                    # how many of each there are
+
+
+#: Rows per list of the "since the last run" section; the diff and results have them all.
+SINCE_ROWS = 200
 
 
 @dataclass
@@ -148,13 +220,6 @@ class RuleRow:
     seed: str
     seed_text: str
     description: str
-
-
-@dataclass
-class Remedy:
-    id: str
-    title: str
-    remediation: str
 
 
 @dataclass
@@ -186,14 +251,17 @@ class ReportContext:
     operation_bars: list[Bar]
     rule_bars: list[Bar]
     capacity: list[CapacityRow]
-    blocker_cards: list[OperationCard]            # blocked and undecided, worst first
-    blocker_remedies: list[Remedy]                # the remedy of each rule that blocks, once
-    warning_cards: list[OperationCard]
-    vm_cards: list[VmCard]
-    host_cards: list[OperationCard]
-    ready_rows: list[OperationCard]               # summarised when there are many operations
-    full_cards: bool
-    list_passes: bool                             # False for very large audits: counts only
+    affected: str                                 # "508 VMs, 32 hosts to evacuate"
+    blocker_groups: list[GroupSection]            # checker.triage's groups, worst first
+    warning_groups: list[GroupSection]
+    waived_groups: list[GroupSection]
+    gaps: list[GapRow]                            # unknowns, by rule and missing fact
+    evacuations: list[EvacuationRow]
+    pass_counts: list[tuple[str, str, int]]       # (rule, title, passing findings)
+    blocker_cards: list[OperationCard]            # a card per operation (full_cards): blocked
+    warning_cards: list[OperationCard]            # and undecided, then with warnings, then
+    ready_rows: list[OperationCard]               # ready ones (table rows in a long plan)
+    full_cards: bool                              # a plan of few operations: every card
     waivers: list[WaiverRow]
     since: SinceSection | None
     rules: list[RuleRow]
@@ -202,6 +270,7 @@ class ReportContext:
     signoff: SignOff
     hosts: list[str]                              # for the HTML filter
     rule_ids: list[str]
+    unknown_remediation: str
 
 
 def _rules_by_id(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -232,7 +301,8 @@ def _evidence(evidence: dict[str, Any], lang: str) -> list[tuple[str, str]]:
 
 def finding_row(f: dict[str, Any], rules: dict[str, dict[str, Any]], lang: str) -> FindingRow:
     rule = rules.get(f["rule"], {})
-    message = (f.get("messages") or {}).get(lang) or f.get("message", "")
+    # An audit's pass carries no message or seed: its rule's title and seed say it.
+    message = (f.get("messages") or {}).get(lang) or f.get("message") or _text(rule.get("title"), lang)
     advice = is_advice(f)
     return FindingRow(
         rule=f["rule"], title=_text(rule.get("title"), lang), severity=f["severity"],
@@ -245,7 +315,7 @@ def finding_row(f: dict[str, Any], rules: dict[str, dict[str, Any]], lang: str) 
         remediation=(UNKNOWN_REMEDIATION[lang] if f["status"] == "unknown"
                      else _text(rule.get("remediation"), lang) or f.get("remediation", "")),
         command=f.get("command"), evidence=_evidence(f.get("evidence") or {}, lang),
-        waiver=f.get("waiver"), seed=f.get("seed", ""),
+        waiver=f.get("waiver"), seed=f.get("seed") or rule.get("seed", ""),
         targets=", ".join(f.get("targets") or []),
     )
 
@@ -268,15 +338,13 @@ def _describe(op: dict[str, Any], lang: str) -> tuple[str, str, str]:
 
 
 def _card(op: dict[str, Any], findings: list[dict[str, Any]], rules: dict[str, dict[str, Any]],
-          lang: str, list_passes: bool = True) -> OperationCard:
+          lang: str) -> OperationCard:
     shown = [f for f in findings if f["status"] not in {"not_applicable", "pass"}]
     passed = [f for f in findings if f["status"] == "pass"]
-    rows = [finding_row(f, rules, lang) for f in shown + (passed if list_passes else [])]
+    rows = [finding_row(f, rules, lang) for f in shown + passed]
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], SEVERITY_ORDER[r.severity], r.rule, r.subject))
     problems = [r for r in rows if r.status in {"fail", "unknown", "waived", "advice"}]
     passes = [r for r in rows if r.status == "pass"]
-    if "hosts" in (op.get("destination") or {}):
-        problems = _merge_destinations(problems)
     title, source, destination = _describe(op, lang)
     vm = (op.get("vm") or {}).get("name", "")
     host = (op.get("host") or {}).get("name", "") or (op.get("source") or {}).get("host") or ""
@@ -286,22 +354,9 @@ def _card(op: dict[str, Any], findings: list[dict[str, Any]], rules: dict[str, d
         verdict=op["verdict"], verdict_label=label(lang, op["verdict"]), wave=op.get("wave", 1),
         source=source, destination=destination,
         estimate=format_duration(op.get("estimate_seconds"), lang) if op.get("estimate_seconds") else "—",
-        vm=vm, host=host, problems=problems, passes=passes, search=words, pass_count=len(passed),
+        vm=vm, host=host, problems=problems, passes=passes, search=words,
+        hosts=" ".join(_hosts_of(op)),
     )
-
-
-def _merge_destinations(rows: list[FindingRow]) -> list[FindingRow]:
-    """The audit tries a VM against every host: show one row per (rule, status, subject)
-    naming the destinations, with the first one's message (the results keep them all)."""
-    merged: dict[tuple[str, str, str], FindingRow] = {}
-    for row in rows:
-        key = (row.rule, row.status, row.subject)
-        if key in merged:
-            first = merged[key]
-            first.targets = ", ".join(filter(None, [first.targets, row.targets]))
-        else:
-            merged[key] = row
-    return list(merged.values())
 
 
 def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
@@ -313,58 +368,38 @@ def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
 def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str, Any] | None = None,
                   signoff: dict[str, Any] | None = None, now: str | None = None) -> ReportContext:
     """The context for `templates/report.html` from a results document. `since`: its
-    `diff_results` from the previous run's, for the "since the last run" section."""
+    `diff_results` from the previous run's, for the "since the last run" section.
+
+    What is wrong comes from checker.triage, grouped as the text output groups it; a plan
+    of few operations also gets a card per operation with every finding (an audit never
+    does: its passes are counts per rule)."""
     rules = _rules_by_id(results)
-    findings_by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for f in results["findings"]:
-        for op_id in f.get("operations") or [f["operation"]]:
-            findings_by_op[op_id].append(f)
     ops = results["operations"]
-    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for op in ops:
-        if op.get("parent"):
-            children[op["parent"]].append(op)
-    cards: list[OperationCard] = []
-    list_passes = len(results["findings"]) <= PASS_ROWS_LIMIT
-    for op in ops:
-        if op.get("parent"):
-            continue
-        card = _card(op, findings_by_op[op["id"]], rules, lang, list_passes)
-        card.children = [_card(c, findings_by_op[c["id"]], rules, lang, list_passes)
-                         for c in children[op["id"]]]
-        card.search += " " + " ".join(c.search for c in card.children)
-        cards.append(card)
+    by_id = {o["id"]: o for o in ops}
+    audit = results.get("mode") == "audit"
+    top = [o for o in ops if not o.get("parent")]
+    full_cards = not audit and len(top) <= FULL_CARDS_LIMIT
+    cards = [] if audit else _operation_cards(results, rules, lang)
     rank = {v: i for i, v in enumerate(VERDICTS)}
     worst_first = sorted(cards, key=lambda c: (rank.get(c.verdict, 9), c.wave, natural_order(c.id)))
-    blocker_cards = [c for c in worst_first if c.verdict in {"blocked", "undecided"}]
-    warning_cards = [c for c in worst_first if c.verdict == "ready_with_warnings"]
-    ready = [c for c in worst_first if c.verdict == "ready"]
-    vm_groups: dict[str, list[OperationCard]] = defaultdict(list)
-    vm_uuid: dict[str, str] = {}
-    for op, card in zip([o for o in ops if not o.get("parent")], cards, strict=True):
-        if op.get("vm"):
-            vm_groups[op["vm"]["name"]].append(card)
-            vm_uuid[op["vm"]["name"]] = op["vm"].get("uuid", "")
-    vm_cards = []
-    for name in sorted(vm_groups):
-        verdict = min((c.verdict for c in vm_groups[name]), key=lambda v: rank.get(v, 9))
-        vm_cards.append(VmCard(name, vm_uuid[name], verdict, label(lang, verdict), vm_groups[name]))
-    vm_cards.sort(key=lambda v: (rank.get(v.verdict, 9), v.name))
-    host_cards = [c for c in worst_first if c.kind == "evacuate"]
-    by_verdict = Counter(c.verdict for c in cards)
+    t = build_triage(results)
+    sections = {kind: [_group_section(g, by_id, rules, lang) for g in groups]
+                for kind, groups in (("blocker", t.blockers), ("warning", t.warnings),
+                                     ("waived", t.waived))}
+    by_verdict = Counter(o["verdict"] for o in top)
     summary = [(v, label(lang, v), by_verdict.get(v, 0)) for v in VERDICTS]
-    blockers_by_rule = Counter(f["rule"] for f in results["findings"]
-                               if f["status"] == "fail" and f["severity"] == "blocker")
     width = 22 if lang == "ja" else 40  # label characters that fit beside the bar
-    rule_bars = _bars([(_shorten(f"{rid} {_text(rules.get(rid, {}).get('title'), lang)}", width),
-                        n, "blocked", rid) for rid, n in blockers_by_rule.most_common(12)])
+    rule_bars = _bars([(_shorten(f"{g.rule} {_text(rules.get(g.rule, {}).get('title'), lang)}", width),
+                        len(g.problems), "blocked", g.rule) for g in t.blockers[:12]])
     plan_id = (results["inputs"].get("plan") or {}).get("plan")
     inventories = results["inputs"]["inventories"]
     capacity = [_capacity_row(c, lang) for c in results.get("capacity", [])]
     signoff = signoff or {}
+    groups = [g for kind in sections.values() for g in kind]
+    rules_by_op = _rules_by_operation(t)
     return ReportContext(
         lang=lang, labels=dict(_all_labels(lang)),
-        title=label(lang, "doc_title" if results.get("mode") != "audit" else "audit_title"),
+        title=label(lang, "doc_title" if not audit else "audit_title"),
         plan_id=plan_id, verdict=results["verdict"], verdict_label=label(lang, results["verdict"]),
         generated_at=format_datetime(now or results["generated_at"], lang),
         results_generated_at=format_datetime(results["generated_at"], lang),
@@ -377,14 +412,17 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         summary=summary,
         operation_bars=_bars([(lbl, n, v, v) for v, lbl, n in summary]),
         rule_bars=rule_bars, capacity=capacity,
-        blocker_cards=blocker_cards, warning_cards=warning_cards, vm_cards=vm_cards,
-        blocker_remedies=[Remedy(rid, _text(rules[rid]["title"], lang),
-                                 _text(rules[rid].get("remediation"), lang))
-                          for rid in sorted({f.rule for c in blocker_cards for f in c.problems}
-                                            | {f.rule for c in blocker_cards for ch in c.children
-                                               for f in ch.problems}) if rid in rules],
-        host_cards=host_cards, ready_rows=ready, full_cards=len(cards) <= FULL_CARDS_LIMIT,
-        list_passes=list_passes,
+        affected=counted(len(t.vms_affected), "vm", lang) + ", "
+        + counted(len(t.hosts_affected), "host_to_evacuate", lang),
+        blocker_groups=sections["blocker"], warning_groups=sections["warning"],
+        waived_groups=sections["waived"],
+        gaps=[gap_row(g, lang) for g in t.gaps],
+        evacuations=[_evacuation_row(o, rules_by_op, lang) for o in top if o["kind"] == "evacuate"],
+        pass_counts=[(rid, _text(rules.get(rid, {}).get("title"), lang), n)
+                     for rid, n in sorted(t.passes.items(), key=lambda kv: natural_order(kv[0]))],
+        blocker_cards=[c for c in worst_first if c.verdict in {"blocked", "undecided"}],
+        warning_cards=[c for c in worst_first if c.verdict == "ready_with_warnings"],
+        ready_rows=[c for c in worst_first if c.verdict == "ready"], full_cards=full_cards,
         waivers=[_waiver_row(w, lang) for w in results.get("waivers", [])],
         since=_since(since, lang) if since else None,
         rules=[RuleRow(r["id"], _text(r["title"], lang), label(lang, r["severity"]),
@@ -396,8 +434,120 @@ def build_context(results: dict[str, Any], *, lang: str = "en", since: dict[str,
         signoff=SignOff(**{k: str(signoff.get(k, "")) for k in
                            ("prepared_by", "reviewed_by", "approved_by", "decision", "date")}),
         hosts=sorted({h for op in ops for h in _hosts_of(op)}, key=natural_order),
-        rule_ids=sorted({r.rule for c in cards for r in c.problems}),
+        rule_ids=sorted({g.rule for g in groups}, key=natural_order),
+        unknown_remediation=UNKNOWN_REMEDIATION[lang],
     )
+
+
+def _operation_cards(results: dict[str, Any], rules: dict[str, dict[str, Any]],
+                     lang: str) -> list[OperationCard]:
+    """A card per top-level operation, its moves as children, every finding listed."""
+    findings_by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in results["findings"]:
+        for op_id in f.get("operations") or [f["operation"]]:
+            findings_by_op[op_id].append(f)
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for op in results["operations"]:
+        if op.get("parent"):
+            children[op["parent"]].append(op)
+    cards = []
+    for op in results["operations"]:
+        if op.get("parent"):
+            continue
+        card = _card(op, findings_by_op[op["id"]], rules, lang)
+        card.children = [_card(c, findings_by_op[c["id"]], rules, lang) for c in children[op["id"]]]
+        card.search += " " + " ".join(c.search for c in card.children)
+        card.hosts = " ".join(sorted({h for c in [card, *card.children] for h in c.hosts.split()},
+                                     key=natural_order))
+        cards.append(card)
+    return cards
+
+
+#: How many of a problem's messages and commands a card shows (the results keep them all).
+CARD_MESSAGES = 3
+CARD_COMMANDS = 5
+#: A group of more problems than this is a table in the PDF, a row each.
+COMPACT_FROM = 12
+#: Rows a group gets in the PDF: every blocker; warnings' other VMs by name only (a 5,000-VM
+#: audit warns about 1,667 VMs: a page of names, not 70 pages of rows).
+PDF_ROWS = {"blocker": 2000, "warning": 60, "info": 60}
+
+
+def _group_section(g: Group, ops: dict[str, dict[str, Any]], rules: dict[str, dict[str, Any]],
+                   lang: str) -> GroupSection:
+    rule = rules.get(g.rule, {})
+    first = g.problems[0].findings[0]
+    return GroupSection(
+        rule=g.rule, title=_text(rule.get("title"), lang), severity=g.severity,
+        severity_label=label(lang, g.severity), status=g.status, status_label=label(lang, g.status),
+        count=group_count(g, lang), basis_kind=first.get("basis", ""),
+        basis=basis_note(first["basis"], first.get("xapi_errors", []), lang) if "basis" in first else "",
+        remediation=_text(rule.get("remediation"), lang) or first.get("remediation", ""),
+        cards=[_problem_card(p, ops, lang) for p in g.problems],
+        compact=len(g.problems) > COMPACT_FROM, pdf_rows=PDF_ROWS.get(g.severity, 100),
+    )
+
+
+def group_count(g: Group, lang: str) -> str:
+    """'500 VMs', '32 hosts', '1 VM, 2 hosts': what a group is about."""
+    return ", ".join(counted(n, word, lang) for n, word in ((g.vms, "vm"), (g.hosts, "host")) if n)
+
+
+def _problem_card(p: Problem, ops: dict[str, dict[str, Any]], lang: str) -> ProblemCard:
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    moves = [ops[i] for i in p.operations if i in ops]
+    verdict = min((o["verdict"] for o in moves), key=lambda v: rank.get(v, 9), default="ready")
+    hosts = sorted({h for o in moves for h in _hosts_of(o)} | set(p.destinations), key=name_order)
+    messages = p.messages(lang)
+    commands = p.commands
+    first = p.findings[0]
+    by_target = first.get("evidence_by_target") or {}
+    words = " ".join([p.rule, p.holder, *p.subjects, *p.operations, *hosts]).lower()
+    return ProblemCard(
+        key=f"{p.rule}/{p.status}/{p.holder}", rule=p.rule, holder=p.holder,
+        holder_class=p.holder_class, verdict=verdict, verdict_label=label(lang, verdict),
+        operations=short_list(p.operations, lang, 4), subjects=short_list(p.subjects, lang, 4),
+        destinations=short_destinations(p, lang), messages=messages[:CARD_MESSAGES],
+        more_messages=max(0, len(messages) - CARD_MESSAGES), commands=commands[:CARD_COMMANDS],
+        more_commands=max(0, len(commands) - CARD_COMMANDS),
+        evidence=_evidence(first.get("evidence") or {}, lang),
+        evidence_by_target=[(host, _evidence(values, lang))
+                            for host, values in list(by_target.items())[:CARD_MESSAGES]],
+        waiver=p.waiver, original_status=first.get("original_status"), hosts=" ".join(hosts),
+        search=words,
+    )
+
+
+def _rules_by_operation(t: Triage) -> dict[str, set[str]]:
+    """The rules that block or warn about each operation."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for g in [*t.blockers, *t.warnings]:
+        for p in g.problems:
+            for op_id in p.operations:
+                out[op_id].add(g.rule)
+    return out
+
+
+def gap_row(g: Gap, lang: str) -> GapRow:
+    """A data gap as the report and the e-mail say it: '8 VMs × 2 hosts', the fact, the reason."""
+    scope = " × ".join(part for part in (counted(len(g.vms), "vm", lang) if g.vms else "",
+                                         counted(len(g.hosts), "host", lang) if g.hosts else "") if part)
+    # gap.reason is English: in another language, the findings' own messages say it.
+    translated = lang != "en" and g.messages.get(lang)
+    reason = "; ".join(translated) if translated else g.reason if g.field else "; ".join(g.messages["en"])
+    return GapRow(g.rule, label(lang, g.severity), "" if translated else g.field, reason,
+                  scope or counted(g.findings, "finding", lang), short_list(g.vms, lang, 5),
+                  short_list(g.hosts, lang, 5))
+
+
+def _evacuation_row(op: dict[str, Any], rules_by_op: dict[str, set[str]], lang: str) -> EvacuationRow:
+    problems = sorted(set().union(*(rules_by_op.get(i, set()) for i in [op["id"], *op.get("children", [])])),
+                      key=natural_order)
+    return EvacuationRow(
+        id=op["id"], host=(op.get("host") or {}).get("name", ""), verdict=op["verdict"],
+        verdict_label=label(lang, op["verdict"]), vms=len(op.get("children", [])),
+        estimate=format_duration(op.get("estimate_seconds"), lang) if op.get("estimate_seconds") else "—",
+        rules=", ".join(problems))
 
 
 def _hosts_of(op: dict[str, Any]) -> Iterator[str]:
@@ -442,6 +592,10 @@ def _waiver_row(w: dict[str, Any], lang: str) -> WaiverRow:
 
 
 def _since(d: dict[str, Any], lang: str) -> SinceSection:
+    keys = ("new_failures", "resolved", "persisting", "group_changes")
+    every = label(lang, "every_host")
+    rows = {key: [{**row, "destination": every if row.get("destination") == "*" else row.get("destination")}
+                  for row in d.get(key, [])[:SINCE_ROWS]] for key in keys}
     return SinceSection(format_datetime(d["old"]["generated_at"], lang),
-                        label(lang, d["old"]["verdict"] or ""),
-                        d["new_failures"], d["resolved"], d["persisting"])
+                        label(lang, d["old"]["verdict"] or ""), **rows,
+                        counts={key: len(d.get(key, [])) for key in keys})

@@ -49,6 +49,19 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Page", "of": "of", "none": "none", "targets": "passed for", "advice": "advice",
         "hosts_ready": "hosts ready", "host_ready": "host ready", "destinations": "Destinations",
         "passes_counted": "passed checks, listed in the results file",
+        "count_vm": "{n} VMs", "count_vm_one": "{n} VM", "count_host": "{n} hosts",
+        "count_host_one": "{n} host", "count_host_to_evacuate": "{n} hosts to evacuate",
+        "count_host_to_evacuate_one": "{n} host to evacuate", "count_finding": "{n} findings",
+        "count_finding_one": "{n} finding", "affected": "Affected",
+        "gaps": "Data gaps", "gaps_note": "Checks that could not be decided for want of data: "
+        "collect it and check again.", "fact": "Missing fact", "scope": "Undecidable for",
+        "waived_groups": "Waived", "evacuations": "Host evacuations", "vms_to_move": "VMs to move",
+        "problems": "Rules", "passed_by_rule": "Passed checks by rule",
+        "passed_by_rule_note": "Every finding, passes included, is in the results file.",
+        "operations_detail": "Every operation", "more_messages": "and {n} more",
+        "more_commands": "and {n} more commands (in the results file)",
+        "no_gaps": "No check lacked data.", "every_host": "every other host",
+        "group_changes": "Destinations changed", "added": "added", "removed": "no longer",
     },
     "ja": {
         "doc_title": "移行準備状況レポート",
@@ -93,6 +106,19 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "ページ", "of": "/", "none": "なし", "targets": "合格した移行先", "advice": "助言",
         "hosts_ready": "台のホストに移行可能", "host_ready": "台のホストに移行可能", "destinations": "移行先",
         "passes_counted": "件の合格したチェック(結果ファイルに記載)",
+        "count_vm": "仮想マシン{n}台", "count_vm_one": "仮想マシン{n}台", "count_host": "ホスト{n}台",
+        "count_host_one": "ホスト{n}台", "count_host_to_evacuate": "退避するホスト{n}台",
+        "count_host_to_evacuate_one": "退避するホスト{n}台", "count_finding": "{n}件",
+        "count_finding_one": "{n}件", "affected": "影響範囲",
+        "gaps": "データの不足", "gaps_note": "データが不足しているため判定できなかったチェックです。"
+        "データを収集して再度チェックしてください。", "fact": "不足している情報", "scope": "判定不能の範囲",
+        "waived_groups": "例外承認済み", "evacuations": "ホストの退避", "vms_to_move": "移行する仮想マシン",
+        "problems": "規則", "passed_by_rule": "規則別の合格したチェック",
+        "passed_by_rule_note": "合格を含むすべての結果は結果ファイルにあります。",
+        "operations_detail": "すべての操作", "more_messages": "ほか{n}件",
+        "more_commands": "ほか{n}件のコマンド(結果ファイルに記載)",
+        "no_gaps": "データ不足で判定できなかったチェックはありません。", "every_host": "他のすべてのホスト",
+        "group_changes": "移行先の変化", "added": "追加", "removed": "解消",
     },
 }
 
@@ -175,6 +201,11 @@ def translate_assumption(text: str, lang: str) -> str:
 
 def label(lang: str, key: str) -> str:
     return LABELS[lang].get(key, LABELS["en"].get(key, key))
+
+
+def counted(n: int, word: str, lang: str) -> str:
+    """'1 VM', '508 VMs', '32 hosts'; Japanese counts its own way ('仮想マシン508台')."""
+    return label(lang, f"count_{word}{'_one' if n == 1 else ''}").format(n=f"{n:,}")
 
 
 def format_datetime(value: Any, lang: str) -> str:
