@@ -552,7 +552,7 @@ def diff(old: Path, new: Path, fmt: str, force: bool) -> None:
     from checker.diff import check_comparable, diff_results, format_diff_text, has_new_failures
     from checker.results_read import load_results
 
-    before, after = load_results(old, lean=True), load_results(new, lean=True)
+    before, after = load_results(old, lean="compare"), load_results(new, lean="compare")
     if not force:
         check_comparable(before, after, str(old), str(new))
     d = diff_results(before, after)
@@ -594,10 +594,11 @@ def report(results_file: Path, fmt: str, lang: str, since: Path | None, sign_off
 
     target = _output_target(output or results_file.with_name(f"{results_file.stem}.{lang}.{fmt}"),
                             [results_file, since, sign_off, *inventories])
-    results = load_results(results_file)
+    results = load_results(results_file, lean="report")
     book = _runbook(results_file, results, inventories) if with_runbook else None
+    before = load_results(since, lean="compare") if since else None
     context = build_context(results, lang=lang,
-                            since=diff_results(load_results(since, lean=True), results) if since else None,
+                            since=diff_results(before, results) if before is not None else None,
                             signoff=load_signoff(sign_off) if sign_off else None)
     data = (render_pdf(context, runbook=book) if fmt == "pdf"
             else render_html(context, runbook=book).encode())

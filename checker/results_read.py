@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -101,13 +101,15 @@ def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 
-def load_results(path: str | Path, *, lean: bool = False) -> dict[str, Any]:
+def load_results(path: str | Path, *, lean: Lean = None) -> dict[str, Any]:
     """A results file, checked, as results/2 (a /1 file is upgraded: checker/results_v1.py).
 
-    `lean`: for comparing (diff, --since, the run job's last results), each finding keeps
-    only what a comparison reads (no evidence, remediation, seed), read line by line from a
-    file as migready writes it: two 5,000-VM audits then fit in memory together."""
-    doc = _read_lean(Path(path)) if lean else None
+    `lean`, for a file as migready writes it, read line by line: "compare" (diff, --since,
+    the run job's last results) keeps of each finding only what a comparison reads (no
+    evidence, remediation, seed): two 5,000-VM audits then fit in memory together;
+    "report" keeps an audit's problems whole and of its passes (100,000s, which a report
+    counts) what a comparison reads."""
+    doc = _read_lean(Path(path), lean) if lean else None
     if doc is not None:
         return upgrade(doc)
     try:
@@ -124,12 +126,15 @@ def load_results(path: str | Path, *, lean: bool = False) -> dict[str, Any]:
     return upgrade(doc)
 
 
+#: How much of a results file `load_results` keeps (None: all of it).
+Lean = Literal["compare", "report"] | None
+
 #: What a comparison reads of a finding.
 LEAN_KEYS = ("rule", "status", "severity", "operation", "subject", "message", "messages",
              "targets", "all_targets", "original_status")
 
 
-def _read_lean(path: Path) -> dict[str, Any] | None:
+def _read_lean(path: Path, lean: Lean) -> dict[str, Any] | None:
     """The results file as `iter_json` writes it (a top-level key per line, an operation or
     a finding per line), its findings trimmed to LEAN_KEYS as they are read and checked in
     pieces; None when the file is laid out otherwise (then read whole, for its error)."""
@@ -144,13 +149,15 @@ def _read_lean(path: Path) -> dict[str, Any] | None:
                 if line.startswith("}"):
                     break
                 if line.startswith('"findings":['):
+                    whole = _SHOWN if lean == "report" and doc.get("mode") == "audit" else \
+                        frozenset() if lean == "compare" else None
                     chunk: list[dict[str, Any]] = []
                     for item in _items(handle):
                         chunk.append(item)
                         if len(chunk) == 2000:
-                            findings += _trimmed(chunk, len(findings), shared, path)
+                            findings += _trimmed(chunk, len(findings), shared, path, whole)
                             chunk = []
-                    findings += _trimmed(chunk, len(findings), shared, path)
+                    findings += _trimmed(chunk, len(findings), shared, path, whole)
                     doc["findings"] = []
                 elif line.startswith('"operations":['):
                     doc["operations"] = list(_items(handle))
@@ -174,16 +181,23 @@ def _items(handle: Any) -> Iterator[Any]:
     raise ValueError("the list is not closed")
 
 
-def _trimmed(chunk: list[Any], offset: int, shared: dict[Any, Any], path: Path) -> list[dict[str, Any]]:
-    """Findings checked, then cut to LEAN_KEYS, equal subjects and messages shared."""
+def _trimmed(chunk: list[Any], offset: int, shared: dict[Any, Any], path: Path,
+             whole: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Findings checked, then those whose status is not in `whole` (None: every one kept
+    whole) cut to LEAN_KEYS, equal subjects and messages shared."""
     validate_items("findings", chunk, str(path), offset)
+    if whole is None:
+        return chunk
     out = []
     for f in chunk:
+        if f["status"] in whole:
+            out.append(f)
+            continue
         lean = {k: f[k] for k in LEAN_KEYS if k in f}
         for key in ("subject", "message"):
             value = lean.get(key)
             if value is not None:
-                marker = (key, json.dumps(value, sort_keys=True)) if key == "subject" else value
+                marker = (key, tuple(value.items())) if key == "subject" else value
                 lean[key] = shared.setdefault(marker, value)
         out.append(lean)
     return out

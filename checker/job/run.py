@@ -355,7 +355,7 @@ def _run_check(job: Job, spec: CheckSpec, pools: dict[str, PoolOutcome], run_dir
     last = last_results(job.state, spec.name)
     if last.exists():
         try:
-            previous = load_results(last, lean=True)
+            previous = load_results(last, lean="compare")
         except InputError as exc:
             outcome.notes.append(f"previous results unreadable, compared as a first run: {exc}")
     folder = run_dir / spec.name
