@@ -169,6 +169,25 @@ class _Parser:
         return None
 
 
+def select(world: World, cls: str, selector: Any, origin: str, *, pool: int | None = None) -> Obj:
+    """The one object a selector names outside a plan file (a command-line option, `origin`):
+    the plan's selectors and errors (none, or a name that matches twice), as PlanError."""
+    parser = _Parser(Located(None, {}, origin), world)
+    found = parser.resolve(cls, selector, (), pool=pool)
+    if parser.errors:
+        raise PlanError(parser.errors[0].replace(f"{origin}:1:1: ", f"{origin}: ", 1))
+    return found[0]
+
+
+def select_pool(world: World, selector: str, origin: str) -> int:
+    """The index of the inventory whose pool `selector` names (name or uuid), as `select`."""
+    parser = _Parser(Located(None, {}, origin), world)
+    index = parser.pool_index(selector, ())
+    if index is None:
+        raise PlanError(parser.errors[0].replace(f"{origin}:1:1: ", f"{origin}: ", 1))
+    return index
+
+
 def _show(selector: Any) -> str:
     return f"tag {selector['tag']!r}" if isinstance(selector, dict) and "tag" in selector else repr(selector)
 

@@ -1,0 +1,533 @@
+"""Suggest a plan that passes: where each VM can go, in waves, checked by the ordinary
+evaluator before it is written. No I/O but the temporary plan file the check reads.
+
+An evacuation or a set of moves inside a pool becomes live moves placed by migready: each
+VM on a host every blocker rule accepts (the readiness audit's sweep asks them all, so
+nothing is placed that `check` would refuse), never an older one, with room for its
+footprint after what earlier moves booked there (as MEM-001 counts it: memory a live move
+frees is not credited), biggest first onto the host with the most room left. A rolling
+upgrade is XAPI's own host evacuations, master first: host.evacuate places the VMs itself,
+so each step's placement is the evaluator's XAPI planner's, reported per step.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from checker import __version__
+from checker.errors import InputError
+from checker.evaluate import Evaluation, Finding, evaluate
+from checker.facts import Missing, Obj, World, is_real_vm
+from checker.facts.versions import not_older
+from checker.inventory import Inventory
+from checker.plan import Move, Plan, Settings, distinct_pools, load_plan, parse_duration, select, select_pool
+from checker.policy import RuleSet, load_rules
+from checker.profile import apply_profile
+from checker.results import operation_verdict, overall_verdict
+
+GIB = 1 << 30
+#: What suggest places itself, so the audit sweep's verdict on it is not asked.
+_PLACED_BY_SUGGEST = frozenset({"MEM-001"})
+#: GEN-009's (live) and GEN-003's (storage) limit of moves from one pool in one wave.
+DEFAULT_PER_WAVE = 3
+READY = ("ready", "ready_with_warnings")
+
+
+@dataclass
+class Request:
+    """What to suggest a plan for (the command line of `migready suggest`)."""
+
+    inventories: Sequence[str | Path]
+    evacuate: str | None = None
+    rolling_upgrade: str | None = None
+    moves: Sequence[str] = ()
+    to: str | None = None
+    keep_free: str | None = None
+    window: str | None = None
+    max_per_wave: int = DEFAULT_PER_WAVE
+    avoid: Sequence[str] = ()
+    profile: str | Path | None = None
+    #: How the plan was asked for, for its header comment.
+    command: str = "migready suggest"
+
+
+@dataclass
+class Suggestion:
+    """A plan that passes (`text`, None when nothing can move), what rules out the rest."""
+
+    text: str | None
+    blockers: list[str]
+    #: The verdict `check` gives the written plan.
+    verdict: str | None = None
+    moves: int = 0
+    #: Rolling upgrade: each step's host and where XAPI's evacuation sends each VM.
+    steps: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+
+def suggest(request: Request) -> Suggestion:
+    """The suggested plan for `request`; InputError on bad input (exit 2)."""
+    _one_goal(request)
+    if request.max_per_wave < 1:
+        raise InputError("--max-per-wave: expected a whole number ≥ 1")
+    world = World([Inventory.load(p) for p in request.inventories])
+    distinct_pools(world)
+    rules, _ = apply_profile(load_rules(), request.profile)
+    window = _window(request.window)
+    if request.rolling_upgrade is not None:
+        if request.keep_free or request.avoid:
+            raise InputError("--rolling-upgrade: XAPI's host evacuation places the VMs itself, so "
+                             "--keep-free and --avoid cannot be honoured; use --evacuate per host")
+        return _rolling_upgrade(world, rules, request, window)
+    if request.evacuate is not None:
+        host = select(world, "host", _selector(request.evacuate), "--evacuate")
+        vms = world.value(host, "resident_vms")
+        pool, fixed = host.pool, None
+        goal = f"evacuate host {host.name}"
+        leaving: Obj | None = host
+    else:
+        vms = _selected_vms(world, request.moves)
+        pool, fixed = _destination(world, request.to, vms)
+        goal = f"move {len(vms)} VM(s) to {fixed.name if fixed else world.inventories[pool].name}"
+        leaving = None
+    avoid = {select(world, "host", _selector(a), "--avoid", pool=pool) for a in request.avoid}
+    hosts = [fixed] if fixed is not None else [
+        h for h in world.value(world.pool(pool), "hosts") if h != leaving and h not in avoid]
+    placer = _Placer(world, rules, hosts, request.keep_free)
+    placement, blockers = placer.place(vms)
+    return _finish(world, rules, request, window, goal, placement, blockers)
+
+
+# ---------------------------------------------------------------------------------
+# The request
+# ---------------------------------------------------------------------------------
+
+def _one_goal(request: Request) -> None:
+    goals = [request.evacuate is not None, request.rolling_upgrade is not None, bool(request.moves)]
+    if sum(goals) != 1:
+        raise InputError("give one of --evacuate HOST, --rolling-upgrade POOL or --move SELECTOR")
+    if request.moves and not request.to:
+        raise InputError("--move needs --to POOL/HOST or --to POOL")
+    if request.to and not request.moves:
+        raise InputError("--to goes with --move")
+
+
+def _selector(text: str) -> Any:
+    """A command-line selector: a name, uuid:…, or tag:NAME (a plan's {tag: NAME})."""
+    return {"tag": text[4:]} if text.startswith("tag:") else text
+
+
+def _selected_vms(world: World, selectors: Sequence[str]) -> list[Obj]:
+    out: list[Obj] = []
+    for text in selectors:
+        selector = _selector(text)
+        if isinstance(selector, dict):
+            found = [world.obj(p, "VM", ref) for p, inv in enumerate(world.inventories)
+                     for ref, rec in inv.all("VM") if is_real_vm(rec) and text[4:] in (rec.get("tags") or [])]
+            if not found:
+                raise InputError(f"--move: no VM has tag {text[4:]!r}")
+        else:
+            found = [select(world, "VM", selector, "--move")]
+        out += [vm for vm in found if vm not in out]
+    return out
+
+
+def _destination(world: World, to: str | None, vms: list[Obj]) -> tuple[int, Obj | None]:
+    """--to POOL or POOL/HOST: the pool's index and the host, if one is named."""
+    assert to is not None
+    pool_name, _, host_name = to.partition("/")
+    pool = select_pool(world, pool_name, "--to")
+    other = sorted({world.inventories[vm.pool].name for vm in vms if vm.pool != pool})
+    if other:
+        raise InputError(f"--to {to}: the VMs are in pool {', '.join(other)}; suggestions across "
+                         "pools (storage and network maps) are not implemented yet")
+    return pool, select(world, "host", host_name, "--to", pool=pool) if host_name else None
+
+
+def _window(text: str | None) -> int | None:
+    if text is None:
+        return None
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise InputError(f"--window {text}: expected a duration such as 4h or 90m")
+    return seconds
+
+
+def _keep(world: World, host: Obj, text: str | None) -> int:
+    """--keep-free on one host, in bytes: a share of its memory (10%) or a size (8GiB)."""
+    if not text:
+        return 0
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B?)?\s*", text, re.I)
+    if not match:
+        raise InputError(f"--keep-free {text}: expected a share such as 10% or a size such as 8GiB")
+    number, unit = float(match.group(1)), (match.group(2) or "B").upper()
+    if unit == "%":
+        return int(world.value(host, "memory_total") * number / 100)
+    return int(number * (1 << (10 * "BKMGT".index(unit[0]))))
+
+
+# ---------------------------------------------------------------------------------
+# Placement inside a pool
+# ---------------------------------------------------------------------------------
+
+class _Placer:
+    """Places VMs on hosts: what the rules accept, never older, memory as XAPI counts it."""
+
+    def __init__(self, world: World, rules: RuleSet, hosts: list[Obj], keep_free: str | None) -> None:
+        self.world = world
+        self.rules = rules
+        self.hosts = hosts
+        self.room: dict[Obj, int] = {}
+        self.doubts: list[str] = []
+        for host in hosts:
+            try:
+                self.room[host] = world.value(host, "free_memory") - _keep(world, host, keep_free)
+            except Missing as exc:
+                self.doubts.append(f"host '{host.name}' takes no VM: its free memory is unknown "
+                                   f"({exc.reason})")
+        #: Hosts that take a vGPU VM of this plan already: the evaluator checks each vGPU
+        #: against the snapshot's GPUs, not against other moves', so one per host.
+        self.gpu_taken: set[Obj] = set()
+
+    def place(self, vms: list[Obj]) -> tuple[list[tuple[Obj, Obj]], list[str]]:
+        """(VM, host) in placement order, and what rules out the VMs left over."""
+        blockers = list(self.doubts)
+        movable = []
+        for vm in vms:
+            if self.world.value(vm, "power_state") not in {"Running", "Paused"}:
+                blockers.append(f"VM '{vm.name}' is {self.world.value(vm, 'power_state').lower()}: "
+                                "nothing to migrate live (it starts on any host)")
+            else:
+                movable.append(vm)
+        problems = self._problems(movable)
+        sizes: dict[Obj, int] = {}
+        for vm in movable:
+            try:
+                sizes[vm] = self.world.value(vm, "memory_footprint")
+            except Missing as exc:
+                blockers.append(f"VM '{vm.name}' cannot be placed: its memory footprint is "
+                                f"unknown ({exc.reason})")
+        placement: list[tuple[Obj, Obj]] = []
+        refused: dict[Obj, dict[Obj, list[str]]] = {}
+        short: list[tuple[Obj, int]] = []
+        for vm in sorted(sizes, key=lambda v: (-sizes[v], v.name)):
+            accepting, why = self._accepting(vm, problems.get(vm, {}))
+            if not accepting:
+                refused[vm] = why
+                continue
+            fits = [h for h in accepting if self.room.get(h, -1) >= sizes[vm]]
+            if not fits:
+                short.append((vm, sizes[vm]))
+                continue
+            target = min(fits, key=lambda h: (-self.room[h], h.name))
+            self.room[target] -= sizes[vm]
+            if self.world.value(vm, "vgpus"):
+                self.gpu_taken.add(target)
+            placement.append((vm, target))
+        blockers += _refusals(self.world, refused)
+        blockers += [self._short(vm, size, problems.get(vm, {})) for vm, size in short]
+        return placement, blockers
+
+    def _problems(self, vms: list[Obj]) -> dict[Obj, dict[Obj, list[Finding]]]:
+        """Each VM's blocking findings on each host it could go to: the audit's sweep of a live
+        move to every one of them (every rule, with the audit's sharing), memory aside."""
+        moves = []
+        for i, vm in enumerate(vms):
+            targets = [h for h in self.hosts if h.ref != vm.record.get("resident_on")]
+            if targets:
+                moves.append(Move(f"op-{i + 1}", "live", 1, vm=vm, dst_pool=vm.pool, audit=True,
+                                  sweep=targets))
+        ev = evaluate(self.world, self.rules, Plan(None, moves, Settings(), audit=True))
+        by_name = {h.name: h for h in self.hosts}
+        return {op.move.vm: {by_name[name]: [f for f in found if _blocks(f)]
+                             for name, found in (op.destinations or {}).items()}
+                for op in ev.operations if op.move.vm is not None}
+
+    def _accepting(self, vm: Obj,
+                   problems: dict[Obj, list[Finding]]) -> tuple[list[Obj], dict[Obj, list[str]]]:
+        """The hosts the VM may go to, and why each other one is refused (rule ids)."""
+        home = vm.record.get("resident_on")
+        accepting, why = [], {}
+        for host in self.hosts:
+            if host.ref == home:
+                continue
+            reasons = [f.rule.id for f in problems.get(host, [])]
+            if not self._not_older(vm, host):
+                reasons.append("older version")
+            if host in self.gpu_taken and self.world.value(vm, "vgpus"):
+                reasons.append("vGPU")
+            if host not in self.room:
+                reasons.append("free memory unknown")
+            if reasons:
+                why[host] = reasons
+            else:
+                accepting.append(host)
+        return accepting, why
+
+    def _not_older(self, vm: Obj, host: Obj) -> bool:
+        """Never to an older host: XAPI's version comparison against the VM's host."""
+        try:
+            src = self.world.value(vm, "home_host")
+            keys = self.world.value(self.world.pool(vm.pool), "migration_version_keys")
+            return not_older(self.world.value(host, "migration_versions"),
+                             self.world.value(src, "migration_versions"), keys)
+        except Missing:
+            return False
+
+    def _short(self, vm: Obj, size: int, problems: dict[Obj, list[Finding]]) -> str:
+        accepting, _ = self._accepting(vm, problems)
+        best = min(accepting, key=lambda h: (-self.room[h], h.name))
+        return (f"{vm.name} ({gib(size)}) fits on no remaining host: largest free "
+                f"{gib(max(self.room[best], 0))} on {best.name}")
+
+
+def _blocks(finding: Finding) -> bool:
+    return (finding.rule.severity == "blocker" and finding.status in {"fail", "unknown"}
+            and finding.rule.id not in _PLACED_BY_SUGGEST)
+
+
+def _refusals(world: World, refused: dict[Obj, dict[Obj, list[str]]]) -> list[str]:
+    """Why VMs can go to no host, fewest words first: VMs whose disks no other host sees are
+    counted by SR and host; each other VM names the reason most hosts give."""
+    local: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+    out = []
+    for vm, why in sorted(refused.items(), key=lambda item: item[0].name):
+        if why and all("LIVE-001" in reasons for reasons in why.values()):
+            local[(_unseen_sr(world, vm, next(iter(why))), _host_name(world, vm))].append(vm)
+            continue
+        counts = Counter(reason for reasons in why.values() for reason in set(reasons))
+        if not why:
+            out.append(f"VM '{vm.name}': no other host to go to")
+            continue
+        reason, _ = min(counts.items(), key=lambda item: (-item[1], item[0]))
+        out.append(f"VM '{vm.name}' can go to no host: {reason} refuses it on "
+                   f"{counts[reason]} of {len(why)} host(s)")
+    for (sr, host), vms in sorted(local.items()):
+        names = ", ".join(vm.name for vm in vms)
+        out.append(f"{len(vms)} VM(s) have disks on {sr} ({host}): storage-migrate them first ({names})")
+    return out
+
+
+def _unseen_sr(world: World, vm: Obj, host: Obj) -> str:
+    """The name of the first SR of the VM's that `host` does not see."""
+    seen = set(world.value(host, "attached_srs"))
+    for disk in world.value(vm, "storage"):
+        sr = world.value(disk, "sr")
+        if sr not in seen:
+            return sr.name
+    return "storage no other host sees"
+
+
+def _host_name(world: World, vm: Obj) -> str:
+    try:
+        home = world.value(vm, "home_host")
+    except Missing:
+        return "no host"
+    return home.name if home is not None else "no host"
+
+
+def gib(size: int) -> str:
+    """Bytes as GiB, whole when whole ('64 GiB', '1.5 GiB')."""
+    value = round(size / GIB, 1)
+    return f"{int(value) if value == int(value) else value} GiB"
+
+
+# ---------------------------------------------------------------------------------
+# Waves, the plan, and its check
+# ---------------------------------------------------------------------------------
+
+def _finish(world: World, rules: RuleSet, request: Request, window: int | None, goal: str,
+            placement: list[tuple[Obj, Obj]], blockers: list[str]) -> Suggestion:
+    """Waves of at most --max-per-wave moves; the plan checked by the evaluator; waves past
+    the window left out (and said); moves the check still refuses left out with its words."""
+    per = request.max_per_wave
+    waves = {vm: i // per + 1 for i, (vm, _) in enumerate(placement)}
+    while placement:
+        operations = _live_operations(world, placement, waves)
+        text = _plan_text(world, request, goal, operations, window)
+        ev, verdict = _check(world, rules, text)
+        refused = _refused_moves(ev)
+        if refused:
+            blockers += [f"VM '{vm.name}' to {dst.name}: {message}" for vm, dst, message in refused]
+            gone = {vm for vm, _, _ in refused}
+            placement = [(vm, host) for vm, host in placement if vm not in gone]
+            continue
+        late = {move.vm for move in _past_window(ev, window)}
+        if late:
+            blockers.append(f"{len(late)} move(s) do not fit the {request.window} window at "
+                            f"{per} per wave: {', '.join(sorted(vm.name for vm in late))}")
+            placement = [(vm, host) for vm, host in placement if vm not in late]
+            continue
+        return Suggestion(text, blockers, verdict, len(placement))
+    return Suggestion(None, blockers or [f"nothing to move ({goal})"])
+
+
+def _live_operations(world: World, placement: list[tuple[Obj, Obj]],
+                     waves: dict[Obj, int]) -> list[dict[str, Any]]:
+    """One live operation per (wave, destination host), VMs in placement order."""
+    grouped: dict[tuple[int, Obj], list[Obj]] = defaultdict(list)
+    for vm, host in placement:
+        grouped[(waves[vm], host)].append(vm)
+    return [{"kind": "live", "vms": [_name(world, vm) for vm in vms],
+             "destination": {"host": _name(world, host)}, "wave": wave}
+            for (wave, host), vms in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1].name))]
+
+
+def _name(world: World, obj: Obj) -> str:
+    """The plan's selector for an object: its name when no other object of its class in the
+    given pools has it, else uuid:…."""
+    same = sum(1 for inv in world.inventories for _, rec in inv.all(obj.cls)
+               if rec.get("name_label") == obj.name and (obj.cls != "VM" or is_real_vm(rec)))
+    return obj.name if same == 1 else f"uuid:{obj.uuid}"
+
+
+def _plan_text(world: World, request: Request, goal: str, operations: list[dict[str, Any]],
+               window: int | None, notes: Sequence[str] = ()) -> str:
+    inputs = ", ".join(f"{Path(p).name} (sha256 {inv.sha256[:12]})"
+                       for p, inv in zip(request.inventories, world.inventories, strict=True))
+    header = [f"Suggested by migready {__version__}: {request.command}",
+              f"Goal: {goal}. Inventories: {inputs}.",
+              "Each move was placed where every blocker rule accepts it and checked with the",
+              "ordinary evaluator (migready check --plan) before this file was written.",
+              *notes]
+    doc: dict[str, Any] = {"plan": f"SUGGEST-{_slug(goal)}"}
+    if window is not None:
+        doc["settings"] = {"window": request.window}
+    doc["operations"] = operations
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return "".join(f"# {line}\n" for line in header) + body
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60]
+
+
+def _check(world: World, rules: RuleSet, text: str) -> tuple[Evaluation, str]:
+    """The plan as `migready check --plan` evaluates it, on the same pools."""
+    with tempfile.TemporaryDirectory(prefix="migready-suggest-") as tmp:
+        path = Path(tmp) / "plan.yaml"
+        path.write_text(text, encoding="utf-8")
+        plan = load_plan(path, world)
+    ev = evaluate(world, rules, plan)
+    verdicts = {op.move.id: operation_verdict(op.findings) for op in ev.operations}
+    for op in ev.operations:
+        if op.children:
+            verdicts[op.move.id] = overall_verdict([verdicts[op.move.id],
+                                                    *(verdicts[c] for c in op.children)])
+    return ev, overall_verdict(list(verdicts.values()))
+
+
+def _refused_moves(ev: Evaluation) -> list[tuple[Obj, Obj, str]]:
+    """Live moves the check blocks or cannot decide: (VM, host, the first blocker's words)."""
+    out = []
+    for op in ev.operations:
+        move = op.move
+        if move.kind != "live" or move.vm is None or move.dst_host is None:
+            continue
+        if operation_verdict(op.findings) not in READY:
+            worst = next(f for f in op.findings if f.rule.severity == "blocker"
+                         and f.status in {"fail", "unknown"})
+            out.append((move.vm, move.dst_host, f"{worst.rule.id}: {worst.messages['en']}"))
+    return out
+
+
+def _past_window(ev: Evaluation, window: int | None) -> list[Move]:
+    """The plan's moves (a VM's, or a host's evacuation) in the waves that end after the
+    window: waves run one after another, each as long as its longest move (the evaluator's
+    estimate; an unknown one counts as past the window)."""
+    if window is None:
+        return []
+    longest: dict[int, float] = defaultdict(float)
+    moves: dict[int, list[Move]] = defaultdict(list)
+    for op in ev.operations:
+        if op.move.parent is None:
+            estimate = op.estimate_seconds
+            longest[op.move.wave] = max(longest[op.move.wave],
+                                        float("inf") if estimate is None else estimate)
+            moves[op.move.wave].append(op.move)
+    late: list[Move] = []
+    elapsed = 0.0
+    for wave in sorted(longest):
+        elapsed += longest[wave]
+        if elapsed > window:
+            late += moves[wave]
+    return late
+
+
+# ---------------------------------------------------------------------------------
+# Rolling pool upgrade
+# ---------------------------------------------------------------------------------
+
+def _rolling_upgrade(world: World, rules: RuleSet, request: Request, window: int | None) -> Suggestion:
+    """Each host evacuated in turn, master first (XAPI upgrades the master first), one wave
+    each; a host whose evacuation the check refuses is left out with its blockers, and the
+    others checked again without it (its VMs then stay where they are)."""
+    assert request.rolling_upgrade is not None
+    pool = select_pool(world, request.rolling_upgrade, "--rolling-upgrade")
+    hosts: list[Obj] = list(world.value(world.pool(pool), "hosts"))
+    goal = f"rolling upgrade of pool {world.inventories[pool].name}"
+    blockers: list[str] = []
+    while hosts:
+        operations = [{"kind": "evacuate", "host": _name(world, h), "wave": i + 1}
+                      for i, h in enumerate(hosts)]
+        ev, verdict = _check(world, rules, _plan_text(world, request, goal, operations, window))
+        blocked = _blocked_steps(world, ev)
+        late = {move.host for move in _past_window(ev, window) if move.host is not None}
+        if not blocked and not late:
+            steps = _steps(ev)
+            notes = [f"Step {i + 1}: evacuate {host} (then upgrade it): " +
+                     (", ".join(f"{vm} -> {dst}" for vm, dst in sorted(placed.items())) or "no VMs")
+                     for i, (host, placed) in enumerate(steps)]
+            text = _plan_text(world, request, goal, operations, window, [
+                "XAPI's host.evacuate places each step's VMs; the evaluator's XAPI planner says "
+                "where:", *notes])
+            return Suggestion(text, blockers, verdict, len(hosts), steps)
+        for host, reasons in blocked.items():
+            blockers.append(f"host {host.name} cannot be evacuated: " + "; ".join(reasons))
+        if not blocked:
+            blockers.append(f"the evacuations of {', '.join(sorted(h.name for h in late))} do not "
+                            f"fit the {request.window} window")
+        hosts = [h for h in hosts if h not in (set(blocked) or late)]
+    return Suggestion(None, blockers)
+
+
+def _blocked_steps(world: World, ev: Evaluation) -> dict[Obj, list[str]]:
+    """Each evacuation the check does not pass, and why in words: VMs whose disks no target
+    sees are counted by SR; other blockers named once per (rule, VM)."""
+    by_id = {op.move.id: op for op in ev.operations}
+    out: dict[Obj, list[str]] = {}
+    for op in ev.operations:
+        if op.move.kind != "evacuate" or op.move.host is None:
+            continue
+        found = op.findings + [f for c in op.children for f in by_id[c].findings]
+        bad = [f for f in found if f.rule.severity == "blocker" and f.status in {"fail", "unknown"}]
+        if not bad:
+            continue
+        local: dict[str, set[str]] = defaultdict(set)
+        words: list[str] = []
+        for f in bad:
+            child = by_id.get(f.operation)
+            vm = child.move.vm if child is not None else None
+            if f.rule.id == "LIVE-001" and vm is not None and isinstance(f.subject, Obj):
+                local[world.value(f.subject, "sr").name].add(vm.name)
+            elif f.rule.id != "EVAC-001" or not local:
+                text = f"{f.rule.id}: {f.messages['en']}"
+                if text not in words:
+                    words.append(text)
+        reasons = [f"{len(vms)} VM(s) have disks on {sr} ({op.move.host.name}): storage-migrate "
+                   f"them first ({', '.join(sorted(vms))})" for sr, vms in sorted(local.items())]
+        out[op.move.host] = reasons + [w for w in words if not (local and w.startswith("EVAC-001"))]
+    return out
+
+
+def _steps(ev: Evaluation) -> list[tuple[str, dict[str, str]]]:
+    """Each evacuation's host and its placement (VM name -> target name), in plan order."""
+    return [(op.move.host.name, dict(op.facts.values.get("placement") or {}) if op.facts else {})
+            for op in ev.operations if op.move.kind == "evacuate" and op.move.host is not None]
