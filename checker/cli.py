@@ -348,7 +348,8 @@ def suggest(inventories: tuple[Path, ...], evacuate: str | None, rolling_upgrade
         else:
             with atomic_writer(target) as handle:
                 handle.write(found.text)
-        say(f"migready: wrote {output}: {found.moves} move(s); check says {found.verdict}"
+        what = f"{len(found.steps)} step(s)" if found.steps else f"{found.moves} move(s)"
+        say(f"migready: wrote {output}: {what}; check says {found.verdict}"
             f"{' (a partial plan)' if found.blockers else ''}")
     for host, placed in found.steps:
         say(f"  {host}: {len(placed)} VM(s) move" + (f" ({', '.join(sorted(set(placed.values())))})"

@@ -102,7 +102,7 @@ def suggest(request: Request) -> Suggestion:
         h for h in world.value(world.pool(pool), "hosts") if h != leaving and h not in avoid]
     placer = _Placer(world, rules, hosts, request.keep_free)
     placement, blockers = placer.place(vms)
-    return _finish(world, rules, request, window, goal, placement, blockers)
+    return _finish(world, rules, request, window, goal, placement, blockers, leaving)
 
 
 # ---------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ class _Placer:
                 blockers.append(f"VM '{vm.name}' cannot be placed: its memory footprint is "
                                 f"unknown ({exc.reason})")
         placement: list[tuple[Obj, Obj]] = []
-        refused: dict[Obj, dict[Obj, list[str]]] = {}
+        refused: dict[Obj, dict[Obj, dict[str, str]]] = {}
         short: list[tuple[Obj, int]] = []
         for vm in sorted(sizes, key=lambda v: (-sizes[v], v.name)):
             accepting, why = self._accepting(vm, problems.get(vm, {}))
@@ -250,21 +250,23 @@ class _Placer:
                              for name, found in (op.destinations or {}).items()}
                 for op in ev.operations if op.move.vm is not None}
 
-    def _accepting(self, vm: Obj,
-                   problems: dict[Obj, list[Finding]]) -> tuple[list[Obj], dict[Obj, list[str]]]:
-        """The hosts the VM may go to, and why each other one is refused (rule ids)."""
+    def _accepting(self, vm: Obj, problems: dict[Obj, list[Finding]]
+                   ) -> tuple[list[Obj], dict[Obj, dict[str, str]]]:
+        """The hosts the VM may go to, and why each other one is refused: a label (the rule,
+        or what suggest itself checks) and its words."""
         home = vm.record.get("resident_on")
         accepting, why = [], {}
         for host in self.hosts:
             if host.ref == home:
                 continue
-            reasons = [f.rule.id for f in problems.get(host, [])]
+            reasons = {(f.rule.id if f.status == "fail" else f"{f.rule.id} undecided"): f.messages["en"]
+                       for f in reversed(problems.get(host, []))}
             if not self._not_older(vm, host):
-                reasons.append("older version")
+                reasons["older version"] = f"host '{host.name}' runs an older version than the VM's host"
             if host in self.gpu_taken and self.world.value(vm, "vgpus"):
-                reasons.append("vGPU")
+                reasons["vGPU"] = f"host '{host.name}' takes another vGPU VM of this plan already"
             if host not in self.room:
-                reasons.append("free memory unknown")
+                reasons["free memory unknown"] = f"the free memory of host '{host.name}' is unknown"
             if reasons:
                 why[host] = reasons
             else:
@@ -289,30 +291,38 @@ class _Placer:
 
 
 def _blocks(finding: Finding) -> bool:
-    return (finding.rule.severity == "blocker" and finding.status in {"fail", "unknown"}
-            and finding.rule.id not in _PLACED_BY_SUGGEST)
+    return _blocks_plan(finding) and finding.rule.id not in _PLACED_BY_SUGGEST
 
 
-def _refusals(world: World, refused: dict[Obj, dict[Obj, list[str]]]) -> list[str]:
+def _refusals(world: World, refused: dict[Obj, dict[Obj, dict[str, str]]]) -> list[str]:
     """Why VMs can go to no host, fewest words first: VMs whose disks no other host sees are
-    counted by SR and host; each other VM names the reason most hosts give."""
-    local: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+    counted by SR; VMs with no other host at all are counted; each other VM names the reason
+    most hosts give, in the rule's words for one of them."""
+    local: dict[tuple[str, str], list[str]] = defaultdict(list)
+    alone: list[str] = []
     out = []
     for vm, why in sorted(refused.items(), key=lambda item: item[0].name):
-        if why and all("LIVE-001" in reasons for reasons in why.values()):
-            local[(_unseen_sr(world, vm, next(iter(why))), _host_name(world, vm))].append(vm)
-            continue
-        counts = Counter(reason for reasons in why.values() for reason in set(reasons))
         if not why:
-            out.append(f"VM '{vm.name}': no other host to go to")
-            continue
-        reason, _ = min(counts.items(), key=lambda item: (-item[1], item[0]))
-        out.append(f"VM '{vm.name}' can go to no host: {reason} refuses it on "
-                   f"{counts[reason]} of {len(why)} host(s)")
-    for (sr, host), vms in sorted(local.items()):
-        names = ", ".join(vm.name for vm in vms)
-        out.append(f"{len(vms)} VM(s) have disks on {sr} ({host}): storage-migrate them first ({names})")
+            alone.append(vm.name)
+        elif all("LIVE-001" in reasons for reasons in why.values()):
+            local[(_unseen_sr(world, vm, next(iter(why))), _host_name(world, vm))].append(vm.name)
+        else:
+            counts = Counter(label for reasons in why.values() for label in reasons)
+            label, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
+            words = next(reasons[label] for reasons in why.values() if label in reasons)
+            out.append(f"VM '{vm.name}' can go to no host: {label} on {count} of {len(why)} "
+                       f"host(s) ({words})")
+    out += [_local(sr, host, names) for (sr, host), names in sorted(local.items())]
+    if alone:
+        out.append(f"{len(alone)} VM(s) have no other host to go to (the pool's others are left "
+                   f"out or avoided): {', '.join(alone)}")
     return out
+
+
+def _local(sr: str, host: str, vms: list[str]) -> str:
+    """The issue's words for VMs whose disks only their host sees."""
+    where = sr if host in sr else f"{sr} ({host})"
+    return f"{len(vms)} VM(s) have disks on {where}: storage-migrate them first ({', '.join(sorted(vms))})"
 
 
 def _unseen_sr(world: World, vm: Obj, host: Obj) -> str:
@@ -344,29 +354,38 @@ def gib(size: int) -> str:
 # ---------------------------------------------------------------------------------
 
 def _finish(world: World, rules: RuleSet, request: Request, window: int | None, goal: str,
-            placement: list[tuple[Obj, Obj]], blockers: list[str]) -> Suggestion:
-    """Waves of at most --max-per-wave moves; the plan checked by the evaluator; waves past
-    the window left out (and said); moves the check still refuses left out with its words."""
+            placement: list[tuple[Obj, Obj]], blockers: list[str], closing: Obj | None) -> Suggestion:
+    """Waves of at most --max-per-wave moves, then (when every VM has a place) the host's
+    evacuation, which finds it empty: the plan checked by the evaluator; moves the check
+    still refuses left out with its words, and waves past the window left out (and said)."""
     per = request.max_per_wave
-    waves = {vm: i // per + 1 for i, (vm, _) in enumerate(placement)}
-    while placement:
+    closing = closing if not blockers else None
+    while placement or closing is not None:
+        waves = {vm: i // per + 1 for i, (vm, _) in enumerate(placement)}
         operations = _live_operations(world, placement, waves)
+        if closing is not None:
+            operations.append({"kind": "evacuate", "host": _name(world, closing),
+                               "wave": max(waves.values(), default=0) + 1})
         text = _plan_text(world, request, goal, operations, window)
         ev, verdict = _check(world, rules, text)
         refused = _refused_moves(ev)
+        late = [move for move in _past_window(ev, window) if move.vm is not None]
         if refused:
             blockers += [f"VM '{vm.name}' to {dst.name}: {message}" for vm, dst, message in refused]
             gone = {vm for vm, _, _ in refused}
-            placement = [(vm, host) for vm, host in placement if vm not in gone]
-            continue
-        late = {move.vm for move in _past_window(ev, window)}
-        if late:
-            blockers.append(f"{len(late)} move(s) do not fit the {request.window} window at "
-                            f"{per} per wave: {', '.join(sorted(vm.name for vm in late))}")
-            placement = [(vm, host) for vm, host in placement if vm not in late]
-            continue
-        return Suggestion(text, blockers, verdict, len(placement))
-    return Suggestion(None, blockers or [f"nothing to move ({goal})"])
+        elif late:
+            gone = {move.vm for move in late}
+            blockers.append(f"{len(gone)} move(s) do not fit the {request.window} window at "
+                            f"{per} per wave: {', '.join(sorted(vm.name for vm in gone))}")
+        elif closing is not None and verdict not in READY:
+            blockers += [f"host {host.name} cannot be evacuated once its VMs have moved: "
+                         + "; ".join(reasons) for host, reasons in _blocked_steps(world, ev).items()]
+            closing, gone = None, set()
+        else:
+            return Suggestion(text, blockers, verdict, len(placement))
+        placement = [(vm, host) for vm, host in placement if vm not in gone]
+        closing = closing if not gone else None
+    return Suggestion(None, blockers)
 
 
 def _live_operations(world: World, placement: list[tuple[Obj, Obj]],
@@ -394,8 +413,8 @@ def _plan_text(world: World, request: Request, goal: str, operations: list[dict[
                        for p, inv in zip(request.inventories, world.inventories, strict=True))
     header = [f"Suggested by migready {__version__}: {request.command}",
               f"Goal: {goal}. Inventories: {inputs}.",
-              "Each move was placed where every blocker rule accepts it and checked with the",
-              "ordinary evaluator (migready check --plan) before this file was written.",
+              "Checked with the ordinary evaluator (migready check --plan) before this file was",
+              "written: every operation is ready.",
               *notes]
     doc: dict[str, Any] = {"plan": f"SUGGEST-{_slug(goal)}"}
     if window is not None:
@@ -432,8 +451,7 @@ def _refused_moves(ev: Evaluation) -> list[tuple[Obj, Obj, str]]:
         if move.kind != "live" or move.vm is None or move.dst_host is None:
             continue
         if operation_verdict(op.findings) not in READY:
-            worst = next(f for f in op.findings if f.rule.severity == "blocker"
-                         and f.status in {"fail", "unknown"})
+            worst = next(f for f in op.findings if _blocks_plan(f))
             out.append((move.vm, move.dst_host, f"{worst.rule.id}: {worst.messages['en']}"))
     return out
 
@@ -499,32 +517,44 @@ def _rolling_upgrade(world: World, rules: RuleSet, request: Request, window: int
 
 
 def _blocked_steps(world: World, ev: Evaluation) -> dict[Obj, list[str]]:
-    """Each evacuation the check does not pass, and why in words: VMs whose disks no target
-    sees are counted by SR; other blockers named once per (rule, VM)."""
+    """Each evacuation the check does not pass, and why, fewest words first: VMs whose disks
+    no target sees counted by SR; each other VM by its first blocker (a failure before an
+    unknown; an unknown that only follows from the VM having no target says nothing); the
+    host's own blockers, its summary (EVAC-001) only when no VM says more."""
     by_id = {op.move.id: op for op in ev.operations}
     out: dict[Obj, list[str]] = {}
     for op in ev.operations:
-        if op.move.kind != "evacuate" or op.move.host is None:
+        host = op.move.host
+        if op.move.kind != "evacuate" or host is None:
             continue
-        found = op.findings + [f for c in op.children for f in by_id[c].findings]
-        bad = [f for f in found if f.rule.severity == "blocker" and f.status in {"fail", "unknown"}]
-        if not bad:
-            continue
-        local: dict[str, set[str]] = defaultdict(set)
+        local: dict[str, list[str]] = defaultdict(list)
         words: list[str] = []
-        for f in bad:
-            child = by_id.get(f.operation)
-            vm = child.move.vm if child is not None else None
-            if f.rule.id == "LIVE-001" and vm is not None and isinstance(f.subject, Obj):
-                local[world.value(f.subject, "sr").name].add(vm.name)
-            elif f.rule.id != "EVAC-001" or not local:
-                text = f"{f.rule.id}: {f.messages['en']}"
-                if text not in words:
-                    words.append(text)
-        reasons = [f"{len(vms)} VM(s) have disks on {sr} ({op.move.host.name}): storage-migrate "
-                   f"them first ({', '.join(sorted(vms))})" for sr, vms in sorted(local.items())]
-        out[op.move.host] = reasons + [w for w in words if not (local and w.startswith("EVAC-001"))]
+        for child in (by_id[c] for c in op.children):
+            bad = [f for f in child.findings if _blocks_plan(f)]
+            vm = child.move.vm
+            disk = next((f for f in bad if f.rule.id == "LIVE-001" and f.status == "fail"
+                         and isinstance(f.subject, Obj)), None)
+            if disk is not None and vm is not None:
+                local[world.value(disk.subject, "sr").name].append(vm.name)
+            elif any(not _consequence(f) for f in bad):
+                first = min((f for f in bad if not _consequence(f)), key=lambda f: f.status != "fail")
+                words.append(f"{first.rule.id}: {first.messages['en']}")
+        own = [f"{f.rule.id}: {f.messages['en']}" for f in op.findings if _blocks_plan(f)]
+        reasons = [_local(sr, host.name, names) for sr, names in sorted(local.items())] + words
+        reasons += [w for w in own if not (reasons and w.startswith("EVAC-001"))]
+        if reasons:
+            out[host] = reasons
     return out
+
+
+def _consequence(finding: Finding) -> bool:
+    """An unknown that only follows from an evacuated VM having no target (MISSING's words,
+    or the evaluator's for a move without a destination host)."""
+    return any(words in (finding.unknown or "") for words in ("no destination host", "not established"))
+
+
+def _blocks_plan(finding: Finding) -> bool:
+    return finding.rule.severity == "blocker" and finding.status in {"fail", "unknown"}
 
 
 def _steps(ev: Evaluation) -> list[tuple[str, dict[str, str]]]:
