@@ -12,6 +12,7 @@ so each step's placement is the evaluator's XAPI planner's, reported per step.
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from collections import Counter, defaultdict
@@ -72,14 +73,16 @@ class Suggestion:
     steps: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
-def suggest(request: Request) -> Suggestion:
-    """The suggested plan for `request`; InputError on bad input (exit 2)."""
+def suggest(request: Request, rules: RuleSet | None = None) -> Suggestion:
+    """The suggested plan for `request`; InputError on bad input (exit 2). `rules`: the rule
+    set with its profile applied, when the caller has it (else the built-in, per --profile)."""
     _one_goal(request)
     if request.max_per_wave < 1:
         raise InputError("--max-per-wave: expected a whole number ≥ 1")
     world = World([Inventory.load(p) for p in request.inventories])
     distinct_pools(world)
-    rules, _ = apply_profile(load_rules(), request.profile)
+    if rules is None:
+        rules, _ = apply_profile(load_rules(), request.profile)
     window = _window(request.window)
     if request.rolling_upgrade is not None:
         if request.keep_free or request.avoid:
@@ -184,6 +187,7 @@ class _Placer:
         self.world = world
         self.rules = rules
         self.hosts = hosts
+        self.keep_free = keep_free
         self.room: dict[Obj, int] = {}
         self.doubts: list[str] = []
         for host in hosts:
@@ -216,7 +220,7 @@ class _Placer:
                                 f"unknown ({exc.reason})")
         placement: list[tuple[Obj, Obj]] = []
         refused: dict[Obj, dict[Obj, dict[str, str]]] = {}
-        short: list[tuple[Obj, int]] = []
+        short: list[str] = []
         for vm in sorted(sizes, key=lambda v: (-sizes[v], v.name)):
             accepting, why = self._accepting(vm, problems.get(vm, {}))
             if not accepting:
@@ -224,7 +228,7 @@ class _Placer:
                 continue
             fits = [h for h in accepting if self.room.get(h, -1) >= sizes[vm]]
             if not fits:
-                short.append((vm, sizes[vm]))
+                short.append(self._short(vm, sizes[vm], accepting))
                 continue
             target = min(fits, key=lambda h: (-self.room[h], h.name))
             self.room[target] -= sizes[vm]
@@ -232,7 +236,7 @@ class _Placer:
                 self.gpu_taken.add(target)
             placement.append((vm, target))
         blockers += _refusals(self.world, refused)
-        blockers += [self._short(vm, size, problems.get(vm, {})) for vm, size in short]
+        blockers += short
         return placement, blockers
 
     def _problems(self, vms: list[Obj]) -> dict[Obj, dict[Obj, list[Finding]]]:
@@ -283,11 +287,17 @@ class _Placer:
         except Missing:
             return False
 
-    def _short(self, vm: Obj, size: int, problems: dict[Obj, list[Finding]]) -> str:
-        accepting, _ = self._accepting(vm, problems)
+    def _short(self, vm: Obj, size: int, accepting: list[Obj]) -> str:
+        """The issue's words, with what is missing (rounded up: adding that much is enough).
+        The VM then counts as placed there with exactly that added, so the host is full: the
+        next VM short of room there is short of its whole size, and adding what each blocker
+        says is missing makes room for all of them."""
         best = min(accepting, key=lambda h: (-self.room[h], h.name))
+        room = self.room[best]
+        self.room[best] = 0
+        kept = f" after the {self.keep_free} kept free" if self.keep_free else ""
         return (f"{vm.name} ({gib(size)}) fits on no remaining host: largest free "
-                f"{gib(max(self.room[best], 0))} on {best.name}")
+                f"{gib(max(room, 0), down=True)} on {best.name}{kept} ({gib(size - room, down=False)} short)")
 
 
 def _blocks(finding: Finding) -> bool:
@@ -343,9 +353,11 @@ def _host_name(world: World, vm: Obj) -> str:
     return home.name if home is not None else "no host"
 
 
-def gib(size: int) -> str:
-    """Bytes as GiB, whole when whole ('64 GiB', '1.5 GiB')."""
-    value = round(size / GIB, 1)
+def gib(size: int, *, down: bool | None = None) -> str:
+    """Bytes as GiB to a tenth, whole when whole ('64 GiB', '1.5 GiB'); rounded down or up
+    when the figure is a bound (what is free; what is missing)."""
+    tenths = size * 10 / GIB
+    value = (math.floor(tenths) if down else math.ceil(tenths) if down is False else round(tenths)) / 10
     return f"{int(value) if value == int(value) else value} GiB"
 
 
