@@ -169,14 +169,15 @@ class _Parser:
         return None
 
 
-def select(world: World, cls: str, selector: Any, origin: str, *, pool: int | None = None) -> Obj:
-    """The one object a selector names outside a plan file (a command-line option, `origin`):
+def select(world: World, cls: str, selector: Any, origin: str, *,
+           pool: int | None = None) -> list[Obj]:
+    """The objects a selector names outside a plan file (a command-line option, `origin`):
     the plan's selectors and errors (none, or a name that matches twice), as PlanError."""
     parser = _Parser(Located(None, {}, origin), world)
     found = parser.resolve(cls, selector, (), pool=pool)
     if parser.errors:
         raise PlanError(parser.errors[0].replace(f"{origin}:1:1: ", f"{origin}: ", 1))
-    return found[0]
+    return found
 
 
 def select_pool(world: World, selector: str, origin: str) -> int:

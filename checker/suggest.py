@@ -18,6 +18,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def suggest(request: Request, rules: RuleSet | None = None) -> Suggestion:
                              "--keep-free and --avoid cannot be honoured; use --evacuate per host")
         return _rolling_upgrade(world, rules, request, window)
     if request.evacuate is not None:
-        host = select(world, "host", _selector(request.evacuate), "--evacuate")
+        host = select(world, "host", request.evacuate, "--evacuate")[0]
         vms = world.value(host, "resident_vms")
         pool, fixed = host.pool, None
         goal = f"evacuate host {host.name}"
@@ -100,7 +101,7 @@ def suggest(request: Request, rules: RuleSet | None = None) -> Suggestion:
         pool, fixed = _destination(world, request.to, vms)
         goal = f"move {len(vms)} VM(s) to {fixed.name if fixed else world.inventories[pool].name}"
         leaving = None
-    avoid = {select(world, "host", _selector(a), "--avoid", pool=pool) for a in request.avoid}
+    avoid = {select(world, "host", a, "--avoid", pool=pool)[0] for a in request.avoid}
     hosts = [fixed] if fixed is not None else [
         h for h in world.value(world.pool(pool), "hosts") if h != leaving and h not in avoid]
     placer = _Placer(world, rules, hosts, request.keep_free)
@@ -130,15 +131,7 @@ def _selector(text: str) -> Any:
 def _selected_vms(world: World, selectors: Sequence[str]) -> list[Obj]:
     out: list[Obj] = []
     for text in selectors:
-        selector = _selector(text)
-        if isinstance(selector, dict):
-            found = [world.obj(p, "VM", ref) for p, inv in enumerate(world.inventories)
-                     for ref, rec in inv.all("VM") if is_real_vm(rec) and text[4:] in (rec.get("tags") or [])]
-            if not found:
-                raise InputError(f"--move: no VM has tag {text[4:]!r}")
-        else:
-            found = [select(world, "VM", selector, "--move")]
-        out += [vm for vm in found if vm not in out]
+        out += [vm for vm in select(world, "VM", _selector(text), "--move") if vm not in out]
     return out
 
 
@@ -151,7 +144,7 @@ def _destination(world: World, to: str | None, vms: list[Obj]) -> tuple[int, Obj
     if other:
         raise InputError(f"--to {to}: the VMs are in pool {', '.join(other)}; suggestions across "
                          "pools (storage and network maps) are not implemented yet")
-    return pool, select(world, "host", host_name, "--to", pool=pool) if host_name else None
+    return pool, select(world, "host", host_name, "--to", pool=pool)[0] if host_name else None
 
 
 def _window(text: str | None) -> int | None:
@@ -205,11 +198,12 @@ class _Placer:
         blockers = list(self.doubts)
         movable = []
         for vm in vms:
-            if self.world.value(vm, "power_state") not in {"Running", "Paused"}:
-                blockers.append(f"VM '{vm.name}' is {self.world.value(vm, 'power_state').lower()}: "
-                                "nothing to migrate live (it starts on any host)")
-            else:
+            state = vm.record.get("power_state")
+            if state in {"Running", "Paused"}:
                 movable.append(vm)
+            else:
+                blockers.append(f"VM '{vm.name}' is {str(state).lower()}: nothing to migrate live "
+                                "(it starts on any host)")
         problems = self._problems(movable)
         sizes: dict[Obj, int] = {}
         for vm in movable:
@@ -232,7 +226,7 @@ class _Placer:
                 continue
             target = min(fits, key=lambda h: (-self.room[h], h.name))
             self.room[target] -= sizes[vm]
-            if self.world.value(vm, "vgpus"):
+            if self._has_vgpus(vm):
                 self.gpu_taken.add(target)
             placement.append((vm, target))
         blockers += _refusals(self.world, refused)
@@ -265,9 +259,12 @@ class _Placer:
                 continue
             reasons = {(f.rule.id if f.status == "fail" else f"{f.rule.id} undecided"): f.messages["en"]
                        for f in reversed(problems.get(host, []))}
-            if not self._not_older(vm, host):
-                reasons["older version"] = f"host '{host.name}' runs an older version than the VM's host"
-            if host in self.gpu_taken and self.world.value(vm, "vgpus"):
+            newer = self._not_older(vm, host)
+            if newer is not True:
+                reasons["older version" if newer is False else "version unknown"] = (
+                    f"host '{host.name}' runs an older version than the VM's host" if newer is False
+                    else f"the versions of host '{host.name}' or of the VM's host are unknown")
+            if host in self.gpu_taken and self._has_vgpus(vm):
                 reasons["vGPU"] = f"host '{host.name}' takes another vGPU VM of this plan already"
             if host not in self.room:
                 reasons["free memory unknown"] = f"the free memory of host '{host.name}' is unknown"
@@ -277,15 +274,23 @@ class _Placer:
                 accepting.append(host)
         return accepting, why
 
-    def _not_older(self, vm: Obj, host: Obj) -> bool:
-        """Never to an older host: XAPI's version comparison against the VM's host."""
+    def _not_older(self, vm: Obj, host: Obj) -> bool | None:
+        """Never to an older host: XAPI's version comparison against the VM's host (None when
+        a version cannot be read)."""
         try:
             src = self.world.value(vm, "home_host")
             keys = self.world.value(self.world.pool(vm.pool), "migration_version_keys")
             return not_older(self.world.value(host, "migration_versions"),
                              self.world.value(src, "migration_versions"), keys)
         except Missing:
-            return False
+            return None
+
+    def _has_vgpus(self, vm: Obj) -> bool:
+        """The VM has vGPUs, or may have (unknown: LIM-014 has refused it anyway)."""
+        try:
+            return bool(self.world.value(vm, "vgpus"))
+        except Missing:
+            return True
 
     def _short(self, vm: Obj, size: int, accepting: list[Obj]) -> str:
         """The issue's words, with what is missing (rounded up: adding that much is enough).
@@ -414,9 +419,15 @@ def _live_operations(world: World, placement: list[tuple[Obj, Obj]],
 def _name(world: World, obj: Obj) -> str:
     """The plan's selector for an object: its name when no other object of its class in the
     given pools has it, else uuid:…."""
-    same = sum(1 for inv in world.inventories for _, rec in inv.all(obj.cls)
-               if rec.get("name_label") == obj.name and (obj.cls != "VM" or is_real_vm(rec)))
-    return obj.name if same == 1 else f"uuid:{obj.uuid}"
+    return obj.name if _name_counts(world, obj.cls)[obj.name] == 1 else f"uuid:{obj.uuid}"
+
+
+@lru_cache(maxsize=4)
+def _name_counts(world: World, cls: str) -> Counter[str]:
+    """How many objects of `cls` (real VMs only) bear each name in the world's pools; counted
+    once per world and class (a plan can name thousands of VMs)."""
+    return Counter(rec.get("name_label") for inv in world.inventories
+                   for _, rec in inv.all(cls) if cls != "VM" or is_real_vm(rec))
 
 
 def _plan_text(world: World, request: Request, goal: str, operations: list[dict[str, Any]],

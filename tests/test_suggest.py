@@ -170,7 +170,7 @@ def test_selectors_are_the_plans_with_their_errors():
         suggest(Request([PROD], evacuate="ch82-h9"), RULES)
     with pytest.raises(PlanError, match=re.escape("--to: no inventory given is the pool 'nowhere'")):
         suggest(Request([PROD], moves=["web-01"], to="nowhere"), RULES)
-    with pytest.raises(InputError, match=re.escape("--move: no VM has tag 'none-such'")):
+    with pytest.raises(InputError, match=re.escape("--move: no VM matches tag 'none-such'")):
         suggest(Request([PROD], moves=["tag:none-such"], to="prod-ch82"), RULES)
 
 
@@ -288,7 +288,7 @@ pools = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pool=pools)
 def test_a_written_plan_is_ready_and_removing_the_named_blockers_finds_one(tmp_path, pool):
     doc = json.loads(synthetic(pool["seed"]))
@@ -336,7 +336,7 @@ def _waves(found: Suggestion) -> dict[int, list[str]]:
     return waves
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from([1, 2]), free=st.lists(st.integers(0, 60), min_size=3, max_size=3))
 def test_a_rolling_upgrade_never_moves_a_vm_off_an_upgraded_host(tmp_path, seed, free):
     doc = json.loads(synthetic(seed))
