@@ -514,7 +514,10 @@ def _rolling_upgrade(world: World, rules: RuleSet, request: Request, window: int
     pool = select_pool(world, request.rolling_upgrade, "--rolling-upgrade")
     hosts: list[Obj] = list(world.value(world.pool(pool), "hosts"))
     goal = f"rolling upgrade of pool {world.inventories[pool].name}"
-    blockers: list[str] = []
+    stuck = _stuck(world, hosts)
+    blockers = [f"host {host.name} cannot be evacuated: " + "; ".join(reasons)
+                for host, reasons in stuck.items()]
+    hosts = [h for h in hosts if h not in stuck]
     while hosts:
         operations = [{"kind": "evacuate", "host": _name(world, h), "wave": i + 1}
                       for i, h in enumerate(hosts)]
@@ -537,6 +540,35 @@ def _rolling_upgrade(world: World, rules: RuleSet, request: Request, window: int
                             f"fit the {request.window} window")
         hosts = [h for h in hosts if h not in (set(blocked) or late)]
     return Suggestion(None, blockers)
+
+
+def _stuck(world: World, hosts: list[Obj]) -> dict[Obj, list[str]]:
+    """Hosts no evacuation can empty, seen from the facts before any evaluation: a VM running
+    there has a disk (or CD, or suspend image) on an SR no other host has attached, so
+    LIVE-001 refuses it on every target and XAPI's planner places it nowhere. Leaving them
+    out first spares an evaluation of the whole upgrade with them (the check of the plan
+    without them is the same either way)."""
+    attached: dict[Obj, set[Obj]] = {}
+    for host in hosts:
+        try:
+            attached[host] = set(world.value(host, "attached_srs"))
+        except Missing:
+            return {}  # the evaluator says what it can
+    out: dict[Obj, list[str]] = {}
+    for host in hosts:
+        seen = set().union(*(srs for other, srs in attached.items() if other != host))
+        local: dict[str, list[str]] = defaultdict(list)
+        try:
+            for vm in world.value(host, "resident_vms"):
+                sr = next((sr for sr in (world.value(d, "sr") for d in world.value(vm, "storage"))
+                           if sr not in seen), None)
+                if sr is not None:
+                    local[sr.name].append(vm.name)
+        except Missing:
+            continue
+        if local:
+            out[host] = [_local(sr, host.name, names) for sr, names in sorted(local.items())]
+    return out
 
 
 def _blocked_steps(world: World, ev: Evaluation) -> dict[Obj, list[str]]:
