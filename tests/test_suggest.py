@@ -122,6 +122,22 @@ def test_a_third_host_takes_what_the_second_cannot_and_avoid_keeps_vms_off_it(tm
     assert WEB_01_SHORT in avoided.blockers
 
 
+def test_never_to_an_older_host_even_where_xapi_would_allow_it(tmp_path):
+    """Both hosts at xapi 25.31 (XAPI then compares xen too), ch82-h2 at an older xen: the
+    pool is not in a rolling upgrade, so XAPI lets a VM go live there (GEN-001 passes), but
+    suggest never sends a VM to an older host."""
+    def older_h2(objects: Objects) -> None:
+        for host in objects["host"].values():
+            host["software_version"] = {**host["software_version"], "xapi_build": "25.31.0"}
+        host = by_name(objects, "host", "ch82-h2")
+        host["software_version"]["xen"] = "4.13.4"
+
+    found = suggest(Request([derived(tmp_path, older_h2)], moves=["web-01"], to="prod-ch82"), RULES)
+    assert found.text is None
+    assert found.blockers == ["VM 'web-01' can go to no host: older version on 1 of 1 host(s) (host "
+                              "'ch82-h2' runs an older version than the VM's host)"]
+
+
 def test_waves_hold_at_most_max_per_wave_moves():
     found = suggest(Request([PROD], moves=["web-01", "app-01"], to="prod-ch82", max_per_wave=1), RULES)
     assert moves_of(found) == {"app-01": ("ch82-h2", 1), "web-01": ("ch82-h2", 2)}
