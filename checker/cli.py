@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import signal
 import sys
 import traceback
@@ -336,7 +337,13 @@ def suggest(inventories: tuple[Path, ...], evacuate: str | None, rolling_upgrade
     from checker.suggest import suggest as make
 
     target = _output_target(output, inventories)
-    command = " ".join(["migready suggest", *sys.argv[2:]]) if len(sys.argv) > 2 else "migready suggest"
+    given = [("--evacuate", evacuate), ("--rolling-upgrade", rolling_upgrade),
+             *(("--move", m) for m in moves), ("--to", to), ("--keep-free", keep_free),
+             ("--window", window), ("--max-per-wave", max_per_wave if max_per_wave != 3 else None),
+             ("--avoid", avoid), ("--profile", profile if profile != "documented" else None)]
+    command = shlex.join(["migready", "suggest", *map(str, inventories),
+                          *(str(part) for option, value in given if value is not None
+                            for part in (option, value))])
     found = make(Request(inventories, evacuate=evacuate, rolling_upgrade=rolling_upgrade,
                          moves=moves, to=to, keep_free=keep_free, window=window,
                          max_per_wave=max_per_wave, profile=profile, command=command,

@@ -204,6 +204,8 @@ def test_cli_writes_the_plan_and_exits_0_when_everything_moves(tmp_path):
     result = CliRunner().invoke(cli, ["suggest", str(PROD), "--evacuate", "ch82-h2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "check says ready" in result.output
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert header.endswith(f": migready suggest {PROD} --evacuate ch82-h2")  # how it was made
     check = CliRunner().invoke(cli, ["check", str(PROD), "--plan", str(out)])
     assert check.exit_code == 0, check.output
 
