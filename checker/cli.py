@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import signal
 import sys
 import traceback
@@ -332,6 +333,80 @@ def ls_cmd(args: tuple[str, ...], fmt: str) -> None:
         click.echo(json.dumps(as_json(rows), indent=1, ensure_ascii=False))
     else:
         click.echo(format_text(rows, kind, pools=len(args) > 1), nl=False)
+
+
+@cli.command()
+@click.argument("inventories", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--evacuate", metavar="HOST", help="Empty this host with live moves.")
+@click.option("--rolling-upgrade", metavar="POOL", help="Evacuate each host of the pool in turn, "
+              "master first.")
+@click.option("--move", "moves", metavar="SELECTOR", multiple=True,
+              help="A VM to move: name, uuid:…, or tag:NAME (repeatable); with --to.")
+@click.option("--to", metavar="POOL[/HOST]", help="Where --move sends the VMs: a host, or any "
+              "host of the pool.")
+@click.option("--keep-free", metavar="SIZE", help="Headroom left on every host: 10% of its memory, "
+              "or a size such as 8GiB.")
+@click.option("--window", metavar="DURATION", help="The maintenance window (4h, 90m): waves past it "
+              "are left out.")
+@click.option("--max-per-wave", type=int, default=3, show_default=True,
+              help="Moves per wave (GEN-009 warns above 3 live moves from one pool at once).")
+@click.option("--avoid", metavar="HOST,...", help="Hosts that must not receive VMs.")
+@click.option("--profile", default="documented", show_default=True,
+              help="The rules' severities, as for check.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The plan to write (YAML; - for stdout).")
+@handle_errors
+def suggest(inventories: tuple[Path, ...], evacuate: str | None, rolling_upgrade: str | None,
+            moves: tuple[str, ...], to: str | None, keep_free: str | None, window: str | None,
+            max_per_wave: int, avoid: str | None, profile: str, output: Path) -> None:
+    """Suggest a plan that passes: where each VM can go, in waves.
+
+    The plan is checked with the ordinary evaluator before it is written, so `migready
+    check --plan` reports it ready. When no plan moves everything, the blockers that rule
+    it out are listed, the plan for everything else is written, and the exit code is 1.
+
+    \b
+    Examples:
+      migready suggest prod.json --evacuate xs01 --keep-free 10% -o evacuate-xs01.yaml
+      migready suggest prod.json --rolling-upgrade prod-pool --window 8h -o upgrade.yaml
+      migready suggest prod.json --move web-01 --move tag:tier-2 --to prod-pool -o moves.yaml
+    """
+    from checker.atomic import atomic_writer
+    from checker.suggest import Request
+    from checker.suggest import suggest as make
+
+    target = _output_target(output, inventories)
+    given = [("--evacuate", evacuate), ("--rolling-upgrade", rolling_upgrade),
+             *(("--move", m) for m in moves), ("--to", to), ("--keep-free", keep_free),
+             ("--window", window), ("--max-per-wave", max_per_wave if max_per_wave != 3 else None),
+             ("--avoid", avoid), ("--profile", profile if profile != "documented" else None)]
+    command = shlex.join(["migready", "suggest", *map(str, inventories),
+                          *(str(part) for option, value in given if value is not None
+                            for part in (option, value))])
+    found = make(Request(inventories, evacuate=evacuate, rolling_upgrade=rolling_upgrade,
+                         moves=moves, to=to, keep_free=keep_free, window=window,
+                         max_per_wave=max_per_wave, profile=profile, command=command,
+                         avoid=[a.strip() for a in (avoid or "").split(",") if a.strip()]))
+    say = functools.partial(click.echo, err=target is None)
+    if found.text is not None:
+        if target is None:
+            sys.stdout.write(found.text)
+        else:
+            with atomic_writer(target) as handle:
+                handle.write(found.text)
+        what = f"{len(found.steps)} step(s)" if found.steps else f"{found.moves} move(s)"
+        say(f"migready: wrote {output}: {what}; check says {found.verdict}"
+            f"{' (a partial plan)' if found.blockers else ''}")
+    for host, placed in found.steps:
+        say(f"  {host}: {len(placed)} VM(s) move" + (f" ({', '.join(sorted(set(placed.values())))})"
+                                                      if placed else ""))
+    if found.blockers:
+        say("No plan moves everything; what rules it out:" if found.text is not None
+            else "No plan is possible; what rules it out:")
+        for blocker in found.blockers:
+            say(f"  - {blocker}")
+        sys.exit(int(ExitCode.BLOCKED))
 
 
 @cli.group()

@@ -21,6 +21,7 @@ from typing import Any
 from checker import yamlschema
 from checker.errors import InputError
 from checker.facts import Obj, World, is_real_vm
+from checker.yamlsrc import Located
 
 DEFAULT_BANDWIDTH = 1_000_000_000
 
@@ -161,6 +162,26 @@ class _Parser:
         names = ", ".join(repr(inv.name) for inv in self.world.inventories)
         self.error(path, f"no inventory given is the pool {_show(selector)} (pools: {names})")
         return None
+
+
+def select(world: World, cls: str, selector: Any, origin: str, *,
+           pool: int | None = None) -> list[Obj]:
+    """The objects a selector names outside a plan file (a command-line option, `origin`):
+    the plan's selectors and errors (none, or a name that matches twice), as PlanError."""
+    parser = _Parser(yamlschema.Checked(Located(None, {}, origin)), world)
+    found = parser.resolve(cls, selector, (), pool=pool)
+    if parser.errors:
+        raise PlanError(parser.errors[0].replace(f"{origin}:1:1: ", f"{origin}: ", 1))
+    return found
+
+
+def select_pool(world: World, selector: str, origin: str) -> int:
+    """The index of the inventory whose pool `selector` names (name or uuid), as `select`."""
+    parser = _Parser(yamlschema.Checked(Located(None, {}, origin)), world)
+    index = parser.pool_index(selector, ())
+    if index is None:
+        raise PlanError(parser.errors[0].replace(f"{origin}:1:1: ", f"{origin}: ", 1))
+    return index
 
 
 def _show(selector: Any) -> str:
