@@ -129,7 +129,7 @@ def test_gap_classes_make_live_003_and_evac_001_unknown(tampa_gaps):
     # as none, EVAC-001 fails ("0 VMs to move to none") when no host's liveness is known.
     results = run_check(CheckOptions([tampa_gaps], only=["LIVE-003", "EVAC-001"]))
     live = _statuses(results, "LIVE-003")
-    evac = {f["subject"]["name"]: (f["status"], f["message"]) for f in results["findings"]
+    evac = {f["subject"]["name"]: (f["status"], f.get("message", "")) for f in results["findings"]
             if f["rule"] == "EVAC-001"}
     assert set(live) == {"unknown"}
     assert ("Could not be decided: dst_host.networks: PIF was not collected (not present in "
