@@ -18,6 +18,7 @@ from checker.inventory import Inventory
 from checker.plan import distinct_pools, select
 from checker.policy import RuleSet, load_rules
 from checker.profile import apply_profile
+from checker.suggest.cross import CrossPlacer
 from checker.suggest.placement import Placer, gib
 from checker.suggest.request import (
     Request,
@@ -63,6 +64,9 @@ def suggest(request: Request, rules: RuleSet | None = None) -> Suggestion:
     avoid = {select(world, "host", a, "--avoid", pool=pool)[0] for a in request.avoid}
     hosts = [fixed] if fixed is not None else [
         h for h in world.value(world.pool(pool), "hosts") if h != leaving and h not in avoid]
-    placer = Placer(world, rules, hosts, request.keep_free)
-    placement, blockers = placer.place(vms)
+    if vms and vms[0].pool != pool:
+        cross = CrossPlacer(world, rules, hosts, request.keep_free, pool)
+        placement, blockers = cross.place(vms)
+        return finish(world, rules, request, window, goal, placement, blockers, None, cross.operations)
+    placement, blockers = Placer(world, rules, hosts, request.keep_free).place(vms)
     return finish(world, rules, request, window, goal, placement, blockers, leaving)
