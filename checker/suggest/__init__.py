@@ -7,7 +7,8 @@ nothing is placed that `check` would refuse), never an older one, with room for 
 footprint after what earlier moves booked there (as MEM-001 counts it: memory a live move
 frees is not credited), biggest first onto the host with the most room left. A rolling
 upgrade is XAPI's own host evacuations, master first: host.evacuate places the VMs itself,
-so each step's placement is the evaluator's XAPI planner's, reported per step.
+so each step's placement is the evaluator's XAPI planner's, reported per step. Moves to
+another pool are storage moves with an SR per disk and a network per VIF (cross.py).
 """
 
 from __future__ import annotations
