@@ -13,6 +13,7 @@ from checker.errors import InputError
 from checker.evaluate import Finding, evaluate
 from checker.facts import Missing, Obj, World
 from checker.plan import Move, Plan, Settings
+from checker.policy import RuleSet
 from checker.suggest.placement import Placer, blocks_placement, gib
 from checker.suggest.written import selector_of
 
@@ -23,7 +24,7 @@ SPACE_FACTOR = 3
 class CrossPlacer(Placer):
     """Places VMs on the hosts of another pool, with an SR per disk and a network per VIF."""
 
-    def __init__(self, world: World, rules: Any, hosts: list[Obj], keep_free: str | None,
+    def __init__(self, world: World, rules: RuleSet, hosts: list[Obj], keep_free: str | None,
                  pool: int) -> None:
         super().__init__(world, rules, hosts, keep_free)
         self.pool = pool
