@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import DR, PROD, Objects, add_host, by_name, derived, real_inventory, shrink_h2
+from conftest import PROD, Objects, add_host, by_name, derived, real_inventory, shrink_h2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,9 +190,106 @@ def test_selectors_are_the_plans_with_their_errors():
         suggest(Request([PROD], moves=["tag:none-such"], to="prod-ch82"), RULES)
 
 
-def test_across_pools_is_refused_for_now():
-    with pytest.raises(InputError, match="across pools"):
-        suggest(Request([PROD, DR], moves=["web-01"], to="dr-xs8"), RULES)
+# ---------------------------------------------------------------------------------
+# Across pools (samples/pools: prod-ch82 -> dr-xs8, as test_check's storage plans)
+# ---------------------------------------------------------------------------------
+
+SAMPLE_PROD, SAMPLE_DR = ROOT / "samples/pools/prod-ch82.json", ROOT / "samples/pools/dr-xs8.json"
+
+
+def dr_with(tmp_path: Path, *, iscsi_free_gib: int | None = None, rename: str | None = None) -> Path:
+    """dr-xs8 with its DR iSCSI SR's free space set, or its 'VM Network' renamed."""
+    def change(objects: Objects) -> None:
+        if iscsi_free_gib is not None:
+            sr = by_name(objects, "SR", "DR iSCSI")
+            sr["physical_utilisation"] = str(int(sr["physical_size"]) - iscsi_free_gib * GiB)
+        if rename is not None:
+            by_name(objects, "network", "VM Network")["name_label"] = rename
+    return derived(tmp_path, change, base=SAMPLE_DR)
+
+
+def storage_ops(found: Suggestion) -> dict[str, dict[str, Any]]:
+    """VM -> its suggested storage operation."""
+    return {op["vms"][0]: op for op in operations(found) if op["kind"] == "storage"}
+
+
+def test_a_cross_pool_move_is_a_storage_plan_check_reports_ready(tmp_path):
+    pools = [SAMPLE_PROD, SAMPLE_DR]
+    found = suggest(Request(pools, moves=["web-01", "app-01", "big-01"], to="dr-xs8"), RULES)
+    assert found.blockers == []
+    ops = storage_ops(found)
+    assert {vm: op["destination"] for vm, op in ops.items()} == {
+        vm: {"pool": "dr-xs8", "host": "xs8-h1"} for vm in ("big-01", "app-01", "web-01")}
+    assert ops["app-01"]["storage"] == {"map": {"app-01 disk 0": "DR iSCSI", "app-01 disk 1": "DR iSCSI"}}
+    assert ops["app-01"]["networks"] == {"map": {
+        "Pool-wide network associated with eth0": "Pool-wide network associated with eth0",
+        "VM Network": "VM Network"}}
+    assert checked(tmp_path, pools, found)["verdict"] in READY
+
+
+def test_a_cross_pool_disk_goes_where_earlier_disks_left_room(tmp_path):
+    """big-01's disk (500 GiB, 1,500 GiB under the 3x rule) leaves DR iSCSI 40 GiB: web-01's
+    disk then needs the thin NFS SR (3 x its 22 GiB physical size), not DR iSCSI."""
+    pools = [SAMPLE_PROD, dr_with(tmp_path, iscsi_free_gib=1540)]
+    found = suggest(Request(pools, moves=["web-01", "big-01"], to="dr-xs8"), RULES)
+    assert found.blockers == []
+    ops = storage_ops(found)
+    assert ops["big-01"]["storage"] == {"map": {"big-01 disk 0": "DR iSCSI"}}
+    assert ops["web-01"]["storage"] == {"map": {"web-01 disk 0": "DR NFS"}}
+    assert checked(tmp_path, pools, found)["verdict"] in READY
+
+
+def test_a_disk_too_big_for_every_sr_is_the_blocker_and_the_rest_moves(tmp_path):
+    pools = [SAMPLE_PROD, dr_with(tmp_path, iscsi_free_gib=1024)]
+    found = suggest(Request(pools, moves=["web-01", "big-01"], to="dr-xs8"), RULES)
+    assert found.blockers == [
+        "VM 'big-01' can go to no host: no SR on 2 of 2 host(s) (disk 'big-01 disk 0' needs "
+        "1500 GiB (3 x its size) on an SR of host 'xs8-h1': largest free 1024 GiB on DR iSCSI)"]
+    assert list(storage_ops(found)) == ["web-01"]
+    assert checked(tmp_path, pools, found)["verdict"] in READY
+
+
+def test_a_cross_pool_move_the_rules_refuse_names_the_rule():
+    found = suggest(Request([SAMPLE_PROD, SAMPLE_DR], moves=["web-02"], to="dr-xs8"), RULES)
+    assert found.text is None
+    assert found.blockers[0].startswith("VM 'web-02' can go to no host: SXM-003 on 2 of 2 host(s)")
+
+
+def test_avoid_and_keep_free_hold_across_pools():
+    """xs8-h2 is AMD (CPU-001 refuses Intel-booted web-01): avoiding xs8-h1 leaves no host;
+    keeping 99% free leaves xs8-h1 no room."""
+    pools = [SAMPLE_PROD, SAMPLE_DR]
+    avoided = suggest(Request(pools, moves=["web-01"], to="dr-xs8", avoid=["xs8-h1"]), RULES)
+    assert avoided.text is None
+    assert avoided.blockers[0].startswith("VM 'web-01' can go to no host: CPU-001 on 1 of 1 host(s)")
+    kept = suggest(Request(pools, moves=["web-01"], to="dr-xs8", keep_free="99%"), RULES)
+    assert kept.blockers == ["web-01 (8.1 GiB) fits on no remaining host: largest free 0 GiB on "
+                             "xs8-h1 after the 99% kept free (8.9 GiB short)"]
+
+
+def test_a_network_with_no_same_named_network_lists_the_candidates(tmp_path):
+    pools = [SAMPLE_PROD, dr_with(tmp_path, rename="Guest Network")]
+    with pytest.raises(InputError, match=re.escape(
+            "--to dr-xs8: VM 'web-01' has a VIF on network 'VM Network', and the pool has no "
+            "network of that name; its networks: Guest Network, Pool-wide network associated "
+            "with eth0, Storage network")):
+        suggest(Request(pools, moves=["web-01"], to="dr-xs8"), RULES)
+
+
+def test_a_cross_pool_plan_is_the_same_each_time():
+    request = Request([SAMPLE_PROD, SAMPLE_DR], moves=["web-01", "app-01", "big-01"], to="dr-xs8")
+    assert suggest(request, RULES).text == suggest(request, RULES).text
+
+
+def test_vms_inside_and_outside_the_pool_at_once_are_refused(tmp_path):
+    """Two synthetic pools: a VM of each cannot go to the second in one suggestion."""
+    docs = [json.loads(synthetic(seed)) for seed in (1, 2)]
+    paths = [write(tmp_path, doc, f"pool-{i}.json") for i, doc in enumerate(docs)]
+    vms = [f"uuid:{vm['uuid']}" for doc in docs for vm in doc["objects"]["VM"].values()
+           if vm["name_label"] == "vm-00001"]
+    pool = next(iter(docs[1]["objects"]["pool"].values()))["uuid"]
+    with pytest.raises(InputError, match="some VMs are in that pool already"):
+        suggest(Request(paths, moves=vms, to=pool), RULES)
 
 
 # ---------------------------------------------------------------------------------
@@ -218,6 +315,25 @@ def test_cli_exits_1_with_the_blockers_and_the_partial_plan(tmp_path):
     assert ("  - 1 VM(s) have disks on Local storage ch82-h1: storage-migrate them first (db-01)"
             in result.output)
     assert CliRunner().invoke(cli, ["check", str(PROD), "--plan", str(out)]).exit_code == 0
+
+
+def test_cli_cross_pool_plan_is_what_check_reports_ready(tmp_path):
+    out, pools = tmp_path / "plan.yaml", [str(SAMPLE_PROD), str(SAMPLE_DR)]
+    result = CliRunner().invoke(cli, ["suggest", *pools, "--move", "web-01", "--move", "app-01",
+                                      "--to", "dr-xs8", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    check = CliRunner().invoke(cli, ["check", *pools, "--plan", str(out)])
+    assert check.exit_code == 0, check.output
+
+
+def test_cli_network_with_no_same_named_network_is_exit_2(tmp_path):
+    out = tmp_path / "plan.yaml"
+    pools = [str(SAMPLE_PROD), str(dr_with(tmp_path, rename="Guest Network"))]
+    result = CliRunner().invoke(cli, ["suggest", *pools, "--move", "web-01", "--to", "dr-xs8",
+                                      "-o", str(out)])
+    assert result.exit_code == 2
+    assert "its networks: Guest Network, " in result.output
+    assert not out.exists()
 
 
 def test_cli_bad_input_is_exit_2_without_a_file(tmp_path):

@@ -7,7 +7,8 @@ nothing is placed that `check` would refuse), never an older one, with room for 
 footprint after what earlier moves booked there (as MEM-001 counts it: memory a live move
 frees is not credited), biggest first onto the host with the most room left. A rolling
 upgrade is XAPI's own host evacuations, master first: host.evacuate places the VMs itself,
-so each step's placement is the evaluator's XAPI planner's, reported per step.
+so each step's placement is the evaluator's XAPI planner's, reported per step. Moves to
+another pool are storage moves with an SR per disk and a network per VIF (cross.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from checker.inventory import Inventory
 from checker.plan import distinct_pools, select
 from checker.policy import RuleSet, load_rules
 from checker.profile import apply_profile
+from checker.suggest.cross import CrossPlacer
 from checker.suggest.placement import Placer, gib
 from checker.suggest.request import (
     Request,
@@ -63,6 +65,9 @@ def suggest(request: Request, rules: RuleSet | None = None) -> Suggestion:
     avoid = {select(world, "host", a, "--avoid", pool=pool)[0] for a in request.avoid}
     hosts = [fixed] if fixed is not None else [
         h for h in world.value(world.pool(pool), "hosts") if h != leaving and h not in avoid]
-    placer = Placer(world, rules, hosts, request.keep_free)
-    placement, blockers = placer.place(vms)
+    if vms and vms[0].pool != pool:
+        cross = CrossPlacer(world, rules, hosts, request.keep_free, pool)
+        placement, blockers = cross.place(vms)
+        return finish(world, rules, request, window, goal, placement, blockers, None, cross.operations)
+    placement, blockers = Placer(world, rules, hosts, request.keep_free).place(vms)
     return finish(world, rules, request, window, goal, placement, blockers, leaving)

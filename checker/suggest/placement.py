@@ -89,13 +89,17 @@ class Placer:
                 short.append(self._short(vm, sizes[vm], accepting))
                 continue
             target = min(fits, key=lambda h: (-self.room[h], h.name))
-            self.room[target] -= sizes[vm]
-            if self._has_vgpus(vm):
-                self.gpu_taken.add(target)
+            self._take(vm, target, sizes[vm])
             placement.append((vm, target))
         blockers += _refusals(self.world, refused)
         blockers += short
         return placement, blockers
+
+    def _take(self, vm: Obj, host: Obj, size: int) -> None:
+        """Book what the VM uses on its host, for the moves placed after it."""
+        self.room[host] -= size
+        if self._has_vgpus(vm):
+            self.gpu_taken.add(host)
 
     def _problems(self, vms: list[Obj]) -> dict[Obj, dict[Obj, list[Finding]]]:
         """Each VM's blocking findings on each host it could go to: the audit's sweep of a live
@@ -108,7 +112,7 @@ class Placer:
                                   sweep=targets))
         ev = evaluate(self.world, self.rules, Plan(None, moves, Settings(), audit=True))
         by_name = {h.name: h for h in self.hosts}
-        return {op.move.vm: {by_name[name]: [f for f in found if _blocks(f)]
+        return {op.move.vm: {by_name[name]: [f for f in found if blocks_placement(f)]
                              for name, found in (op.destinations or {}).items()}
                 for op in ev.operations if op.move.vm is not None}
 
@@ -169,7 +173,8 @@ class Placer:
                 f"{gib(max(room, 0), down=True)} on {best.name}{kept} ({gib(size - room, down=False)} short)")
 
 
-def _blocks(finding: Finding) -> bool:
+def blocks_placement(finding: Finding) -> bool:
+    """A blocker suggest has not already counted itself."""
     return blocks_plan(finding) and finding.rule.id not in _PLACED_BY_SUGGEST
 
 

@@ -69,14 +69,15 @@ def selected_vms(world: World, selectors: Sequence[str]) -> list[Obj]:
 
 
 def destination(world: World, to: str | None, vms: list[Obj]) -> tuple[int, Obj | None]:
-    """--to POOL or POOL/HOST: the pool's index and the host, if one is named."""
+    """--to POOL or POOL/HOST: the pool's index and the host, if one is named. The VMs all go
+    across pools or all stay in theirs: one plan places them one way or the other."""
     assert to is not None
     pool_name, _, host_name = to.partition("/")
     pool = select_pool(world, pool_name, "--to")
-    other = sorted({world.inventories[vm.pool].name for vm in vms if vm.pool != pool})
-    if other:
-        raise InputError(f"--to {to}: the VMs are in pool {', '.join(other)}; suggestions across "
-                         "pools (storage and network maps) are not implemented yet")
+    inside = sorted(vm.name for vm in vms if vm.pool == pool)
+    if inside and len(inside) < len(vms):
+        raise InputError(f"--to {to}: some VMs are in that pool already ({', '.join(inside)}), "
+                         "others are not; suggest moves inside a pool and across pools separately")
     return pool, select(world, "host", host_name, "--to", pool=pool)[0] if host_name else None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,18 +23,22 @@ from checker.suggest.placement import blocks_plan, on_local_storage
 from checker.suggest.request import Request, Suggestion
 
 READY = ("ready", "ready_with_warnings")
+#: The plan's operations for (VM, host) pairs in placement order and each VM's wave.
+Operations = Callable[[World, list[tuple[Obj, Obj]], dict[Obj, int]], list[dict[str, Any]]]
 
 
 def finish(world: World, rules: RuleSet, request: Request, window: int | None, goal: str,
-            placement: list[tuple[Obj, Obj]], blockers: list[str], closing: Obj | None) -> Suggestion:
-    """Waves of at most --max-per-wave moves, then (when every VM has a place) the host's
-    evacuation, which finds it empty: the plan checked by the evaluator; moves the check
-    still refuses left out with its words, and waves past the window left out (and said)."""
+            placement: list[tuple[Obj, Obj]], blockers: list[str], closing: Obj | None,
+            build: Operations | None = None) -> Suggestion:
+    """Waves of at most --max-per-wave moves (live ones unless `build` writes them), then
+    (when every VM has a place) the host's evacuation, which finds it empty: the plan checked
+    by the evaluator; moves the check still refuses left out with its words, and waves past
+    the window left out (and said)."""
     per = request.max_per_wave
     closing = closing if not blockers else None
     while placement or closing is not None:
         waves = {vm: i // per + 1 for i, (vm, _) in enumerate(placement)}
-        operations = _live_operations(world, placement, waves)
+        operations = (build or _live_operations)(world, placement, waves)
         if closing is not None:
             operations.append({"kind": "evacuate", "host": selector_of(world, closing),
                                "wave": max(waves.values(), default=0) + 1})
@@ -122,11 +126,12 @@ def check_plan(world: World, rules: RuleSet, text: str) -> tuple[Evaluation, str
 
 
 def _refused_moves(ev: Evaluation) -> list[tuple[Obj, Obj, str]]:
-    """Live moves the check blocks or cannot decide: (VM, host, the first blocker's words)."""
+    """Moves of a VM to a host (live, or storage across pools) the check blocks or cannot
+    decide: (VM, host, the first blocker's words)."""
     out = []
     for op in ev.operations:
         move = op.move
-        if move.kind != "live" or move.vm is None or move.dst_host is None:
+        if move.kind not in {"live", "storage"} or move.vm is None or move.dst_host is None:
             continue
         if operation_verdict(op.findings) not in READY:
             worst = next(f for f in op.findings if blocks_plan(f))
