@@ -34,6 +34,9 @@ from checker.policy import Rule, RuleSet, render
 from checker.reasons import translate
 from checker.scope import MISSING, PlanFacts, Unestablished
 
+#: Statuses an audit shows by their rule's title, not a message.
+SHOWN_BY_TITLE = frozenset({"pass", "not_applicable"})
+
 
 def grouped(rule: Rule, status: str) -> bool:
     """A sweep's finding with this status is grouped over the destinations it holds for
@@ -132,7 +135,8 @@ class Operation:
     findings: list[Finding] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     facts: PlanFacts | None = None
-    #: Audit sweep: destination host name -> the problems of the move there.
+    #: Audit sweep: destination host name -> the problems of the move there (lists may be
+    #: shared between hosts: replace one, never change it in place).
     destinations: dict[str, list[Finding]] | None = None
 
 
@@ -190,6 +194,8 @@ class _Runner:
         self.head_cache: dict[tuple[Any, ...], Any] = {}
         self.assert_cache: dict[tuple[Any, ...], Outcome] = {}
         self.groups: dict[tuple[Any, ...], Finding] = {}
+        #: The current sweep's new groups: those for every destination share one list of them.
+        self.created: list[Finding] = []
         self.source_only = {rule.id: source_only(rule) for rule in rules.rules}
         self.applicable: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in rules.rules:
@@ -248,7 +254,7 @@ class _Runner:
         """
         vm = move.vm
         assert vm is not None and move.sweep is not None
-        operation = Operation(move, destinations={self.name_of(h): [] for h in move.sweep})
+        operation = Operation(move)
         contexts: dict[tuple[int, str, str], _Context] = {}
 
         def context_for(host: Obj) -> _Context:
@@ -285,13 +291,20 @@ class _Runner:
                     else:
                         for host in members:
                             self._add_problem(rule, subject, outcome, host, context_for, problems)
+        every = [self.name_of(h) for h in move.sweep]  # shared by the groups for every host
+        for group in self.created:
+            if not group.all_targets and len(group.targets) == len(every):
+                group.targets = every
+        self.created = []
+        own: dict[str, list[Finding]] = {}
         for finding in problems.values():
             operation.findings.append(finding)
             for name in finding.targets:
-                operation.destinations[name].append(finding)
+                own.setdefault(name, []).append(finding)
         operation.findings += everywhere
-        for found_there in operation.destinations.values():
-            found_there += everywhere
+        # Each destination's problems; the hosts with none of their own share one list.
+        operation.destinations = {name: own[name] + everywhere if name in own else everywhere
+                                  for name in every}
         if self.boot_checks_live:  # what the VM's evacuation will ask of each host (refuses)
             boot = self.boot_check_ids
             self.sweep_refusals[vm.key] = {
@@ -361,6 +374,7 @@ class _Runner:
             group = context_for(host).finding(rule, subject, outcome)
             group.all_targets = once
             self.groups[key] = group
+            self.created.append(group)
         if not once:
             group.targets += names
 
@@ -448,8 +462,11 @@ class _Context:
         return item if rule.for_each else self.var(rule.subject)
 
     def finding(self, rule: Rule, subject: Any, outcome: Outcome) -> Finding:
+        # An audit shows a pass by its rule's title (results.finding_json): it keeps no
+        # variables, and its move's need not be built for it.
+        shown = not (self.move.audit and outcome.status in SHOWN_BY_TITLE)
         return Finding(rule, outcome.status, self.move.id, subject, outcome.evidence,
-                       self.variables(), outcome.unknown)
+                       self.variables() if shown else None, outcome.unknown)
 
 
 #: A grouped finding's messages hold this where one host's held the destination's name.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
-from checker.evaluate import DESTINATION, Evaluation, Finding, Operation
+from checker.evaluate import DESTINATION, SHOWN_BY_TITLE, Evaluation, Finding, Operation
 from checker.facts import Obj, World, evidence_value
 from checker.scope import PlanFacts
 
@@ -74,8 +74,6 @@ def overall_verdict(verdicts: list[str]) -> str:
     return "ready"
 
 
-#: Statuses an audit shows by their rule's title (finding_json `render=False`).
-PASSING = frozenset({"pass", "not_applicable"})
 
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
@@ -425,7 +423,7 @@ def build_results(ev: Evaluation, *, inputs: dict[str, Any], fail_on: str = "blo
     findings = []
     for op in ev.operations:
         sweep = list(op.destinations) if op.destinations is not None else None
-        findings += [finding_json(f, render=not audit or f.status not in PASSING,
+        findings += [finding_json(f, render=not audit or f.status not in SHOWN_BY_TITLE,
                                   subjects=subjects, evidence=evidence, sweep=sweep)
                      for f in op.findings]
         if consume:  # each finding is now JSON: let the object go (an audit has 100,000s)

@@ -126,9 +126,8 @@ def _split(finding: Finding, op: Operation, covered: list[str | None]) -> Findin
         part.target_evidence = {t: finding.target_evidence[t] for t in part.targets}
         finding.target_evidence = {t: finding.target_evidence[t] for t in finding.targets}
     op.findings.append(part)
-    for name in part.targets:
-        found_there = op.destinations[name]
-        found_there[found_there.index(finding)] = part
+    for name in part.targets:  # a new list: hosts may share one (evaluate.Operation)
+        op.destinations[name] = [part if f is finding else f for f in op.destinations[name]]
     return part
 
 

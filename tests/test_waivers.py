@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DR, SAMPLE_WAIVERS, STORAGE, add_host, cbt_on, derived
+from conftest import DR, SAMPLE_WAIVERS, STORAGE, add_host, cbt_on, derived, nomigrate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,6 +93,32 @@ def test_a_waiver_for_some_destinations_splits_the_grouped_finding(tmp_path):
     assert sweep_op["destination"]["hosts"] == {"ch82-h2": "blocked", "ch82-h3": "ready"}
     (register,) = results["waivers"]
     assert (register["state"], register["targets"]) == ("applied", ["ch82-h3"])
+
+
+def test_a_waiver_for_one_destination_of_a_failure_everywhere_waives_it_there_only(tmp_path):
+    # LIM-004 blocks web-02 whatever the host (one finding for all its destinations): waived
+    # on ch82-h3 only, the other destinations stay blocked.
+    def nomigrate_three_hosts(objects):
+        nomigrate(objects)
+        add_host(objects, "ch82-h2", "ch82-h3")
+
+    pool = derived(tmp_path, nomigrate_three_hosts)
+    waivers = write_waivers(tmp_path, """waivers:
+  - rule: LIM-004
+    subjects: [web-02]
+    targets: [ch82-h3]
+    reason: "moved in the window after the flag is cleared"
+    approved_by: ops lead
+    ticket: CHG-8
+    expires: 2026-12-31
+""")
+    results = run_check(CheckOptions(inventories=[pool], waivers=waivers, today=TODAY, only=["LIM-004"]))
+    sweep = next(o for o in results["operations"] if o["kind"] == "live" and o["vm"]["name"] == "web-02")
+    found = sorted((f["status"], f.get("targets"), f.get("all_targets")) for f in results["findings"]
+                   if f["operation"] == sweep["id"])
+    others = sorted(h for h in sweep["destination"]["hosts"] if h != "ch82-h3")
+    assert found == [("fail", others, None), ("waived", ["ch82-h3"], None)]
+    assert sweep["destination"]["hosts"] == {**{h: "blocked" for h in others}, "ch82-h3": "ready"}
 
 
 def test_invalid_waivers_are_listed_with_file_and_line(tmp_path):
