@@ -69,14 +69,31 @@ def _item_errors(key: str, items: list[Any], offset: int = 0) -> list[tuple[list
     types = {name: tuple(_JSON_TYPES[t] for t in ([prop["type"]] if isinstance(prop["type"], str)
                                                    else prop["type"]))
              for name, prop in props.items() if "type" in prop}
+    required_keys, shown_keys = frozenset(required), frozenset(shown)
+    checks = {name: (enums.get(name), types.get(name)) for name in props}
     for index, item in enumerate(items):
-        if not (isinstance(item, dict) and all(k in item for k in required)
-                and (item.get("status") not in _SHOWN or all(k in item for k in shown))
-                and all(item[k] in allowed for k, allowed in enums.items() if k in item)
-                and all(isinstance(item[k], kinds) for k, kinds in types.items() if k in item)):
+        if not _looks_valid(item, required_keys, shown_keys, checks):
             return [([key, index + offset, *e.absolute_path], e.message)
                     for e in _validator().evolve(schema=item_schema).iter_errors(item)]
     return []
+
+
+def _looks_valid(item: Any, required: frozenset[str], shown: frozenset[str],
+                 checks: dict[str, tuple[Any, Any]]) -> bool:
+    """An item's required keys, enums and types, looked at key by key (an audit's results
+    hold 100,000s of items; the schema words the problem of the first that fails)."""
+    if not isinstance(item, dict) or not required <= item.keys():
+        return False
+    if item.get("status") in _SHOWN and not shown <= item.keys():
+        return False
+    for name, value in item.items():
+        check = checks.get(name)
+        if check is not None:
+            allowed, kinds = check
+            if (allowed is not None and value not in allowed) or \
+                    (kinds is not None and not isinstance(value, kinds)):
+                return False
+    return True
 
 
 def _raise(errors: list[tuple[list[Any], str]], origin: str) -> None:
@@ -151,16 +168,11 @@ def _read_lean(path: Path, lean: Lean) -> dict[str, Any] | None:
                 if line.startswith('"findings":['):
                     whole = _SHOWN if lean == "report" and doc.get("mode") == "audit" else \
                         frozenset() if lean == "compare" else None
-                    chunk: list[dict[str, Any]] = []
-                    for item in _items(handle):
-                        chunk.append(item)
-                        if len(chunk) == 2000:
-                            findings += _trimmed(chunk, len(findings), shared, path, whole)
-                            chunk = []
-                    findings += _trimmed(chunk, len(findings), shared, path, whole)
+                    for chunk in _items(handle):
+                        findings += _trimmed(chunk, len(findings), shared, path, whole)
                     doc["findings"] = []
                 elif line.startswith('"operations":['):
-                    doc["operations"] = list(_items(handle))
+                    doc["operations"] = [op for chunk in _items(handle) for op in chunk]
                 else:
                     doc.update(json.loads("{" + line.rstrip().rstrip(",") + "}"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
@@ -172,13 +184,27 @@ def _read_lean(path: Path, lean: Lean) -> dict[str, Any] | None:
     return doc
 
 
-def _items(handle: Any) -> Iterator[Any]:
-    """The items of a list written one per line, up to its closing bracket."""
+def _items(handle: Any, batch: int = 2000) -> Iterator[list[Any]]:
+    """The items of a list written one per line, up to its closing bracket, in batches
+    (each batch parsed as one JSON array: one parser call per batch, not per line)."""
+    lines: list[str] = []
     for line in handle:
         if line.startswith("]"):
+            if lines:
+                yield _parsed(lines)
             return
-        yield json.loads(line.rstrip().rstrip(","))
+        lines.append(line)
+        if len(lines) == batch:
+            yield _parsed(lines)
+            lines = []
     raise ValueError("the list is not closed")
+
+
+def _parsed(lines: list[str]) -> list[Any]:
+    items = json.loads("[" + "".join(lines).rstrip().rstrip(",") + "]")
+    if len(items) != len(lines):  # an item over several lines, or several on one
+        raise ValueError("not one item per line")
+    return items
 
 
 def _trimmed(chunk: list[Any], offset: int, shared: dict[Any, Any], path: Path,
