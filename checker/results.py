@@ -42,6 +42,25 @@ def rule_titles(results: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {r["id"]: r.get("title") or {} for r in results.get("rules", [])}
 
 
+#: A list of names in short, per language (short_list), and a sweep's destinations.
+SHORT = {
+    "en": {"all": "all {n} other hosts", "all_one": "the other host", "more": "{names} and {n} more",
+           "and": " and ", "sep": ", "},
+    "ja": {"all": "他の{n}台すべて", "all_one": "他の1台", "more": "{names}ほか{n}台", "and": "、",
+           "sep": "、"},
+}
+
+
+def short_list(names: list[str], lang: str = "en", shown: int = 3) -> str:
+    """'xs01', 'xs01 and xs02', 'xs01, xs02 and xs03', 'xs01, xs02, xs03 and 9 more'."""
+    words = SHORT[lang]
+    if len(names) > shown:
+        return words["more"].format(names=words["sep"].join(names[:shown]), n=f"{len(names) - shown:,}")
+    if len(names) <= 1:
+        return "".join(names)
+    return words["sep"].join(names[:-1]) + words["and"] + names[-1]
+
+
 def shown_message(finding: dict[str, Any], titles: dict[str, dict[str, str]], lang: str = "en") -> str:
     """What a finding says in `lang`: its message, or for an audit's pass (which carries
     none) its rule's title."""
@@ -232,22 +251,16 @@ def name_targets(text: str, targets: list[str], total: int, everywhere: bool, la
     if len(targets) == 1 and not everywhere:
         return text.replace(DESTINATION, targets[0])
     if lang == "ja":
-        shown = "、".join(targets[:3])
         phrase = (f"(他の{total}台すべて)" if everywhere
                   else "".join(f"「{t}」" for t in targets) if len(targets) <= 3
-                  else f"(他の{total}台のうち{len(targets)}台:{shown}ほか{len(targets) - 3}台)")
+                  else f"(他の{total}台のうち{len(targets)}台:{short_list(targets, 'ja')})")
         return text.replace(f"「{DESTINATION}」", phrase).replace(DESTINATION, phrase)
     quoted = [f"'{t}'" for t in targets]
     phrase = (f"each of the {total} other hosts" if everywhere
-              else f"each of hosts {_and(quoted)}" if len(targets) <= 3
-              else f"each of {len(targets)} of the {total} other hosts ({', '.join(quoted[:3])} "
-                   f"and {len(targets) - 3} more)")
+              else f"each of hosts {short_list(quoted)}" if len(targets) <= 3
+              else f"each of {len(targets)} of the {total} other hosts ({short_list(quoted)})")
     text = re.sub(rf"(?:destination )?hosts? '{DESTINATION}'", phrase, text)
     return text.replace(f"'{DESTINATION}'", phrase).replace(DESTINATION, phrase)
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _operation_json(op: Operation, verdict: str, world_names: list[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from checker.results import is_advice, natural_order
+from checker.results import SHORT, is_advice, natural_order, short_list
 
 SEVERITY_RANK = {"blocker": 0, "warning": 1, "info": 2}
 #: natural_order, remembered: a pool's few hundred host names are sorted thousands of times.
@@ -238,24 +238,6 @@ def _add_gap(gaps: dict[tuple[str, str, str], tuple[Gap, set[str], set[str]]],
 
 
 #: Destinations in short form, per language.
-SHORT = {
-    "en": {"all": "all {n} other hosts", "all_one": "the other host", "more": "{names} and {n} more",
-           "and": " and ", "sep": ", "},
-    "ja": {"all": "他の{n}台すべて", "all_one": "他の1台", "more": "{names}ほか{n}台", "and": "、",
-           "sep": "、"},
-}
-
-
-def short_list(names: list[str], lang: str = "en", shown: int = 3) -> str:
-    """'xs01', 'xs01 and xs02', 'xs01, xs02 and xs03', 'xs01, xs02, xs03 and 9 more'."""
-    words = SHORT[lang]
-    if len(names) > shown:
-        return words["more"].format(names=words["sep"].join(names[:shown]), n=f"{len(names) - shown:,}")
-    if len(names) <= 1:
-        return "".join(names)
-    return words["sep"].join(names[:-1]) + words["and"] + names[-1]
-
-
 def short_destinations(p: Problem, lang: str = "en") -> str:
     """Where a problem holds: 'all 63 other hosts', 'xs01, xs02 and 9 more', or the plan's
     destination; '' when it is about no destination (a VM's own state)."""
